@@ -1,0 +1,49 @@
+"""Finding the system peers the tests talk to, and skipping honestly without them.
+
+A missing peer skips the test with the reason, unless SIGRELAY_REQUIRE_PEERS=1
+(CI): then it fails, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+REQUIRE_PEERS = os.environ.get("SIGRELAY_REQUIRE_PEERS") == "1"
+
+_SEARCH_PATH = os.pathsep.join(
+    [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/sbin"]
+)
+
+
+def missing_peer(reason: str) -> None:
+    """Skip (or, in CI, fail) because a system peer is not available."""
+    if REQUIRE_PEERS:
+        pytest.fail(f"required peer missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_binary(name: str, package: str | None = None) -> str:
+    """The absolute path of a peer program, or skip/fail naming its Debian package."""
+    path = shutil.which(name, path=_SEARCH_PATH)
+    if path is None:
+        missing_peer(f"{name} not installed (Debian package {package or name}; .ci/run installs it)")
+    return path  # type: ignore[return-value]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def postgres_url_reachable(host: str = "127.0.0.1", port: int = 5432) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
