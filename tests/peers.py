@@ -30,7 +30,7 @@ def require_binary(name: str, package: str | None = None) -> str:
     """The absolute path of a peer program, or skip/fail naming its Debian package."""
     path = shutil.which(name, path=_SEARCH_PATH)
     if path is None:
-        missing_peer(f"{name} not installed (Debian package {package or name}; .ci/run installs it)")
+        missing_peer(f"{name} not installed (Debian package {package or name}, see .ci/run)")
     return path  # type: ignore[return-value]
 
 
