@@ -63,6 +63,10 @@ class Plan:
     placeholder: str | None = None  # text the sender typed where the signature goes
     allow_8bit: bool = False  # upstream offers 8BITMIME
     marker_value: str = "1"
+    resign_dkim: bool = False  # the relay re-signs: DKIM-signed mail may be rewritten
+    # Maps one of our tracked URLs (tracker_prefix + "/c/...") back to its original
+    # target, or None; used to restore tracked links quoted in a reply.
+    untag_link: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)

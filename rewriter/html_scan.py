@@ -1,0 +1,88 @@
+"""A position-keeping HTML tag scanner.
+
+The rewriter inserts bytes at offsets instead of re-serialising a parsed tree,
+so Outlook conditional comments (`<!--[if mso]>`), VML, `<o:p>`, odd
+whitespace and entities come out exactly as they went in. lxml gives no
+offsets and html.parser is ~20x slower than this scanner on a 50 KB message;
+this scanner follows the HTML tokeniser where it matters for finding tags:
+comments, declarations, raw-text elements (script/style) and quoted attribute
+values containing '>'.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_TOKEN = re.compile(
+    r"""<!--.*?(?:-->|\Z)
+      | <!\[CDATA\[.*?(?:\]\]>|\Z)
+      | <[!?][^>]*>?
+      | <(/?)([A-Za-z][^\s/>]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""",
+    re.S | re.X,
+)
+_RAW_TEXT = {"script", "style", "textarea", "title", "xmp"}
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""", re.S)
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str  # lower case
+    start: int
+    end: int
+    closing: bool
+    attribute_source: str
+    attribute_offset: int  # where attribute_source begins in the document
+
+    def attributes(self) -> dict[str, str]:
+        """Attribute values with entities decoded; the first of a repeated name wins."""
+        found: dict[str, str] = {}
+        for match in _ATTRIBUTE.finditer(self.attribute_source):
+            name = match.group(1).lower()
+            if name not in found:
+                value = next((g for g in match.group(2, 3, 4) if g is not None), "")
+                found[name] = html.unescape(value)
+        return found
+
+    def attribute_span(self, wanted: str) -> tuple[int, int, str] | None:
+        """Document offsets of one attribute's raw value, and its quote character."""
+        for match in _ATTRIBUTE.finditer(self.attribute_source):
+            if match.group(1).lower() != wanted:
+                continue
+            for group, quote in ((2, '"'), (3, "'"), (4, "")):
+                if match.group(group) is not None:
+                    return (
+                        self.attribute_offset + match.start(group),
+                        self.attribute_offset + match.end(group),
+                        quote,
+                    )
+            return None
+        return None
+
+
+def tags(document: str, start: int = 0, end: int | None = None) -> Iterator[Tag]:
+    """Element tags in document order (comments and declarations skipped)."""
+    stop = len(document) if end is None else end
+    position = start
+    while True:
+        match = _TOKEN.search(document, position, stop)
+        if match is None:
+            return
+        position = match.end()
+        name = match.group(2)
+        if name is None:
+            continue
+        lowered = name.lower()
+        closing = bool(match.group(1))
+        yield Tag(lowered, match.start(), match.end(), closing, match.group(3), match.start(3))
+        if lowered in _RAW_TEXT and not closing:
+            close = re.compile(r"</" + lowered + r"\s*>", re.I).search(document, position, stop)
+            position = close.start() if close else stop
+
+
+def visible_text(fragment: str) -> str:
+    """The text of an HTML fragment, roughly as a reader sees it."""
+    without_raw = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", fragment)
+    return html.unescape(_TOKEN.sub(" ", without_raw))

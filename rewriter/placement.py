@@ -1,0 +1,182 @@
+"""Where the newest text ends: the start of the quoted thread, if any.
+
+The signature of a reply belongs under the sender's new text and above the
+quoted thread (what every signature tool's users expect). quotequail's
+patterns cover the attribution and forward lines of many clients and
+languages; we add the HTML markers of Outlook, Gmail, Apple Mail and
+Thunderbird, Outlook's localised header blocks and Italian, and "> " quoting.
+"""
+
+from __future__ import annotations
+
+import re
+
+from quotequail._patterns import COMPILED_PATTERN_MAP
+
+from rewriter.html_scan import Tag, tags
+
+# --- HTML ---------------------------------------------------------------------
+
+_MARKER_IDS = {"divrplyfwdmsg", "olk_src_body_section", "stopspelling", "appendonsend"}
+_MARKER_CLASSES = {
+    "gmail_quote",
+    "gmail_quote_container",
+    "moz-cite-prefix",
+    "yahoo_quoted",
+    "protonmail_quote",
+    "zmail_extra",
+    "domino-section",
+}
+# Outlook desktop's header-block separator: a div with only a top border.
+_OUTLOOK_BORDER = re.compile(r"border:\s*none;\s*border-top:\s*solid\s+#[0-9a-f]{6}\s+1\.0pt", re.I)
+_BLOCK_TAGS = {"p", "div", "table", "hr", "blockquote", "font", "span"}
+
+_FROM = r"(?:From|Von|De|Da|Van|Från|Fra)"
+_SENT = r"(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|Fecha|Data|Skickat|Sendt)"
+_HTML_TEXT_SEPARATORS = [
+    re.compile(
+        r"-{3,}\s*(?:Original\s+Message|Urspr(?:ü|&uuml;)ngliche\s+Nachricht|"
+        r"Message\s+d(?:'|&#39;|’)origine|Mensaje\s+original|Messaggio\s+originale|"
+        r"Oorspronkelijk\s+bericht|Forwarded\s+message|Weitergeleitete\s+Nachricht)",
+        re.I,
+    ),
+    re.compile(
+        _FROM + r":\s*(?:</[^>]+>\s*)*[^<]{1,300}(?:<[^>]+>\s*){0,6}(?:<[^>]+>[^<]{0,200})?"
+        r"(?:<[^>]+>\s*){0,6}" + _SENT + r"\s*:",
+        re.I,
+    ),
+    re.compile(
+        r"\b(?:On|Am|Le|El|Il|Op)\s[^<>]{4,300}?\b(?:wrote|schrieb|a\s+(?:é|&eacute;)crit|"
+        r"escribi(?:ó|&oacute;)|ha\s+scritto|schreef)\b[^<>]{0,60}?:",
+        re.I,
+    ),
+]
+
+
+def _is_quote_marker(tag: Tag) -> bool:
+    if tag.closing:
+        return False
+    if tag.name == "blockquote":
+        attributes = tag.attributes()
+        return attributes.get("type", "").lower() == "cite"
+    if tag.name not in ("div", "hr", "span", "table"):
+        return False
+    attributes = tag.attributes()
+    if attributes.get("id", "").lower() in _MARKER_IDS:
+        return True
+    if _MARKER_CLASSES.intersection(attributes.get("class", "").lower().split()):
+        return True
+    return tag.name == "div" and bool(_OUTLOOK_BORDER.search(attributes.get("style", "")))
+
+
+def html_quote_start(document: str, body_start: int) -> int | None:
+    """Offset where the quoted thread begins in an HTML document, or None."""
+    candidates: list[int] = []
+    previous: Tag | None = None
+    for tag in tags(document, body_start):
+        if _is_quote_marker(tag):
+            start = tag.start
+            # Outlook web puts an <hr> just before divRplyFwdMsg: keep it with the quote.
+            if (
+                previous is not None
+                and previous.name == "hr"
+                and not document[previous.end : tag.start].strip()
+            ):
+                start = previous.start
+            candidates.append(start)
+            break
+        previous = tag
+    for separator in _HTML_TEXT_SEPARATORS:
+        found = separator.search(document, body_start)
+        if found is not None:
+            candidates.append(_enclosing_block_start(document, body_start, found.start()))
+    return min(candidates) if candidates else None
+
+
+def _enclosing_block_start(document: str, body_start: int, offset: int) -> int:
+    """The start of the nearest block-level tag opened just before offset."""
+    best = offset
+    for tag in tags(document, max(body_start, offset - 600), offset):
+        if tag.name in _BLOCK_TAGS and not tag.closing:
+            best = tag.start
+        elif tag.name == "br" or (tag.closing and tag.name in _BLOCK_TAGS):
+            best = tag.end
+    return min(best, offset)
+
+
+# --- plain text ---------------------------------------------------------------
+
+_TEXT_SEPARATORS = [
+    re.compile(
+        r"^-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
+        r"Mensaje original|Messaggio originale|Oorspronkelijk bericht|Forwarded message|"
+        r"Weitergeleitete Nachricht|Message transféré)\s*-{2,}",
+        re.I,
+    ),
+    re.compile(r"^Il .{4,300} ha scritto:$", re.S),  # Italian (Apple Mail/Gmail)
+    re.compile(r"^On .{4,300} wrote:$", re.S),
+    re.compile(r"^Am .{4,300} schrieb .{1,200}:$", re.S),
+    re.compile(r"^Le .{4,300} a écrit ?:$", re.S),
+    re.compile(r"^El .{4,300} escribió:$", re.S),
+    re.compile(r"^Op .{4,300} (?:schreef|geschreven).{0,100}:$", re.S),
+]
+_HEADER_LINE = re.compile(r"^\*?" + _FROM + r":\*?\s+\S")
+_SENT_LINE = re.compile(r"^\*?" + _SENT + r":\*?\s+\S")
+_QUOTE_LINE = re.compile(r"^\s?>")
+
+
+def text_quote_start(text: str) -> int | None:
+    """Offset of the first line of the quoted thread in a plain-text body, or None."""
+    lines = text.split("\r\n")
+    offsets = []
+    position = 0
+    for line in lines:
+        offsets.append(position)
+        position += len(line) + 2
+    last_text = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if _is_separator(lines, index):
+            return offsets[_include_rule_above(lines, index)]
+        if _QUOTE_LINE.match(line):
+            # Interleaved or bottom-posted replies keep the signature at the end.
+            after = [i for i in range(index, last_text + 1) if lines[i].strip()]
+            if all(_QUOTE_LINE.match(lines[i]) for i in after):
+                return offsets[index]
+            return None
+    return None
+
+
+def _is_separator(lines: list[str], index: int) -> bool:
+    line = lines[index].strip()
+    for pattern in _TEXT_SEPARATORS:
+        if pattern.match(line) or _wrapped_attribution(lines, index, pattern):
+            return True
+    for regex in COMPILED_PATTERN_MAP["reply"] + COMPILED_PATTERN_MAP["forward"]:
+        if regex.match(line):
+            return True
+    if _HEADER_LINE.match(line):
+        following = [candidate.strip() for candidate in lines[index + 1 : index + 4]]
+        return any(_SENT_LINE.match(candidate) for candidate in following)
+    return False
+
+
+def _wrapped_attribution(lines: list[str], index: int, pattern: re.Pattern[str]) -> bool:
+    """Gmail wraps long "On ... wrote:" lines; accept a match over two or three lines."""
+    for count in (2, 3):
+        joined = " ".join(part.strip() for part in lines[index : index + count])
+        if pattern.match(joined):
+            return True
+    return False
+
+
+def _include_rule_above(lines: list[str], index: int) -> int:
+    """Outlook puts a "____" rule above the header block: it belongs to the quote."""
+    above = index - 1
+    while above >= 0 and not lines[above].strip():
+        above -= 1
+    if above >= 0 and re.fullmatch(r"_{10,}|-{10,}", lines[above].strip()):
+        return above
+    return index

@@ -1,0 +1,104 @@
+"""Body decoding and re-encoding: charset and Content-Transfer-Encoding.
+
+Rules (DESIGN "Rewriting rules", RFC 2045): keep the part's charset when the
+new text encodes in it, else the part becomes UTF-8; keep the transfer-encoding
+family (quoted-printable stays QP, base64 stays base64); 7bit/8bit text that
+gains non-ASCII goes 8bit only when the upstream offers 8BITMIME, else QP.
+Encoded lines stay <= 76 characters, every line <= 998 octets, CRLF.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import re
+from dataclasses import dataclass
+
+MAX_LINE = 998
+_B64_LINE = 57  # 57 input bytes -> 76 base64 characters
+_LONG_LINE = re.compile(rb"[^\r\n]{%d,}" % (MAX_LINE + 1))
+
+
+class Undecodable(Exception):
+    """The part's body cannot be decoded losslessly; it is left as it is."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    body: bytes
+    charset: str  # the charset the body is now in
+    transfer_encoding: str  # "7bit", "8bit", "quoted-printable" or "base64"
+
+
+def decode_body(raw: bytes, transfer_encoding: str, charset: str) -> str:
+    """The text of a body part; raises Undecodable rather than guessing."""
+    if transfer_encoding == "base64":
+        try:
+            data = binascii.a2b_base64(raw, strict_mode=False)
+        except binascii.Error as error:
+            raise Undecodable(f"base64: {error}") from error
+    elif transfer_encoding == "quoted-printable":
+        data = binascii.a2b_qp(raw)
+    elif transfer_encoding in ("7bit", "8bit", ""):
+        data = raw
+    else:  # binary or unknown: we cannot re-encode it faithfully
+        raise Undecodable(f"transfer encoding {transfer_encoding!r}")
+    # surrogateescape keeps bytes that do not fit the declared charset (8-bit text
+    # without a charset, mislabelled parts) exactly as they were on re-encoding.
+    return data.decode(codec_for(charset), errors="surrogateescape")
+
+
+# Decode and encode with the superset the readers use (WHATWG Encoding), so
+# real-world "gb2312" or "shift_jis" text with extension characters decodes.
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "x-sjis": "cp932",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+}
+
+
+def codec_for(charset: str) -> str:
+    """The Python codec for a MIME charset; unknown names keep their bytes as ASCII+escapes."""
+    name = _SUPERSETS.get(charset.lower(), charset)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "ascii"
+
+
+def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: bool) -> Encoded:
+    """Encode text for a part that was `transfer_encoding`/`charset` before."""
+    try:
+        data = text.encode(codec_for(charset), errors="surrogateescape")
+    except UnicodeEncodeError:  # the additions do not fit: the part becomes UTF-8
+        charset = "utf-8"
+        data = text.encode(charset, errors="surrogateescape")
+    if transfer_encoding == "base64":
+        return Encoded(_base64(data), charset, "base64")
+    if transfer_encoding == "quoted-printable":
+        return Encoded(_quoted_printable(data), charset, "quoted-printable")
+    if data.isascii() and not _LONG_LINE.search(data):
+        return Encoded(data, charset, transfer_encoding or "7bit")
+    if allow_8bit and not _LONG_LINE.search(data):
+        return Encoded(data, charset, "8bit")
+    return Encoded(_quoted_printable(data), charset, "quoted-printable")
+
+
+def _base64(data: bytes) -> bytes:
+    return b"".join(
+        binascii.b2a_base64(data[i : i + _B64_LINE], newline=False) + b"\r\n"
+        for i in range(0, len(data), _B64_LINE)
+    )
+
+
+def _quoted_printable(data: bytes) -> bytes:
+    """QP with CRLF line ends and lines <= 76 characters (RFC 2045 6.7)."""
+    lines = data.split(b"\r\n")
+    encoded = [binascii.b2a_qp(line, quotetabs=False, istext=False) for line in lines]
+    # b2a_qp writes soft breaks as "=\n"; the wire wants CRLF.
+    return b"\r\n".join(line.replace(b"=\n", b"=\r\n") for line in encoded)
