@@ -32,6 +32,8 @@ _TEXT_TYPES = {"text/plain": Kind.TEXT, "text/html": Kind.HTML}
 def detect_skip(draft: Draft) -> None:
     """Leave alone what we must not touch: marked, signed, encrypted, invitations, machines."""
     headers = draft.root.headers
+    if not headers.keys():
+        raise RewriteSkipped("no-headers")  # not an RFC 5322 message: pass it on as it came
     if headers.get(MARKER_HEADER) is not None:
         raise RewriteSkipped("marker")
     if headers.get(SKIP_HEADER) is not None:
