@@ -138,29 +138,37 @@ def text_quote_start(text: str) -> int | None:
         stripped = line.strip()
         if not stripped:
             continue
-        if _is_separator(lines, index):
+        separator = _separator_kind(lines, index)
+        if separator == "block":  # Outlook/forward: everything below is the old thread
             return offsets[_include_rule_above(lines, index)]
-        if _QUOTE_LINE.match(line):
+        if separator == "attribution" or _QUOTE_LINE.match(line):
             # Interleaved or bottom-posted replies keep the signature at the end.
-            after = [i for i in range(index, last_text + 1) if lines[i].strip()]
-            if all(_QUOTE_LINE.match(lines[i]) for i in after):
+            first = index + 1 if separator == "attribution" else index
+            after = [i for i in range(first, last_text + 1) if lines[i].strip()]
+            # (after an attribution the first line may be its wrapped remainder)
+            if all(_QUOTE_LINE.match(lines[i]) for i in after[1:] or after):
                 return offsets[index]
             return None
     return None
 
 
-def _is_separator(lines: list[str], index: int) -> bool:
+def _separator_kind(lines: list[str], index: int) -> str | None:
+    """"attribution" ("On ... wrote:"), "block" (forward/Outlook header block) or None."""
     line = lines[index].strip()
-    for pattern in _TEXT_SEPARATORS:
+    if _TEXT_SEPARATORS[0].match(line) or any(
+        regex.match(line) for regex in COMPILED_PATTERN_MAP["forward"]
+    ):
+        return "block"
+    for pattern in _TEXT_SEPARATORS[1:]:
         if pattern.match(line) or _wrapped_attribution(lines, index, pattern):
-            return True
-    for regex in COMPILED_PATTERN_MAP["reply"] + COMPILED_PATTERN_MAP["forward"]:
-        if regex.match(line):
-            return True
+            return "attribution"
+    if any(regex.match(line) for regex in COMPILED_PATTERN_MAP["reply"]):
+        return "attribution"
     if _HEADER_LINE.match(line):
         following = [candidate.strip() for candidate in lines[index + 1 : index + 4]]
-        return any(_SENT_LINE.match(candidate) for candidate in following)
-    return False
+        if any(_SENT_LINE.match(candidate) for candidate in following):
+            return "block"
+    return None
 
 
 def _wrapped_attribution(lines: list[str], index: int, pattern: re.Pattern[str]) -> bool:
