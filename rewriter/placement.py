@@ -120,8 +120,8 @@ _TEXT_SEPARATORS = [
     re.compile(r"^El .{4,300} escribió:$", re.S),
     re.compile(r"^Op .{4,300} (?:schreef|geschreven).{0,100}:$", re.S),
 ]
-_HEADER_LINE = re.compile(r"^\*?" + _FROM + r":\*?\s+\S")
-_SENT_LINE = re.compile(r"^\*?" + _SENT + r":\*?\s+\S")
+_HEADER_LINE = re.compile(r"^\*?" + _FROM + r" ?:\*?\s+\S")  # French: "De :"
+_SENT_LINE = re.compile(r"^\*?" + _SENT + r" ?:\*?\s+\S")
 _QUOTE_LINE = re.compile(r"^\s?>")
 
 
