@@ -38,6 +38,7 @@ class Part:
     headers: Message
     children: list[Part] = field(default_factory=list)
     depth: int = 0
+    malformed: bool = False  # boundaries we cannot read the way every reader would
 
     @property
     def content_type(self) -> str:
@@ -81,20 +82,41 @@ def _parse_entity(data: bytes, start: int, end: int, depth: int) -> Part:
             fields_end, body_start = blank + 2, blank + 4
     headers = _HEADER_PARSER.parsebytes(data[start:fields_end])
     part = Part(start, fields_end, body_start, end, headers, depth=depth)
+    # A line that is no header field before the blank line: readers disagree on
+    # where the body begins (compat32 starts it there; we would append after it).
+    part.malformed = bool(headers.get_payload())
     if part.is_multipart and depth < MAX_DEPTH:
         boundary = headers.get_param("boundary")
         if isinstance(boundary, tuple):  # RFC 2231 encoded
             boundary = boundary[2]
-        if boundary:
-            part.children = [
-                _parse_entity(data, s, e, depth + 1)
-                for s, e in _child_ranges(data, body_start, end, str(boundary).encode("latin-1"))
-            ]
+        if (
+            not boundary
+            or not _BOUNDARY.fullmatch(str(boundary))
+            or _UNQUOTED_SPECIAL_BOUNDARY.search(str(headers.get("Content-Type", "")))
+        ):
+            part.malformed = True
+            return part
+        ranges, _closed = _child_ranges(data, body_start, end, str(boundary).encode("latin-1"))
+        # A missing close delimiter (truncated mail) is common and read alike by
+        # everyone as long as parts were found; none at all is not.
+        part.malformed = part.malformed or not ranges
+        part.children = [_parse_entity(data, s, e, depth + 1) for s, e in ranges]
     return part
 
 
-def _child_ranges(data: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int, int]]:
-    """Byte ranges of the body parts between delimiter lines (RFC 2046 5.1.1).
+# RFC 2046 5.1.1 bchars; a boundary outside them (folded, control characters) is
+# read differently by different parsers, so we do not guess.
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,200}")
+# An unquoted boundary with tspecials ("=", "/", ...) is cut short by strict parsers
+# (RFC 2045 5.1) and taken whole by lenient ones.
+_UNQUOTED_SPECIAL_BOUNDARY = re.compile(r'(?i)boundary\s*=\s*(?!")[^;\s]*[()<>@,:\\/\[\]?=]')
+
+
+def _child_ranges(
+    data: bytes, start: int, end: int, boundary: bytes
+) -> tuple[list[tuple[int, int]], bool]:
+    """Byte ranges of the body parts between delimiter lines (RFC 2046 5.1.1),
+    and whether the close delimiter was found.
 
     The CRLF before a delimiter belongs to the delimiter, not to the part.
     """
@@ -115,12 +137,12 @@ def _child_ranges(data: bytes, start: int, end: int, boundary: bytes) -> list[tu
         if part_start is not None:
             ranges.append((part_start, line_start))
         if found.group(1):  # close delimiter: the rest is the epilogue
-            return ranges
+            return ranges, True
         part_start = found.end()
         position = found.end()
     if part_start is not None and part_start < end:  # missing close delimiter
         ranges.append((part_start, end))
-    return ranges
+    return ranges, False
 
 
 def charset_of(part: Part, default: str = "us-ascii") -> str:

@@ -153,7 +153,7 @@ def text_quote_start(text: str) -> int | None:
 
 
 def _separator_kind(lines: list[str], index: int) -> str | None:
-    """"attribution" ("On ... wrote:"), "block" (forward/Outlook header block) or None."""
+    """ "attribution" ("On ... wrote:"), "block" (forward/Outlook header block) or None."""
     line = lines[index].strip()
     if _TEXT_SEPARATORS[0].match(line) or any(
         regex.match(line) for regex in COMPILED_PATTERN_MAP["forward"]

@@ -34,6 +34,8 @@ def detect_skip(draft: Draft) -> None:
     headers = draft.root.headers
     if not headers.keys():
         raise RewriteSkipped("no-headers")  # not an RFC 5322 message: pass it on as it came
+    if draft.root.fields_end == draft.root.body_start:
+        raise RewriteSkipped("no-body")  # header only: no blank line, nothing to sign
     if headers.get(MARKER_HEADER) is not None:
         raise RewriteSkipped("marker")
     if headers.get(SKIP_HEADER) is not None:
@@ -44,7 +46,8 @@ def detect_skip(draft: Draft) -> None:
     if headers.get("DKIM-Signature") is not None and not draft.plan.resign_dkim:
         # Changing the body would break the signature; the relay may re-sign.
         raise RewriteSkipped("dkim")
-    for part in draft.root.walk():
+    parts = list(draft.root.walk())
+    for part in parts:
         reason = _SKIP_TYPES.get(part.content_type)
         if reason is not None:
             raise RewriteSkipped(reason)
@@ -52,6 +55,8 @@ def detect_skip(draft: Draft) -> None:
             draft.message, part.body_start, part.end
         ):
             raise RewriteSkipped("calendar")  # a forwarded invitation still is one
+    if any(part.malformed for part in parts):
+        raise RewriteSkipped("malformed-mime")  # fail safe: readers disagree on it
 
 
 def locate_body_parts(draft: Draft) -> None:

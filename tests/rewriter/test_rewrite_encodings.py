@@ -76,7 +76,7 @@ def test_ascii_addition_keeps_7bit_unchanged():
 
 
 def test_html_converted_to_utf8_updates_its_meta_charset():
-    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=koi8-r"></head><body>x</body></html>\r\n'
+    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=koi8-r"></head><body>x</body></html>\r\n'  # noqa: E501 (a literal message line)
     raw = message(html, "text/html; charset=koi8-r")
     out = rewrite(raw, make_plan(signature=UMLAUT, link_mode=LinkMode.NONE, banner=None)).message
     assert "charset=utf-8" in body_of(out, "text/html")

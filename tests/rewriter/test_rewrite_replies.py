@@ -102,7 +102,9 @@ def test_outlook_header_blocks_start_the_quote(block):
 
 def test_bottom_posted_reply_gets_the_signature_at_the_end():
     raw = message("On Mon, Bob wrote:\r\n> question?\r\n\r\nanswer.\r\n")
-    assert body_of(rewrite(raw, PLAN).message, "text/plain").endswith("Jane Roe\r\nExample GmbH\r\nhttps://example.com/team\r\n")
+    assert body_of(rewrite(raw, PLAN).message, "text/plain").endswith(
+        "Jane Roe\r\nExample GmbH\r\nhttps://example.com/team\r\n"
+    )
 
 
 def test_reply_uses_the_reply_signature_when_configured():
@@ -112,22 +114,34 @@ def test_reply_uses_the_reply_signature_when_configured():
 
 
 def test_new_message_uses_the_full_signature_even_with_a_reply_variant():
-    out = body_of(rewrite(message("New\r\n"), make_plan(reply_signature=REPLY_SIGNATURE)).message, "text/plain")
+    out = body_of(
+        rewrite(message("New\r\n"), make_plan(reply_signature=REPLY_SIGNATURE)).message,
+        "text/plain",
+    )
     assert "Example GmbH" in out
 
 
 def test_placeholder_is_replaced_by_the_signature():
     raw = message("Hi\r\n\r\n{signature}\r\n\r\nP.S. more text\r\n")
-    out = body_of(rewrite(raw, make_plan(placeholder="{signature}", link_mode=LinkMode.NONE)).message, "text/plain")
+    out = body_of(
+        rewrite(raw, make_plan(placeholder="{signature}", link_mode=LinkMode.NONE)).message,
+        "text/plain",
+    )
     assert "{signature}" not in out and out.index("Jane Roe") < out.index("P.S.")
 
 
 def test_message_already_carrying_our_signature_is_not_signed_twice():
     once = rewrite(message("Hi\r\n"), PLAN).message.replace(b"X-Sigrelay-Processed: 1\r\n", b"")
     result = rewrite(once, PLAN)
-    assert (result.outcome, result.reason, result.message) == (Outcome.SKIPPED, "already-signed", once)
+    assert (result.outcome, result.reason, result.message) == (
+        Outcome.SKIPPED,
+        "already-signed",
+        once,
+    )
 
 
 def test_our_signature_in_the_quote_does_not_count_as_signed():
-    raw = message("New answer\r\n\r\nOn Mon, Bob wrote:\r\n> Jane Roe\r\n> Example GmbH\r\n> https://example.com/team\r\n")
+    raw = message(
+        "New answer\r\n\r\nOn Mon, Bob wrote:\r\n> Jane Roe\r\n> Example GmbH\r\n> https://example.com/team\r\n"
+    )
     assert rewrite(raw, PLAN).outcome is Outcome.REWRITTEN

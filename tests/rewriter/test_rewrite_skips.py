@@ -7,7 +7,7 @@ from rewriter import Outcome
 from rewriter.rewrite import rewrite
 
 SIGNED = (
-    b'From: a@example.com\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature";'
+    b'From: a@example.com\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature";'  # noqa: E501 (a literal message line)
     b' micalg=sha-256; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n'
     b"--b\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--b--\r\n"
 )

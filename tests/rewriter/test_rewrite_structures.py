@@ -41,10 +41,10 @@ def test_alternative_gets_the_signature_in_text_and_html():
 
 MIXED = (
     "--m\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nBody text\r\n"
-    "--m\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n\r\n"
+    "--m\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n\r\n"  # noqa: E501 (a literal message line)
     "attached notes\r\n"
-    "--m\r\nContent-Type: text/html\r\nContent-Disposition: inline; filename=page.html\r\n\r\n<p>page</p>\r\n"
-    "--m\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y\r\nContent-Type: text/plain\r\n\r\ninner\r\n"
+    "--m\r\nContent-Type: text/html\r\nContent-Disposition: inline; filename=page.html\r\n\r\n<p>page</p>\r\n"  # noqa: E501 (a literal message line)
+    "--m\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y\r\nContent-Type: text/plain\r\n\r\ninner\r\n"  # noqa: E501 (a literal message line)
     "--m--\r\n"
 )
 
@@ -58,9 +58,9 @@ def test_mixed_signs_the_body_and_leaves_attachments_byte_identical():
 
 
 def test_related_signs_the_html_root_and_keeps_the_image():
-    image = "--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n"
+    image = "--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n"  # noqa: E501 (a literal message line)
     raw = message(
-        '--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><img src="cid:logo@x"></body></html>\r\n'
+        '--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><img src="cid:logo@x"></body></html>\r\n'  # noqa: E501 (a literal message line)
         + image,
         'multipart/related; boundary=r; type="text/html"',
     )
@@ -74,7 +74,7 @@ def test_nested_mixed_alternative_related_signs_both_renderings():
         "--a\r\nContent-Type: text/plain\r\n\r\nHi\r\n"
         "--a\r\nContent-Type: multipart/related; boundary=r\r\n\r\n"
         "--r\r\nContent-Type: text/html\r\n\r\n<p>Hi</p>\r\n--r--\r\n--a--\r\n"
-        "--m\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--m--\r\n",
+        "--m\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--m--\r\n",  # noqa: E501 (a literal message line)
         "multipart/mixed; boundary=m",
     )
     bodies = [
@@ -95,7 +95,7 @@ def test_flowed_text_stays_flowed_and_the_signature_lines_are_fixed():
 
 
 def test_splicing_keeps_outlook_conditional_comments_and_vml():
-    inner = '<!--[if gte mso 9]><xml><o:shapedefaults v:ext="edit" spidmax="1026" /></xml><![endif]--><p class=MsoNormal>Hi&nbsp;there<o:p></o:p></p><v:rect style="width:1pt">x</v:rect>'
+    inner = '<!--[if gte mso 9]><xml><o:shapedefaults v:ext="edit" spidmax="1026" /></xml><![endif]--><p class=MsoNormal>Hi&nbsp;there<o:p></o:p></p><v:rect style="width:1pt">x</v:rect>'  # noqa: E501 (a literal message line)
     raw = html_message(inner)
     out = rewrite(raw, make_plan()).message
     assert inner.encode() in out
