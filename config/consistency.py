@@ -1,0 +1,52 @@
+"""Rules that span sections, each error naming the exact field that is wrong.
+
+These run after the sections validated on their own (config/schema.py), so
+they can trust types and only look at how the parts fit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from config.model import Config
+from config.rules import default_group
+
+Location = tuple[str | int, ...]
+
+
+def cross_section_problems(
+    cfg: Config, banners_dir: Path
+) -> Iterator[tuple[Location, str, str | None]]:
+    """Yields (field location, reason, hint)."""
+    seen_groups: set[str] = set()
+    for index, group in enumerate(cfg.groups):
+        if group.name in seen_groups:
+            yield ("groups", index, "name"), f"group {group.name!r} is defined twice", None
+        seen_groups.add(group.name)
+    if default_group(cfg.groups) is None:
+        yield (
+            ("groups",),
+            "there is no default group for senders no rule matches",
+            'name one group "default" or leave one group without match rules',
+        )
+
+    seen_campaigns: set[str] = set()
+    for index, campaign in enumerate(cfg.campaigns):
+        if campaign.id in seen_campaigns:
+            yield ("campaigns", index, "id"), f"campaign {campaign.id!r} is defined twice", None
+        seen_campaigns.add(campaign.id)
+        for position, name in enumerate(campaign.groups):
+            if name not in seen_groups:
+                yield (
+                    ("campaigns", index, "groups", position),
+                    f"no group named {name!r}",
+                    f"known groups: {', '.join(sorted(seen_groups))}",
+                )
+        for position, variant in enumerate(campaign.variants):
+            if not (banners_dir / variant.image).is_file():
+                yield (
+                    ("campaigns", index, "variants", position, "image"),
+                    f"banner image {variant.image!r} not found in {banners_dir}",
+                    "put the file into banners/ or fix the name",
+                )

@@ -1,0 +1,195 @@
+"""`Config`: the validated configuration and the questions the relay asks it.
+
+Built only by `config.loader.load_config`, which validates the TOML into the
+sections below and then attaches what lives beside it (employee directory,
+compiled templates, the upstream password). After that nothing here reads a
+file or the environment: every method is a plain function of the config and
+its arguments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from config import campaigns as campaign_choice
+from config.directory import Directory
+from config.rules import Sender, default_group, domain_of, match_group
+from config.schema import (
+    CampaignSection,
+    CompanySection,
+    DataSection,
+    DirectorySection,
+    GroupSection,
+    PrivacyMode,
+    PrivacySection,
+    RelaySection,
+    StoreSection,
+    TrackerSection,
+    UpstreamEndpoint,
+    UpstreamSection,
+    VariantSection,
+    parse_upstream,
+)
+from config.templates import SignatureTemplate
+from rewriter import Signature
+
+TEXT_FIELDS = ("email", "name", "title", "phone", "mobile", "department")
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    relay: RelaySection = RelaySection()
+    upstream: UpstreamSection = UpstreamSection()
+    tracker: TrackerSection = TrackerSection()
+    store: StoreSection
+    data: DataSection
+    company: CompanySection = CompanySection()
+    privacy: PrivacySection = PrivacySection()
+    groups: tuple[GroupSection, ...] = Field(min_length=1)
+    campaigns: tuple[CampaignSection, ...] = ()
+    directory: DirectorySection = DirectorySection()
+
+    _config_dir: Path = PrivateAttr(default=Path("."))
+    _employees: Directory = PrivateAttr(default_factory=lambda: Directory([]))
+    _templates: dict[str, SignatureTemplate] = PrivateAttr(default_factory=dict)
+    _upstream_password: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _groups_inherit_default_privacy(cls, data: Any) -> Any:
+        # After loading, group.privacy is always set: callers never need to
+        # know about privacy.default_mode.
+        if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
+            return data
+        privacy = data.get("privacy")
+        default = privacy.get("default_mode") if isinstance(privacy, dict) else None
+        default = default or PrivacyMode.PERSONAL.value
+        if default not in set(PrivacyMode):
+            return data  # privacy.default_mode itself is reported as invalid
+        groups = [
+            {**g, "privacy": g.get("privacy") or default} if isinstance(g, dict) else g
+            for g in data["groups"]
+        ]
+        return {**data, "groups": groups}
+
+    def attach(
+        self,
+        *,
+        config_dir: Path,
+        employees: Directory,
+        templates: dict[str, SignatureTemplate],
+        upstream_password: str | None,
+    ) -> None:
+        """Called once by the loader; pydantic allows private attributes on frozen models."""
+        self._config_dir = config_dir
+        self._employees = employees
+        self._templates = templates
+        self._upstream_password = upstream_password
+
+    # --- where things are -------------------------------------------------
+
+    @property
+    def config_dir(self) -> Path:
+        return self._config_dir
+
+    @property
+    def banners_dir(self) -> Path:
+        return self._config_dir / "banners"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self._config_dir / "templates"
+
+    @property
+    def employees(self) -> Directory:
+        return self._employees
+
+    @property
+    def upstream_endpoint(self) -> UpstreamEndpoint:
+        """The parsed upstream URL; a maildir path is absolute (under the data dir)."""
+        return parse_upstream(self.upstream.url)
+
+    @property
+    def upstream_password(self) -> str | None:
+        return self._upstream_password
+
+    # --- senders and signatures --------------------------------------------
+
+    def group(self, name: str) -> GroupSection | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    @property
+    def default_group(self) -> GroupSection:
+        group = default_group(self.groups)
+        assert group is not None, "the loader rejects configs without a default group"
+        return group
+
+    def sender(self, address: str) -> Sender:
+        address = address.strip().strip("<>")
+        employee = self._employees.find(address)
+        return Sender(address, employee, match_group(self.groups, address, employee))
+
+    def tracking_allowed(self, group: GroupSection) -> bool:
+        return self.privacy.tracking_enabled and group.privacy is not PrivacyMode.OFF
+
+    def template_fields(self, sender: Sender) -> dict[str, object]:
+        """What a template sees: the employee's columns (empty when the sender
+        is not in the directory), plus `address`, `company` and `group`."""
+        if sender.employee is not None:
+            fields = sender.employee.template_fields()
+        else:
+            fields = {name: "" for name in TEXT_FIELDS} | {"email": sender.address}
+        return fields | {
+            "address": sender.address,
+            "company": self.company.name,
+            "group": sender.group.name,
+        }
+
+    def _render(self, sender: Sender, html_name: str, text_name: str) -> Signature:
+        fields = self.template_fields(sender)
+        return Signature(
+            html=self._templates[html_name].render(fields),
+            text=self._templates[text_name].render(fields),
+        )
+
+    def signature_for(self, sender: Sender) -> Signature:
+        group = sender.group
+        return self._render(sender, group.signature_html, group.signature_text)
+
+    def reply_signature_for(self, sender: Sender) -> Signature | None:
+        """The shorter signature for replies and forwards, if the group has one.
+        A group with only one of reply_html/reply_text uses the full one for the other."""
+        group = sender.group
+        if group.reply_html is None and group.reply_text is None:
+            return None
+        return self._render(
+            sender,
+            group.reply_html or group.signature_html,
+            group.reply_text or group.signature_text,
+        )
+
+    # --- campaigns ------------------------------------------------------------
+
+    def campaign(self, campaign_id: str) -> CampaignSection | None:
+        return next((c for c in self.campaigns if c.id == campaign_id), None)
+
+    def campaign_for(self, group_name: str, now: datetime) -> CampaignSection | None:
+        return campaign_choice.campaign_for(self.campaigns, group_name, now)
+
+    def variant_for(self, campaign: CampaignSection, recipient_key: str) -> VariantSection:
+        return campaign_choice.variant_for(campaign, recipient_key)
+
+    def banner_file(self, campaign_id: str, variant_id: str) -> Path | None:
+        campaign = self.campaign(campaign_id)
+        variant = campaign.variant(variant_id) if campaign else None
+        return self.banners_dir / variant.image if variant else None
+
+    def is_internal(self, address: str) -> bool:
+        """True for the company's domains and their subdomains."""
+        domain = domain_of(address)
+        return any(domain == d or domain.endswith("." + d) for d in self.company.internal_domains)

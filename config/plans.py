@@ -1,0 +1,73 @@
+"""build_plan: what the rewriter gets for one copy.
+
+The proxy decides *whether* a copy is tracked (privacy mode, internal
+recipient, opt-out, consent) and makes the token URLs; config turns that
+plus the sender's group and the campaign into a `rewriter.Plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.model import Config
+from config.rules import Sender
+from config.schema import CampaignSection, VariantSection
+from rewriter import Banner, Plan
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """The token URLs of one copy, made by the proxy.
+
+    For an untracked copy (internal recipient, opted out, mode off) pass
+    `Tracking.untracked(banner_url)`: the banner still shows, through a
+    banner URL that counts nothing, but there is no pixel and no tagged link.
+    `untag_link` maps one of our tracked URLs back to its target (None if it
+    is not ours); it is what neutralising quoted tags of earlier mail needs.
+    """
+
+    pixel_url: str | None = None
+    banner_url: str | None = None
+    tag_link: Callable[[str], str] | None = None
+    untag_link: Callable[[str], str | None] | None = None
+
+    @classmethod
+    def untracked(cls, banner_url: str | None = None) -> Tracking:
+        return cls(banner_url=banner_url)
+
+
+def build_plan(
+    cfg: Config,
+    sender: Sender,
+    *,
+    campaign: CampaignSection | None,
+    variant: VariantSection | None,
+    tracking: Tracking | None,
+) -> Plan:
+    """`tracking=None` means no tracker URLs at all: no pixel, no tagged
+    links and (having no URL for it) no banner."""
+    group = sender.group
+    tracking = tracking or Tracking()
+    # The group's privacy mode and the global switch overrule whatever the
+    # caller passed: a group with privacy "off" never carries a tag.
+    tracked = cfg.tracking_allowed(group)
+    banner = None
+    if campaign is not None and variant is not None and tracking.banner_url:
+        banner = Banner(
+            image_url=tracking.banner_url,
+            alt=variant.alt or campaign.name,
+            link_url=variant.link,
+            width=variant.width,
+            height=variant.height,
+        )
+    return Plan(
+        signature=cfg.signature_for(sender),
+        reply_signature=cfg.reply_signature_for(sender),
+        banner=banner,
+        pixel_url=tracking.pixel_url if tracked else None,
+        link_mode=group.link_mode,
+        tag_link=tracking.tag_link if tracked else None,
+        tracker_prefix=cfg.tracker.public_url,
+        excluded_domains=frozenset(group.excluded_domains),
+    )

@@ -1,0 +1,285 @@
+"""The sections of sigrelay.toml as frozen pydantic models.
+
+`extra="forbid"` everywhere: a misspelt key is an error naming the key, not a
+setting silently ignored. Values are normalised here (domains lower-cased,
+URLs without trailing slash) so the rest of the code can compare them as is.
+Cross-section rules (campaigns naming existing groups, one default group,
+banner files present) live in config/consistency.py, where they can name the
+exact field that is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from rewriter import LinkMode
+
+DEFAULT_TRUSTED_NETWORKS = ("127.0.0.0/8", "::1/128")
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PrivacyMode(StrEnum):
+    PERSONAL = "personal"  # a copy per recipient; the address is stored
+    DOMAIN = "domain"  # a copy per recipient domain; only the domain is stored
+    ANONYMOUS = "anonymous"  # one copy; nothing about recipients is stored
+    OFF = "off"  # one copy; no tracking tags at all
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port such as 127.0.0.1:2525, got {value!r}")
+    return value
+
+
+def _domain(value: str) -> str:
+    value = value.strip().lower().rstrip(".")
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value) or ".." in value:
+        raise ValueError(f"not a domain name: {value!r}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _plain_file_name(value: str) -> str:
+    # Template and banner names are looked up inside the config directory;
+    # no absolute paths or "..", so a config cannot reach other files.
+    path = Path(value)
+    if not value or path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"expected a file name inside the config directory, got {value!r}")
+    return value
+
+
+def _address_glob(value: str) -> str:
+    value = value.strip().lower()
+    if value.count("@") != 1 or any(c.isspace() for c in value):
+        raise ValueError(f"address glob needs exactly one '@' and no spaces, got {value!r}")
+    if value.count("[") != value.count("]"):
+        raise ValueError(f"unbalanced '[' ']' in address glob {value!r}")
+    return value
+
+
+HostPort = Annotated[str, AfterValidator(_host_port)]
+Domain = Annotated[str, AfterValidator(_domain)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+FileName = Annotated[str, AfterValidator(_plain_file_name)]
+Slug = Annotated[str, Field(pattern=SLUG)]
+
+
+def split_host_port(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class RelaySection(Section):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    listen: HostPort = "127.0.0.1:2525"
+    hostname: str = "localhost"
+    trusted_networks: tuple[IPvAnyNetwork, ...] = DEFAULT_TRUSTED_NETWORKS  # type: ignore[assignment]
+    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_recipients: int = Field(default=100, gt=0)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return split_host_port(self.listen)
+
+
+class UpstreamSection(Section):
+    """Where delivery sends copies. Secrets never live in the TOML: the
+    password comes from an environment variable or a file (loader resolves it)."""
+
+    url: str = "maildir:outbox"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secret(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError(
+                "password must not be written in the TOML; "
+                "set password_env = NAME_OF_VARIABLE or password_file = PATH"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _known_scheme(self) -> UpstreamSection:
+        parse_upstream(self.url)
+        return self
+
+
+class UpstreamEndpoint(BaseModel):
+    """A parsed upstream URL: `smtp://h:p[?tls=required]`, `smtps://h:p`, `maildir:PATH`."""
+
+    model_config = ConfigDict(frozen=True)
+    scheme: Literal["smtp", "smtps", "maildir"]
+    host: str = ""
+    port: int = 0
+    tls_required: bool = False
+    path: Path | None = None
+
+
+def parse_upstream(url: str) -> UpstreamEndpoint:
+    if url.startswith("maildir:"):
+        path = url.removeprefix("maildir:").removeprefix("//")
+        if not path:
+            raise ValueError("maildir: needs a path, e.g. maildir:outbox")
+        return UpstreamEndpoint(scheme="maildir", path=Path(path))
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"upstream URL must start with smtp://, smtps:// or maildir:, got {url!r}")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError as exc:
+        raise ValueError(f"bad port in upstream URL {url!r}") from exc
+    if not parts.hostname:
+        raise ValueError(f"upstream URL {url!r} has no host")
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"tls"}
+    if unknown or query.get("tls", ["required"]) != ["required"]:
+        raise ValueError(f"the only query option is ?tls=required, got {parts.query!r}")
+    return UpstreamEndpoint(
+        scheme=parts.scheme,  # type: ignore[arg-type]
+        host=parts.hostname,
+        port=port,
+        tls_required=parts.scheme == "smtps" or "tls" in query,
+    )
+
+
+class TrackerSection(Section):
+    listen: HostPort = "127.0.0.1:8080"
+    public_url: HttpUrl = "http://127.0.0.1:8080"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return split_host_port(self.listen)
+
+
+class StoreSection(Section):
+    url: str  # the loader fills the SQLite default in the data directory
+
+
+class DataSection(Section):
+    dir: Path  # the loader resolves it to an absolute path
+
+
+class CompanySection(Section):
+    name: str = ""
+    internal_domains: tuple[Domain, ...] = ()
+
+
+class PrivacySection(Section):
+    default_mode: PrivacyMode = PrivacyMode.PERSONAL  # for groups that set none
+    require_consent: bool = False
+    without_consent: Literal["anonymous", "off"] = "anonymous"
+    retention_days: int = Field(default=365, gt=0)
+    event_retention_days: int = Field(default=180, gt=0)
+    store_ip: Literal["none", "truncated"] = "none"
+    tracking_enabled: bool = True  # the global switch: False means no tags anywhere
+
+
+class MatchRule(Section):
+    """One way a sender joins a group; exactly one of the three is set."""
+
+    address: Annotated[str, AfterValidator(_address_glob)] | None = None
+    domain: Domain | None = None
+    department: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MatchRule:
+        given = [k for k in ("address", "domain", "department") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a match rule sets exactly one of address, domain, department")
+        return self
+
+
+class GroupSection(Section):
+    name: Slug
+    privacy: PrivacyMode | None = None  # None: privacy.default_mode
+    signature_html: FileName
+    signature_text: FileName
+    reply_html: FileName | None = None
+    reply_text: FileName | None = None
+    link_mode: LinkMode = LinkMode.SIGNATURE
+    excluded_domains: tuple[Domain, ...] = ()
+    embed_images: bool = False
+    match: tuple[MatchRule, ...] = ()
+
+
+class VariantSection(Section):
+    id: Slug
+    image: FileName  # under banners/
+    alt: str = ""
+    link: HttpUrl | None = None
+    weight: int = Field(default=1, gt=0)
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+
+
+class CampaignSection(Section):
+    id: Slug
+    name: str = ""
+    groups: tuple[str, ...] = Field(min_length=1)
+    start: AwareDatetime
+    end: AwareDatetime
+    priority: int = 0
+    variants: tuple[VariantSection, ...] = Field(min_length=1)
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+        return end
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variant_ids(cls, variants: tuple[VariantSection, ...]) -> tuple:
+        ids = [v.id for v in variants]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"variant ids must be unique, got {ids}")
+        return variants
+
+    def active(self, now: datetime) -> bool:
+        return self.start <= now < self.end
+
+    def variant(self, variant_id: str) -> VariantSection | None:
+        return next((v for v in self.variants if v.id == variant_id), None)
+
+
+class DirectorySection(Section):
+    csv: FileName = "employees.csv"
+
+
+Group = GroupSection
+Campaign = CampaignSection
+Variant = VariantSection
