@@ -62,7 +62,7 @@ def load_config(directory: Path | str | None = None, env: Mapping[str, str] = os
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigErrors(
-            error_at(tuple(e["loc"]), *_explain(e)) for e in exc.errors(include_url=False)
+            error_at(tuple(e["loc"]), *_explain(e)) for e in _root_causes(exc)
         ) from None
 
     errors = [error_at(*problem) for problem in cross_section_problems(cfg, config_dir / "banners")]
@@ -170,6 +170,18 @@ def _known_keys(location: tuple) -> list[str]:
         if not isinstance(part, int):
             model = _field_model(model, part)
     return sorted(model.model_fields) if model else []
+
+
+def _root_causes(exc: ValidationError) -> list[Any]:
+    """Drop pydantic's follow-up "tuple too short" for a list whose only item
+    failed: the admin needs the item's error, not that the list is now empty."""
+    errors = exc.errors(include_url=False)
+    return [
+        e
+        for e in errors
+        if e["type"] != "too_short"
+        or not any(o is not e and tuple(o["loc"][: len(e["loc"])]) == e["loc"] for o in errors)
+    ]
 
 
 def _explain(error: Mapping[str, Any]) -> tuple[str, str | None]:
