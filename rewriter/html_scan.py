@@ -82,6 +82,29 @@ def tags(document: str, start: int = 0, end: int | None = None) -> Iterator[Tag]
             position = close.start() if close else stop
 
 
+_NAMED_TAG_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def named_tags(document: str, names: tuple[str, ...], start: int = 0, end: int | None = None):
+    """Opening tags with one of `names`, found by one C-speed regex pass.
+
+    Faster than `tags()` by an order of magnitude on large messages; it does not
+    know about comments, so a tag inside a comment is found too (harmless for
+    the uses here: links and images, which Outlook's conditional comments also render).
+    """
+    pattern = _NAMED_TAG_CACHE.get(names)
+    if pattern is None:
+        alternatives = "|".join(re.escape(name) for name in names)
+        pattern = re.compile(
+            r"<(" + alternatives + r""")(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.I
+        )
+        _NAMED_TAG_CACHE[names] = pattern
+    stop = len(document) if end is None else end
+    for match in pattern.finditer(document, start, stop):
+        name, attributes = match.group(1).lower(), match.group(2)
+        yield Tag(name, match.start(), match.end(), False, attributes, match.start(2))
+
+
 def visible_text(fragment: str) -> str:
     """The text of an HTML fragment, roughly as a reader sees it."""
     without_raw = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", fragment)

@@ -11,7 +11,7 @@ import html
 import re
 from urllib.parse import urlsplit
 
-from rewriter.html_scan import Tag, tags
+from rewriter.html_scan import Tag, named_tags
 from rewriter.plan import Plan
 
 TEXT_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
@@ -50,9 +50,7 @@ def href_edits(
     `rewrite_url(url) -> str | None` gets the decoded URL; None leaves the href.
     """
     edits: list[tuple[int, int, str]] = []
-    for tag in tags(document, start, end):
-        if tag.closing or tag.name not in names:
-            continue
+    for tag in named_tags(document, names, start, end):
         edit = _href_edit(document, tag, rewrite_url)
         if edit is not None:
             edits.append(edit)
@@ -78,11 +76,10 @@ def tracked_image_spans(
 ) -> list[tuple[int, int]]:
     """Spans of <img> tags whose src is one of our tracking pixels."""
     spans = []
-    for tag in tags(document, start, end):
-        if tag.name == "img" and not tag.closing:
-            source = tag.attributes().get("src", "").strip(_EDGE_WHITESPACE)
-            if source.startswith(pixel_prefix):
-                spans.append((tag.start, tag.end))
+    for tag in named_tags(document, ("img",), start, end):
+        source = tag.attributes().get("src", "").strip(_EDGE_WHITESPACE)
+        if source.startswith(pixel_prefix):
+            spans.append((tag.start, tag.end))
     return spans
 
 

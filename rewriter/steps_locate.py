@@ -6,7 +6,7 @@ import re
 
 from rewriter.body import BodyPart, EditableText, Kind
 from rewriter.draft import Draft, RewriteSkipped
-from rewriter.html_scan import tags, visible_text
+from rewriter.html_scan import visible_text
 from rewriter.links import href_edits, text_url_edits, tracked_image_spans
 from rewriter.mime import Part, charset_of
 from rewriter.placement import html_quote_start, text_quote_start
@@ -138,15 +138,16 @@ def find_newest_text(draft: Draft) -> None:
         raise RewriteSkipped("already-signed")
 
 
+_BODY_OPEN = re.compile(r"<body(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.I)
+_DOCUMENT_END = re.compile(r"</(?:body|html)\s*>", re.I)
+
+
 def _html_body_bounds(document: str) -> tuple[int, int]:
-    start, end = 0, len(document)
-    for tag in tags(document):
-        if tag.name == "body" and not tag.closing and start == 0:
-            start = tag.end
-        elif tag.closing and tag.name in ("body", "html"):
-            end = tag.start
-            break
-    return start, end
+    """After <body ...> and before the first </body> (or </html>), else the whole text."""
+    opening = _BODY_OPEN.search(document)
+    start = opening.end() if opening else 0
+    closing = _DOCUMENT_END.search(document, start)
+    return start, closing.start() if closing else len(document)
 
 
 def _normalised(text: str) -> str:
@@ -184,6 +185,8 @@ def neutralise_quoted_tags(draft: Draft) -> None:
 
     for body in draft.bodies:
         content = body.content
+        if plan.tracker_prefix not in content.text:
+            continue  # nothing of ours in it (the common case): no scan
         if body.kind is Kind.HTML:
             edits = [
                 (s, e, "")
