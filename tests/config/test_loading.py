@@ -6,6 +6,9 @@ import ipaddress
 from importlib import resources
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from config import EXAMPLE_DIR, PrivacyMode, load_config
 
 
@@ -140,3 +143,8 @@ def test_relative_maildir_path_lands_under_the_data_dir(make_config, env):
 
 def _one_group() -> str:
     return '[[groups]]\nname = "default"\nsignature_html = "sig.html"\nsignature_text = "sig.txt"\n'
+
+
+def test_loaded_config_is_immutable(example):
+    with pytest.raises(ValidationError):
+        example.relay.listen = "0.0.0.0:25"  # type: ignore[misc]
