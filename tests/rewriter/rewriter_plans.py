@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from rewriter import Banner, LinkMode, Plan, Signature
 
@@ -77,3 +78,17 @@ def body_of(raw: bytes, content_type: str) -> str:
         if part.get_content_type() == content_type and not part.is_attachment():
             return part.get_content()
     raise AssertionError(f"no {content_type} part")
+
+
+_OUR_BLOCKS = re.compile(r'<div class="sigrelay-(?:signature|banner)">.*?</div>', re.S)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?[-\w:.]+", re.I)
+
+
+def without_additions(text: str, signature_text: str) -> str:
+    """A body's text with our signature, banner and pixel taken out, whitespace and
+    charset labels ignored: what must equal the original body."""
+    text = _OUR_BLOCKS.sub("", text).replace(
+        f'<img src="{PIXEL}" width="1" height="1" alt="" style="display:block;border:0">', ""
+    )
+    text = text.replace("-- \r\n" + signature_text, "")
+    return "".join(_CHARSET.sub("charset=X", text).split())

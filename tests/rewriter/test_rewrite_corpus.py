@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from rewriter_plans import PIXEL, make_plan, tag_link
+from rewriter_plans import make_plan, tag_link, without_additions
 
 from rewriter import Outcome
 from rewriter.rewrite import rewrite
@@ -18,8 +18,6 @@ from rewriter.rewrite import rewrite
 CORPUS = Path(os.environ.get("SIGRELAY_CORPUS", "/work/shared/corpus"))
 UNTOUCHABLE = ("signed/", "calendar/", "reports/")
 PLAN = make_plan()
-_OUR_BLOCKS = re.compile(r'<div class="sigrelay-(?:signature|banner)">.*?</div>', re.S)
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?[-\w:.]+", re.I)
 
 
 def _messages() -> list[Path]:
@@ -52,14 +50,6 @@ def _payload(part) -> bytes | None:
         return None
     # SMTP carries CRLF: an LF-only file comes out with CRLF line ends.
     return (part.get_payload(decode=True) or b"").replace(b"\r\n", b"\n")
-
-
-def _without_additions(text: str, signature_text: str) -> str:
-    text = _OUR_BLOCKS.sub("", text).replace(
-        f'<img src="{PIXEL}" width="1" height="1" alt="" style="display:block;border:0">', ""
-    )
-    text = text.replace("-- \r\n" + signature_text, "")
-    return "".join(_CHARSET.sub("charset=X", text).split())
 
 
 def _text(part) -> str:
@@ -108,7 +98,7 @@ def test_parts_decode_identically_apart_from_our_additions(results):
             if _payload(old) == _payload(new):
                 continue
             assert old.get_content_maintype() == "text" and not old.is_attachment(), path
-            assert _without_additions(_text(new), signature_text) == _without_additions(
+            assert without_additions(_text(new), signature_text) == without_additions(
                 _text(old), signature_text
             ), path
 
