@@ -1,0 +1,1 @@
+"""The `sigrelay` command and the process that wires relay, delivery and tracker together."""

@@ -1,0 +1,3 @@
+from sigrelay.cli import main
+
+main()

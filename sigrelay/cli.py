@@ -1,0 +1,183 @@
+"""`sigrelay …`: the admin's command line. Thin: parse arguments, call the packages."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from config import ConfigError, ConfigErrors, load_config
+from config.check import check as check_config
+from sigrelay import logsetup
+
+STATS_KEYS = ("campaign", "variant", "group", "sender", "domain", "recipient", "day")
+STATS_COLUMNS = ("sent", "impressions", "opens", "clicks", "unique_clicks", "ctr", "optouts")
+
+config_option = click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Config directory (default: $SIGRELAY_CONFIG, else the bundled example).",
+)
+
+
+def _load(config_dir: Path | None):
+    try:
+        return load_config(config_dir)
+    except (ConfigError, ConfigErrors) as exc:
+        raise click.ClickException(f"invalid configuration:\n{exc}") from None
+
+
+@click.group()
+@click.option("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR.")
+def main(log_level: str | None) -> None:
+    """sigrelay: signatures, banners and privacy-aware tracking for outgoing mail."""
+    logsetup.configure(log_level)
+
+
+def _serve(config_dir: Path | None, relay: bool, tracker: bool) -> None:
+    from sigrelay.service import Parts, run
+
+    cfg = _load(config_dir)
+    asyncio.run(run(cfg, Parts(relay=relay, tracker=tracker)))
+
+
+@main.command()
+@config_option
+def serve(config_dir: Path | None) -> None:
+    """Relay, delivery and tracker in one process."""
+    _serve(config_dir, relay=True, tracker=True)
+
+
+@main.command()
+@config_option
+def relay(config_dir: Path | None) -> None:
+    """Relay and delivery alone."""
+    _serve(config_dir, relay=True, tracker=False)
+
+
+@main.command()
+@config_option
+def tracker(config_dir: Path | None) -> None:
+    """Tracker alone (pixel, banner, click, dashboard)."""
+    _serve(config_dir, relay=False, tracker=True)
+
+
+@main.command()
+@config_option
+def check(config_dir: Path | None) -> None:
+    """Validate the configuration and render every template for every employee."""
+    errors = check_config(config_dir)
+    if errors:
+        for error in errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(errors)} error(s); the configuration was not accepted.", err=True)
+        sys.exit(1)
+    click.echo("configuration OK")
+
+
+@main.command()
+@config_option
+@click.option("--campaign", default=None, help="Only this campaign.")
+@click.option("--by", "by", type=click.Choice(STATS_KEYS), default=None, help="Group rows by.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: totals and rows.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV of the rows (totals last).")
+def stats(
+    config_dir: Path | None, campaign: str | None, by: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Sent, impressions, opens, clicks and click rate."""
+    cfg = _load(config_dir)
+    result = asyncio.run(_stats(cfg.store.url, by, campaign))
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    elif as_csv:
+        _print_csv(result, by)
+    else:
+        _print_table(result, by)
+
+
+async def _stats(url: str, by: str | None, campaign: str | None) -> dict:
+    from tracker.store import Store
+
+    store = await Store.open(url)
+    try:
+        return await store.stats(by=by, campaign=campaign)
+    finally:
+        await store.close()
+
+
+def _flat(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if not isinstance(v, dict)}
+    for split in ("human", "machine"):
+        for key, value in row.get(split, {}).items():
+            flat[f"{key}_{split}"] = value
+    return flat
+
+
+def _print_csv(result: dict, by: str | None) -> None:
+    rows = [_flat(r) for r in result["rows"]]
+    totals = _flat(result["totals"]) | ({by: "TOTAL"} if by else {})
+    fields = list(dict.fromkeys([*(k for r in rows for k in r), *totals]))
+    out = csv.DictWriter(sys.stdout, fieldnames=fields)
+    out.writeheader()
+    out.writerows(rows)
+    out.writerow(totals)
+
+
+def _print_table(result: dict, by: str | None) -> None:
+    columns = ([by] if by else []) + list(STATS_COLUMNS)
+    body = [[_cell(row.get(c)) for c in columns] for row in result["rows"]]
+    totals = [_cell(result["totals"].get(c)) for c in STATS_COLUMNS]
+    body.append((["TOTAL"] if by else []) + totals)
+    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in body:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}"
+    return "" if value is None else str(value)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@config_option
+def upgrade(config_dir: Path | None) -> None:
+    """Run the store's migrations up to the newest schema."""
+    cfg = _load(config_dir)
+    asyncio.run(_upgrade(cfg.store.url))
+    click.echo("store schema is up to date")
+
+
+async def _upgrade(url: str) -> None:
+    from tracker.store import Store
+
+    store = await Store.open(url)
+    try:
+        await store.upgrade()
+    finally:
+        await store.close()
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def init(directory: Path) -> None:
+    """Create a new config directory, copied from the bundled example."""
+    if directory.exists() and any(directory.iterdir()):
+        raise click.ClickException(f"{directory} exists and is not empty")
+    example = Path(__file__).resolve().parent.parent / "config" / "example"
+    shutil.copytree(example, directory, dirs_exist_ok=True)
+    click.echo(f"created {directory}; edit {directory / 'sigrelay.toml'}, then run:")
+    click.echo(f"  sigrelay check --config {directory}")

@@ -1,0 +1,115 @@
+"""The long-running process: relay + delivery and/or tracker in one event loop.
+
+Start order follows the path of a message: store first (everything records
+into it), then the tracker (so links in the first copy already work), then the
+relay. Stop order is the reverse; the relay stops accepting before the writer
+flushes, so nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from config import Config
+from proxy.relay import Relay
+from tracker.app import make_app
+from tracker.store import Store
+from tracker.tokens import load_keyring
+from tracker.writer import EventWriter
+
+log = logging.getLogger("sigrelay.service")
+
+READY_LINE = "sigrelay ready"
+
+
+@dataclass(frozen=True)
+class Parts:
+    relay: bool = True
+    tracker: bool = True
+
+
+def _host_port(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class Service:
+    """The parts of one sigrelay process, started and stopped in order."""
+
+    def __init__(self, cfg: Config, parts: Parts = Parts()) -> None:
+        self.cfg = cfg
+        self.parts = parts
+        self.store: Store | None = None
+        self.writer: EventWriter | None = None
+        self.relay: Relay | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        cfg.data.dir.mkdir(parents=True, exist_ok=True)
+        keyring = load_keyring(cfg.data.dir, os.environ)
+        self.store = await Store.open(cfg.store.url)
+        await self.store.upgrade()
+        self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
+        await self.writer.start()
+        if self.parts.tracker:
+            app = make_app(keyring=keyring, writer=self.writer, banner_file=cfg.banner_file)
+            self._runner = web.AppRunner(app, access_log=None)
+            await self._runner.setup()
+            host, port = _host_port(cfg.tracker.listen)
+            await web.TCPSite(self._runner, host, port).start()
+            log.info(
+                "tracker listening=%s public_url=%s", cfg.tracker.listen, cfg.tracker.public_url
+            )
+        if self.parts.relay:
+            self.relay = Relay(cfg, self.store, keyring)
+            await self.relay.start()
+            upstream = _safe_url(cfg.upstream.url)
+            log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
+
+    async def stop(self) -> None:
+        """Reverse order: stop accepting mail first, flush events last."""
+        relay, runner, writer, store = self.relay, self._runner, self.writer, self.store
+        self.relay = self._runner = self.writer = self.store = None  # stop() may be called twice
+        if relay is not None:
+            await relay.stop()
+        if runner is not None:
+            await runner.cleanup()
+        if writer is not None:
+            await writer.close()
+        if store is not None:
+            await store.close()
+        log.info("stopped")
+
+
+async def run(cfg: Config, parts: Parts) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    service = Service(cfg, parts)
+    try:
+        await service.start()
+        # A line for supervisors and tests to wait on instead of polling ports.
+        ready = f"{READY_LINE} relay={parts.relay} tracker={parts.tracker}"
+        print(ready, file=sys.stderr, flush=True)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await service.stop()
+
+
+def _safe_url(url: str) -> str:
+    """The upstream URL without any password that someone put into it."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        rest = rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
