@@ -1,0 +1,246 @@
+"""The durable spool: the contract between receiving and delivering (Postfix's queue).
+
+Layout under `<data dir>/spool/`:
+
+    tmp/        files being written; anything left here after a crash is garbage
+    incoming/   queue files of accepted messages, not yet attempted
+    deferred/   queue files of messages with a copy waiting for a retry
+    state/      <qid>.json: the per-copy delivery state of a planned message
+    corrupt/    queue files that could not be read (kept for the admin, never deleted)
+
+A queue file is one JSON line (the envelope) followed by the message bytes
+exactly as received. It is written once and never changed: put() writes it
+into tmp/, fsyncs it, renames it into incoming/ and fsyncs the directory;
+only then may the server answer 250. Moving it to deferred/ is a rename.
+
+The state file is never edited in place: every change writes a new file into
+tmp/, fsyncs it and renames it over the old one, so after a crash it is
+either the old state or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from proxy.state import MessageState
+
+# Crockford base32: digits first, then letters, so ids sort like the times in them.
+_BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+QUEUE_DIRS = ("incoming", "deferred")
+
+
+class SpoolError(Exception):
+    """The spool could not do what was asked; the message names the queue id."""
+
+
+class SpoolWriteError(SpoolError):
+    """put() failed (disk full, I/O error): the message was NOT accepted."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    rcpts: tuple[str, ...]
+    received_at: datetime  # UTC, aware
+    client_address: str = ""
+    client_name: str = ""  # what the client said in HELO/EHLO
+    smtputf8: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "mail_from": self.mail_from,
+            "rcpts": list(self.rcpts),
+            "received_at": self.received_at.isoformat(),
+            "client_address": self.client_address,
+            "client_name": self.client_name,
+            "smtputf8": self.smtputf8,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Envelope:
+        return cls(
+            mail_from=raw["mail_from"],
+            rcpts=tuple(raw["rcpts"]),
+            received_at=datetime.fromisoformat(raw["received_at"]),
+            client_address=raw.get("client_address", ""),
+            client_name=raw.get("client_name", ""),
+            smtputf8=bool(raw.get("smtputf8", False)),
+        )
+
+
+@dataclass(frozen=True)
+class SpoolEntry:
+    queue_id: str
+    envelope: Envelope
+    data: bytes
+    state: MessageState | None  # None: accepted but not planned yet
+    deferred: bool = False
+
+
+def new_queue_id(now: float | None = None) -> str:
+    """19 characters: 11 of microseconds since the epoch, 8 of randomness.
+    Time-sortable (oldest first), unique without coordination between nodes."""
+    micros = int((time.time() if now is None else now) * 1_000_000)
+    value = (micros << 40) | secrets.randbits(40)
+    chars = []
+    for _ in range(19):
+        chars.append(_BASE32[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, parts: list[bytes]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        for part in parts:
+            view = memoryview(part)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    """Blocking file operations; callers in the event loop run them in a thread."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.state_dir = root / "state"
+        self.corrupt = root / "corrupt"
+        for directory in (self.tmp, self.state_dir, self.corrupt, *self._queue_dirs()):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _queue_dirs(self) -> list[Path]:
+        return [self.root / name for name in QUEUE_DIRS]
+
+    # --- accepting ----------------------------------------------------------
+
+    def put(self, envelope: Envelope, data: bytes) -> str:
+        """Store a message durably and return its queue id. Raises
+        SpoolWriteError on any OS error (disk full, quota, I/O): then nothing
+        is in incoming/ and the client must get a 4xx, never a 250."""
+        queue_id = new_queue_id(envelope.received_at.timestamp())
+        tmp_path = self.tmp / f"{queue_id}.queue"
+        header = json.dumps(envelope.to_json(), separators=(",", ":")).encode() + b"\n"
+        try:
+            _write_synced(tmp_path, [header, data])
+            os.rename(tmp_path, self.root / "incoming" / queue_id)
+            _fsync_dir(self.root / "incoming")
+        except OSError as exc:
+            tmp_path.unlink(missing_ok=True)
+            raise SpoolWriteError(f"cannot spool message {queue_id}: {exc}") from exc
+        return queue_id
+
+    # --- reading ------------------------------------------------------------
+
+    def list(self) -> list[str]:
+        """Queue ids of every message still in the spool, oldest first."""
+        ids = [p.name for d in self._queue_dirs() for p in d.iterdir() if p.is_file()]
+        return sorted(ids)
+
+    def _queue_file(self, queue_id: str) -> Path:
+        if len(queue_id) != 19 or any(c not in _BASE32 for c in queue_id):
+            raise SpoolError(f"not a queue id: {queue_id!r}")
+        for directory in self._queue_dirs():
+            path = directory / queue_id
+            if path.exists():
+                return path
+        raise SpoolError(f"queue id {queue_id} is not in the spool")
+
+    def load(self, queue_id: str) -> SpoolEntry:
+        path = self._queue_file(queue_id)
+        raw = path.read_bytes()
+        header, newline, data = raw.partition(b"\n")
+        try:
+            if not newline:
+                raise ValueError("no envelope line")
+            envelope = Envelope.from_json(json.loads(header))
+        except (ValueError, KeyError, TypeError) as exc:
+            os.rename(path, self.corrupt / queue_id)
+            reason = f"queue file {queue_id} is corrupt ({exc}); moved to corrupt/"
+            raise SpoolError(reason) from exc
+        return SpoolEntry(
+            queue_id,
+            envelope,
+            data,
+            self.load_state(queue_id),
+            deferred=path.parent.name == "deferred",
+        )
+
+    def load_state(self, queue_id: str) -> MessageState | None:
+        try:
+            raw = (self.state_dir / f"{queue_id}.json").read_bytes()
+        except FileNotFoundError:
+            return None
+        return MessageState.from_json(json.loads(raw))
+
+    # --- changing -----------------------------------------------------------
+
+    def save_state(self, queue_id: str, state: MessageState) -> None:
+        """Replace the state file atomically (write tmp, fsync, rename, fsync dir)."""
+        tmp_path = self.tmp / f"{queue_id}.state.{secrets.token_hex(4)}"
+        body = json.dumps(state.to_json(), separators=(",", ":")).encode()
+        try:
+            _write_synced(tmp_path, [body])
+            os.rename(tmp_path, self.state_dir / f"{queue_id}.json")
+            _fsync_dir(self.state_dir)
+        except OSError:
+            tmp_path.unlink(missing_ok=True)
+            raise
+
+    def defer(self, queue_id: str) -> None:
+        """Move a queue file to deferred/ (a rename: the file itself never changes)."""
+        path = self._queue_file(queue_id)
+        if path.parent.name != "deferred":
+            os.rename(path, self.root / "deferred" / queue_id)
+            _fsync_dir(self.root / "deferred")
+
+    def remove(self, queue_id: str) -> None:
+        """Delete a message whose every copy is done. The queue file goes first:
+        a crash in between leaves a state file without a queue file, which
+        clean_up() deletes; never a queue file whose done copies are forgotten."""
+        state = self.load_state(queue_id)
+        if state is None or not state.done:
+            raise SpoolError(f"queue id {queue_id} still has copies to deliver")
+        path = self._queue_file(queue_id)
+        path.unlink()
+        _fsync_dir(path.parent)
+        (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
+
+    def drop(self, queue_id: str) -> None:
+        """Delete a message whatever its state (the admin's `sigrelay spool drop`)."""
+        path = self._queue_file(queue_id)
+        path.unlink()
+        _fsync_dir(path.parent)
+        (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
+
+    def clean_up(self) -> list[str]:
+        """On start: delete half-written tmp files and state files whose queue
+        file is gone. Returns the names deleted, for the log."""
+        deleted = []
+        for path in self.tmp.iterdir():
+            path.unlink()
+            deleted.append(f"tmp/{path.name}")
+        present = set(self.list())
+        for path in self.state_dir.glob("*.json"):
+            if path.stem not in present:
+                path.unlink()
+                deleted.append(f"state/{path.name}")
+        return deleted

@@ -1,0 +1,123 @@
+"""The delivery state of one spooled message: its copies and how each one went.
+
+Frozen values; every change makes a new value that the spool writes as a
+whole new state file. Copy ids are fixed when the message is first planned,
+so a restart re-uses them: no second "sent" fact, the same tokens in a retry.
+Each copy keeps its recipients' outcomes, so a partly accepted copy is retried
+only for the recipients that are still pending (never delivered twice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class CopyStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # permanently, for at least one recipient; the rest delivered
+
+
+@dataclass(frozen=True)
+class CopyState:
+    copy_id: str
+    recipients: tuple[str, ...]
+    tracked: bool
+    privacy: str  # personal | domain | anonymous | off
+    recipient: str | None = None  # personal mode only
+    domain: str | None = None  # personal and domain modes only
+    campaign: str | None = None
+    variant: str | None = None
+    delivered: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (recipient, the upstream's reply)
+    attempts: int = 0
+    next_attempt: datetime | None = None
+    last_error: str = ""
+
+    @property
+    def remaining(self) -> tuple[str, ...]:
+        finished = set(self.delivered) | {rcpt for rcpt, _ in self.failed}
+        return tuple(r for r in self.recipients if r not in finished)
+
+    @property
+    def status(self) -> CopyStatus:
+        if self.remaining:
+            return CopyStatus.PENDING
+        return CopyStatus.FAILED if self.failed else CopyStatus.DELIVERED
+
+    def to_json(self) -> dict:
+        return {
+            "copy_id": self.copy_id,
+            "recipients": list(self.recipients),
+            "tracked": self.tracked,
+            "privacy": self.privacy,
+            "recipient": self.recipient,
+            "domain": self.domain,
+            "campaign": self.campaign,
+            "variant": self.variant,
+            "status": self.status.value,  # for people reading the file; derived on load
+            "delivered": list(self.delivered),
+            "failed": [list(pair) for pair in self.failed],
+            "attempts": self.attempts,
+            "next_attempt": self.next_attempt.isoformat() if self.next_attempt else None,
+            "last_error": self.last_error,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict) -> CopyState:
+        next_attempt = raw.get("next_attempt")
+        return cls(
+            copy_id=raw["copy_id"],
+            recipients=tuple(raw["recipients"]),
+            tracked=bool(raw["tracked"]),
+            privacy=raw["privacy"],
+            recipient=raw.get("recipient"),
+            domain=raw.get("domain"),
+            campaign=raw.get("campaign"),
+            variant=raw.get("variant"),
+            delivered=tuple(raw.get("delivered", ())),
+            failed=tuple((r, reason) for r, reason in raw.get("failed", ())),
+            attempts=int(raw.get("attempts", 0)),
+            next_attempt=datetime.fromisoformat(next_attempt) if next_attempt else None,
+            last_error=raw.get("last_error", ""),
+        )
+
+
+@dataclass(frozen=True)
+class MessageState:
+    sender: str
+    group: str
+    copies: tuple[CopyState, ...] = field(default_factory=tuple)
+
+    @property
+    def done(self) -> bool:
+        return all(c.status is not CopyStatus.PENDING for c in self.copies)
+
+    @property
+    def next_attempt(self) -> datetime | None:
+        """When the earliest pending copy is due (None: due now or nothing pending)."""
+        pending = [c for c in self.copies if c.status is CopyStatus.PENDING]
+        if not pending or any(c.next_attempt is None for c in pending):
+            return None
+        return min(c.next_attempt for c in pending if c.next_attempt is not None)
+
+    def with_copy(self, copy: CopyState) -> MessageState:
+        copies = tuple(copy if c.copy_id == copy.copy_id else c for c in self.copies)
+        return replace(self, copies=copies)
+
+    def to_json(self) -> dict:
+        return {
+            "sender": self.sender,
+            "group": self.group,
+            "copies": [c.to_json() for c in self.copies],
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict) -> MessageState:
+        return cls(
+            sender=raw["sender"],
+            group=raw["group"],
+            copies=tuple(CopyState.from_json(c) for c in raw["copies"]),
+        )

@@ -1,0 +1,79 @@
+"""Fan-out: the privacy mode decides how recipients split into copies (DESIGN.md table)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from proxy.fanout import CopySpec, split
+
+INTERNAL = "carla@example.com"
+KIM, LEE, MAX = "kim@customer.test", "lee@partner.test", "max@customer.test"
+
+
+def _is_internal(address: str) -> bool:
+    return address.lower().endswith("@example.com")
+
+
+def _split(rcpts: list[str], mode: str) -> list[CopySpec]:
+    counter = itertools.count()
+    return split(rcpts, mode, _is_internal, lambda: f"{next(counter):016x}")
+
+
+def _groups(copies: list[CopySpec]) -> list[tuple[tuple[str, ...], bool]]:
+    return [(c.recipients, c.tracked) for c in copies]
+
+
+def test_personal_gives_each_external_recipient_a_tracked_copy_and_internal_one_untracked():
+    copies = _split([KIM, INTERNAL, LEE], "personal")
+    assert _groups(copies) == [((INTERNAL,), False), ((KIM,), True), ((LEE,), True)]
+    assert [(c.recipient, c.domain) for c in copies[1:]] == [
+        (KIM, "customer.test"),
+        (LEE, "partner.test"),
+    ]
+
+
+def test_domain_gives_one_copy_per_recipient_domain_without_addresses():
+    copies = _split([KIM, LEE, MAX], "domain")
+    assert _groups(copies) == [((KIM, MAX), True), ((LEE,), True)]
+    assert [(c.recipient, c.domain) for c in copies] == [
+        (None, "customer.test"),
+        (None, "partner.test"),
+    ]
+
+
+def test_anonymous_gives_one_copy_for_all_external_recipients_and_keeps_nothing():
+    copies = _split([KIM, INTERNAL, LEE], "anonymous")
+    assert _groups(copies) == [((INTERNAL,), False), ((KIM, LEE), True)]
+    assert (copies[1].recipient, copies[1].domain, copies[1].privacy) == (None, None, "anonymous")
+
+
+def test_off_gives_one_untracked_copy_for_everyone():
+    copies = _split([KIM, INTERNAL, LEE], "off")
+    assert _groups(copies) == [((KIM, INTERNAL, LEE), False)]
+
+
+@pytest.mark.parametrize("mode", ["personal", "domain", "anonymous"])
+def test_internal_recipients_alone_get_one_untracked_copy(mode: str):
+    copies = _split([INTERNAL, "dan@example.com"], mode)
+    assert _groups(copies) == [((INTERNAL, "dan@example.com"), False)]
+    assert copies[0].privacy == "off"
+
+
+def test_a_recipient_given_twice_gets_one_copy():
+    copies = _split([KIM, "KIM@customer.test"], "personal")
+    assert _groups(copies) == [((KIM,), True)]
+
+
+@pytest.mark.parametrize("mode", ["personal", "domain", "anonymous", "off"])
+def test_every_recipient_is_in_exactly_one_copy_and_copy_ids_are_distinct(mode: str):
+    rcpts = [KIM, INTERNAL, LEE, MAX, "dan@example.com"]
+    copies = _split(rcpts, mode)
+    assert sorted(r for c in copies for r in c.recipients) == sorted(rcpts)
+    assert len({c.copy_id for c in copies}) == len(copies)
+
+
+def test_an_unknown_mode_is_an_error_naming_the_modes():
+    with pytest.raises(ValueError, match="personal, domain, anonymous, off"):
+        _split([KIM], "everyone")

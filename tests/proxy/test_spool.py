@@ -1,0 +1,159 @@
+"""The spool keeps every accepted message on disk, complete, until every copy is done."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from proxy.spool import Envelope, Spool, SpoolError, SpoolWriteError, new_queue_id
+from proxy.state import CopyState, CopyStatus, MessageState
+
+MESSAGE = b"From: a@example.com\r\nTo: b@customer.test\r\nSubject: hi\r\n\r\nHello\r\n"
+
+
+def _envelope(rcpts: tuple[str, ...] = ("b@customer.test",)) -> Envelope:
+    return Envelope(
+        mail_from="a@example.com",
+        rcpts=rcpts,
+        received_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        client_address="127.0.0.1",
+        client_name="client.test",
+    )
+
+
+def _state(*copies: CopyState) -> MessageState:
+    return MessageState(sender="a@example.com", group="sales", copies=copies)
+
+
+def _copy(copy_id: str, *rcpts: str, **changes) -> CopyState:
+    return CopyState(copy_id=copy_id, recipients=rcpts, tracked=True, privacy="personal", **changes)
+
+
+def test_put_leaves_a_complete_queue_file_in_incoming_and_nothing_in_tmp(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = spool.put(_envelope(), MESSAGE)
+
+    assert (tmp_path / "incoming" / queue_id).is_file()
+    assert list((tmp_path / "tmp").iterdir()) == []
+    entry = Spool(tmp_path).load(queue_id)  # a new Spool: what a restarted process sees
+    assert entry.data == MESSAGE
+    assert entry.envelope == _envelope()
+    assert entry.state is None
+
+
+def test_queue_ids_sort_by_time_and_never_repeat():
+    earlier = [new_queue_id(1_700_000_000.0 + i) for i in range(50)]
+    assert earlier == sorted(earlier)
+    same_moment = {new_queue_id(1_700_000_000.0) for _ in range(1000)}
+    assert len(same_moment) == 1000
+
+
+def test_list_returns_every_spooled_message_oldest_first(tmp_path: Path):
+    spool = Spool(tmp_path)
+    ids = [spool.put(_envelope(), MESSAGE) for _ in range(5)]
+    spool.defer(ids[2])
+    assert spool.list() == sorted(ids)
+
+
+def test_a_failing_write_raises_and_leaves_nothing_behind(tmp_path: Path):
+    spool = Spool(tmp_path)
+    os.rmdir(tmp_path / "incoming")
+    (tmp_path / "incoming").write_text("not a directory")  # rename into it fails
+
+    with pytest.raises(SpoolWriteError, match="cannot spool message"):
+        spool.put(_envelope(), MESSAGE)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_state_is_replaced_as_a_whole_and_survives_a_restart(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = spool.put(_envelope(), MESSAGE)
+    first = _state(_copy("a" * 16, "b@customer.test"))
+    spool.save_state(queue_id, first)
+    state_file = tmp_path / "state" / f"{queue_id}.json"
+    inode_before = state_file.stat().st_ino
+
+    later = datetime(2025, 1, 2, 4, 0, tzinfo=UTC)
+    second = first.with_copy(_copy("a" * 16, "b@customer.test", attempts=1, next_attempt=later))
+    spool.save_state(queue_id, second)
+
+    assert state_file.stat().st_ino != inode_before, "a new file was renamed over the old one"
+    assert json.loads(state_file.read_bytes())["copies"][0]["attempts"] == 1
+    assert Spool(tmp_path).load(queue_id).state == second
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_remove_refuses_while_a_copy_is_pending(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = spool.put(_envelope(), MESSAGE)
+    spool.save_state(queue_id, _state(_copy("a" * 16, "b@customer.test")))
+
+    with pytest.raises(SpoolError, match="still has copies to deliver"):
+        spool.remove(queue_id)
+    assert spool.list() == [queue_id]
+
+
+def test_remove_deletes_queue_file_and_state_once_every_copy_is_done(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = spool.put(_envelope(("b@customer.test", "c@customer.test")), MESSAGE)
+    done = _state(
+        _copy("a" * 16, "b@customer.test", delivered=("b@customer.test",)),
+        _copy("b" * 16, "c@customer.test", failed=(("c@customer.test", "550 no such user"),)),
+    )
+    assert [c.status for c in done.copies] == [CopyStatus.DELIVERED, CopyStatus.FAILED]
+    spool.save_state(queue_id, done)
+
+    spool.remove(queue_id)
+
+    assert spool.list() == []
+    assert list((tmp_path / "state").iterdir()) == []
+
+
+def test_defer_moves_the_unchanged_queue_file_to_deferred(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = spool.put(_envelope(), MESSAGE)
+    spool.defer(queue_id)
+
+    assert not (tmp_path / "incoming" / queue_id).exists()
+    entry = spool.load(queue_id)
+    assert entry.deferred and entry.data == MESSAGE
+
+
+def test_clean_up_after_a_crash_removes_half_written_files_and_orphan_states(tmp_path: Path):
+    spool = Spool(tmp_path)
+    kept = spool.put(_envelope(), MESSAGE)
+    spool.save_state(kept, _state(_copy("a" * 16, "b@customer.test")))
+    (tmp_path / "tmp" / "half-written.queue").write_bytes(b"{")
+    (tmp_path / "state" / f"{new_queue_id()}.json").write_text("{}")
+
+    deleted = Spool(tmp_path).clean_up()
+
+    assert len(deleted) == 2
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert [p.stem for p in (tmp_path / "state").iterdir()] == [kept]
+
+
+def test_a_corrupt_queue_file_is_moved_aside_not_deleted(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = new_queue_id()
+    (tmp_path / "incoming" / queue_id).write_bytes(b"garbage without an envelope line")
+
+    with pytest.raises(SpoolError, match="corrupt"):
+        spool.load(queue_id)
+    assert (tmp_path / "corrupt" / queue_id).is_file()
+    assert spool.list() == []
+
+
+def test_next_attempt_is_the_earliest_pending_copy(tmp_path: Path):
+    soon = datetime(2025, 1, 1, tzinfo=UTC)
+    state = _state(
+        _copy("a" * 16, "x@a.test", next_attempt=soon + timedelta(minutes=5)),
+        _copy("b" * 16, "y@b.test", next_attempt=soon),
+        _copy("c" * 16, "z@c.test", delivered=("z@c.test",)),
+    )
+    assert state.next_attempt == soon
+    assert not state.done
