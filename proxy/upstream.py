@@ -1,0 +1,253 @@
+"""Where copies go: an SMTP server (`smtp://`, `smtps://`) or a local Maildir.
+
+`deliver(mail_from, rcpts, data)` answers with one reply per recipient, as
+the upstream gave it (RFC 5321 4.2.1): 2xx delivered, 4xx temporary (retry
+later), 5xx permanent. A failure of the whole transaction (no connection,
+MAIL FROM or DATA refused) gives every recipient the same reply; a network
+failure counts as temporary (code 451, our own text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from config import UpstreamEndpoint
+
+NETWORK_FAILURE = 451
+POOL_IDLE_SECONDS = 30.0  # below the 5-minute idle timeout servers commonly use (RFC 5321 4.5.3.2)
+POOL_MAX_IDLE = 8
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def permanent(self) -> bool:
+        return self.code >= 500
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}".strip()
+
+
+class Upstream(Protocol):
+    async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
+        """One reply per recipient."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def open_upstream(
+    endpoint: UpstreamEndpoint,
+    *,
+    data_dir: Path,
+    local_hostname: str,
+    username: str | None = None,
+    password: str | None = None,
+) -> Upstream:
+    if endpoint.scheme == "maildir":
+        assert endpoint.path is not None
+        return MaildirUpstream(data_dir / endpoint.path)  # an absolute path stays absolute
+    return SmtpUpstream(
+        endpoint, local_hostname=local_hostname, username=username, password=password
+    )
+
+
+# --- Maildir -----------------------------------------------------------------
+
+
+class MaildirUpstream:
+    """A local outbox in Maildir format (one file per copy, in new/).
+
+    Delivery follows the Maildir spec: write into tmp/ under a unique name,
+    fsync, rename into new/. The envelope is kept as Return-Path and one
+    Delivered-To per recipient, as a local delivery agent writes them.
+    """
+
+    _counter = itertools.count()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _unique_name(self) -> str:
+        # time.M<usec>P<pid>Q<counter>.<host>: unique per host, process and call.
+        now = time.time()
+        host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+        return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(self._counter)}.{host}"
+
+    def _write(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        trace = f"Return-Path: <{mail_from}>\r\n" + "".join(f"Delivered-To: {r}\r\n" for r in rcpts)
+        name = self._unique_name()
+        tmp_path = self.path / "tmp" / name
+        with open(tmp_path, "xb") as handle:
+            handle.write(trace.encode("utf-8") + data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp_path, self.path / "new" / name)
+        fd = os.open(self.path / "new", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
+        try:
+            await asyncio.to_thread(self._write, mail_from, rcpts, data)
+        except OSError as exc:
+            reply = Reply(NETWORK_FAILURE, f"4.3.0 cannot write to maildir {self.path}: {exc}")
+        else:
+            reply = Reply(250, f"2.0.0 delivered to maildir {self.path}")
+        return {rcpt: reply for rcpt in rcpts}
+
+    async def close(self) -> None:
+        return None
+
+
+# --- SMTP --------------------------------------------------------------------
+
+
+def _response_reply(exc: aiosmtplib.SMTPResponseException) -> Reply:
+    return Reply(exc.code, exc.message)
+
+
+class SmtpUpstream:
+    """SMTP delivery through aiosmtplib, with idle connections kept for reuse.
+
+    TLS: `smtps://` is implicit TLS; `smtp://...?tls=required` insists on
+    STARTTLS, both with certificate verification. Plain `smtp://` uses
+    STARTTLS when the server offers it, without verification, like Postfix's
+    `smtp_tls_security_level = may`: opportunistic encryption is no worse than
+    plain text, and refusing a self-signed relay would only hold mail back.
+    """
+
+    def __init__(
+        self,
+        endpoint: UpstreamEndpoint,
+        *,
+        local_hostname: str,
+        username: str | None = None,
+        password: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.local_hostname = local_hostname
+        self.username = username
+        self.password = password
+        self.tls_context = tls_context
+        self.timeout = timeout
+        self._idle: list[tuple[float, aiosmtplib.SMTP]] = []
+
+    def _client(self) -> aiosmtplib.SMTP:
+        implicit = self.endpoint.scheme == "smtps"
+        verify = self.endpoint.tls_required
+        return aiosmtplib.SMTP(
+            hostname=self.endpoint.host,
+            port=self.endpoint.port,
+            local_hostname=self.local_hostname,
+            timeout=self.timeout,
+            use_tls=implicit,
+            start_tls=True if (verify and not implicit) else None,
+            validate_certs=verify,
+            tls_context=self.tls_context if verify else None,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        await client.connect()
+        if self.username and self.password is not None:
+            await client.login(self.username, self.password)
+        return client
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            since, client = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < POOL_IDLE_SECONDS:
+                return client
+            client.close()
+        return None
+
+    def _give_back(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected and len(self._idle) < POOL_MAX_IDLE:
+            self._idle.append((time.monotonic(), client))
+        else:
+            client.close()
+
+    async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
+        client = self._take_idle()
+        if client is not None:
+            try:
+                await client.rset()
+            except (aiosmtplib.SMTPException, OSError):
+                # The server closed the idle connection: not a delivery failure.
+                client.close()
+                client = None
+        try:
+            if client is None:
+                client = await self._connect()
+            replies = await self._transaction(client, mail_from, rcpts, data)
+        except aiosmtplib.SMTPResponseException as exc:
+            replies = {r: _response_reply(exc) for r in rcpts}
+            if client is not None:
+                client.close()
+            return replies
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            if client is not None:
+                client.close()
+            text = f"4.4.1 upstream {self.endpoint.host}:{self.endpoint.port}: {exc}"
+            return {r: Reply(NETWORK_FAILURE, text) for r in rcpts}
+        self._give_back(client)
+        return replies
+
+    async def _transaction(
+        self, client: aiosmtplib.SMTP, mail_from: str, rcpts: Sequence[str], data: bytes
+    ) -> dict[str, Reply]:
+        needs_utf8 = not (mail_from + "".join(rcpts)).isascii()
+        options = ["SMTPUTF8"] if needs_utf8 and client.supports_extension("smtputf8") else []
+        if not data.isascii() and client.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
+        encoding = "utf-8" if needs_utf8 else "ascii"
+        await client.mail(mail_from, options=options, encoding=encoding)
+        replies: dict[str, Reply] = {}
+        for rcpt in rcpts:
+            try:
+                response = await client.rcpt(rcpt, encoding=encoding)
+                replies[rcpt] = Reply(response.code, response.message)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                replies[rcpt] = _response_reply(exc)
+        accepted = [r for r, reply in replies.items() if reply.ok]
+        if not accepted:
+            await client.rset()
+            return replies
+        try:
+            response = await client.data(data)
+        except aiosmtplib.SMTPDataError as exc:
+            return replies | {r: _response_reply(exc) for r in accepted}
+        return replies | {r: Reply(response.code, response.message) for r in accepted}
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for _, client in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()

@@ -1,0 +1,109 @@
+"""Delivery targets: a Maildir outbox and an SMTP server, with a reply per recipient."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from relayclient import message
+
+from config.schema import parse_upstream
+from proxy.upstream import MaildirUpstream, SmtpUpstream
+from smtpsink import SinkHandler, SmtpSink
+
+SENDER = "anna.schmidt@example.com"
+
+
+def _smtp(sink: SmtpSink) -> SmtpUpstream:
+    return SmtpUpstream(parse_upstream(sink.url), local_hostname="relay.test")
+
+
+async def test_maildir_delivery_puts_one_complete_file_into_new(tmp_path: Path):
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    data = message(SENDER)
+
+    replies = await outbox.deliver(SENDER, ["kim@customer.test"], data)
+
+    assert replies["kim@customer.test"].ok
+    files = list((tmp_path / "outbox" / "new").iterdir())
+    assert len(files) == 1
+    assert list((tmp_path / "outbox" / "tmp").iterdir()) == []
+    content = files[0].read_bytes()
+    assert content.startswith(
+        f"Return-Path: <{SENDER}>\r\nDelivered-To: kim@customer.test\r\n".encode()
+    )
+    assert content.endswith(data)
+
+
+async def test_maildir_names_are_unique_for_copies_in_the_same_instant(tmp_path: Path):
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    for _ in range(20):
+        await outbox.deliver(SENDER, ["kim@customer.test"], message(SENDER))
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 20
+
+
+async def test_unwritable_maildir_is_a_temporary_failure(tmp_path: Path):
+    (tmp_path / "outbox").write_text("a file where the maildir should be")
+    replies = await MaildirUpstream(tmp_path / "outbox").deliver(SENDER, ["kim@customer.test"], b"")
+    assert 400 <= replies["kim@customer.test"].code < 500
+
+
+async def test_smtp_delivery_reaches_the_upstream_with_the_envelope(sink: SmtpSink):
+    upstream = _smtp(sink)
+    data = message(SENDER)
+
+    replies = await upstream.deliver(SENDER, ["kim@customer.test", "lee@partner.test"], data)
+    await upstream.close()
+
+    assert all(reply.ok for reply in replies.values())
+    (received,) = sink.handler.received
+    assert received.mail_from == SENDER
+    assert received.rcpt_tos == ("kim@customer.test", "lee@partner.test")
+    assert received.data.replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n")
+
+
+async def test_smtp_replies_are_per_recipient_on_partial_acceptance(sink: SmtpSink):
+    sink.handler.fail_with = {
+        "gone@customer.test": "550 5.1.1 no such user",
+        "busy@customer.test": "451 4.3.0 try later",
+    }
+    upstream = _smtp(sink)
+    rcpts = ["kim@customer.test", "gone@customer.test", "busy@customer.test"]
+
+    replies = await upstream.deliver(SENDER, rcpts, message(SENDER))
+    await upstream.close()
+
+    assert replies["kim@customer.test"].ok
+    assert replies["gone@customer.test"].permanent
+    assert replies["busy@customer.test"].code == 451
+    assert [r.rcpt_tos for r in sink.handler.received] == [("kim@customer.test",)]
+
+
+async def test_upstream_down_is_a_temporary_failure_for_every_recipient(unused_port: int):
+    upstream = SmtpUpstream(
+        parse_upstream(f"smtp://127.0.0.1:{unused_port}"), local_hostname="relay.test"
+    )
+    replies = await upstream.deliver(SENDER, ["kim@customer.test", "lee@partner.test"], b"x")
+    assert {reply.code for reply in replies.values()} == {451}
+
+
+class ConnectionCountingSink(SinkHandler):
+    """Counts EHLOs: one per SMTP connection."""
+
+    connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+
+async def test_connections_are_reused_across_messages(sink: SmtpSink):
+    sink.handler = counting = ConnectionCountingSink()
+    upstream = _smtp(sink)
+    for i in range(5):
+        replies = await upstream.deliver(SENDER, [f"r{i}@customer.test"], message(SENDER))
+        assert replies[f"r{i}@customer.test"].ok
+    await upstream.close()
+
+    assert len(counting.received) == 5
+    assert counting.connections == 1
