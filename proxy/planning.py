@@ -1,0 +1,152 @@
+"""Planning: from a spooled message to its copies, and from a copy to its bytes.
+
+`plan()` runs once per message: it fixes the copies (fan-out by the sender
+group's privacy mode), their ids, campaign and banner variant, and the spool
+keeps the result, so a retry or a restart makes exactly the same copies with
+the same tokens. `render()` runs per delivery attempt: config builds the
+rewriter plan from the stored copy, the rewriter makes the bytes.
+
+Fail open (DESIGN.md): if planning or rewriting raises, the recipients get
+the original message unmodified; mail is never held back by a template.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+
+from config import Config, Tracking, build_plan
+from config.schema import CampaignSection, VariantSection
+from proxy.fanout import OFF, split
+from proxy.spool import SpoolEntry
+from proxy.state import CopyState, MessageState
+from rewriter import Outcome
+from rewriter.rewrite import rewrite
+from tracker.store import CopyRecord
+from tracker.tokens import Keyring, Kind, Token, decode, new_copy_id, token_url
+
+log = logging.getLogger("sigrelay.proxy.planning")
+
+
+class Planner:
+    def __init__(
+        self, cfg: Config, keyring: Keyring, new_id: Callable[[], str] = new_copy_id
+    ) -> None:
+        self.cfg = cfg
+        self.keyring = keyring
+        self.new_id = new_id
+
+    # --- once per message ---------------------------------------------------
+
+    def plan(self, entry: SpoolEntry) -> MessageState:
+        envelope = entry.envelope
+        try:
+            return self._plan(entry)
+        except Exception:
+            log.exception("planning failed queue_id=%s: one untracked copy", entry.queue_id)
+            untracked = CopyState(self.new_id(), envelope.rcpts, tracked=False, privacy=OFF)
+            return MessageState(envelope.mail_from, "", (untracked,))
+
+    def _plan(self, entry: SpoolEntry) -> MessageState:
+        cfg, envelope = self.cfg, entry.envelope
+        sender = cfg.sender(envelope.mail_from)
+        group = sender.group
+        # A null sender is a bounce or other machine mail (RFC 5321 4.5.5): never tracked.
+        tracked = bool(envelope.mail_from) and cfg.tracking_allowed(group)
+        mode = group.privacy.value if tracked else OFF
+        campaign = cfg.campaign_for(group.name, envelope.received_at)
+        copies = []
+        for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id):
+            variant = None
+            if campaign is not None:
+                # Deterministic per recipient: the same person sees the same banner.
+                key = spec.recipient or spec.domain or spec.copy_id
+                variant = cfg.variant_for(campaign, key).id
+            campaign_id = campaign.id if campaign else None
+            copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
+        return MessageState(sender.address, group.name, tuple(copies))
+
+    def records(self, entry: SpoolEntry, state: MessageState) -> list[CopyRecord]:
+        """The "sent" facts of the tracked copies; untracked copies leave no trace."""
+        return [
+            CopyRecord(
+                copy_id=copy.copy_id,
+                queue_id=entry.queue_id,
+                sent_at=entry.envelope.received_at,
+                sender=state.sender.lower(),
+                group=state.group,
+                privacy=copy.privacy,
+                campaign=copy.campaign,
+                variant=copy.variant,
+                recipient=copy.recipient,
+                domain=copy.domain,
+                recipients=len(copy.recipients),
+            )
+            for copy in state.copies
+            if copy.tracked
+        ]
+
+    # --- once per delivery attempt --------------------------------------------
+
+    def render(self, entry: SpoolEntry, copy: CopyState) -> bytes:
+        try:
+            plan = self._rewriter_plan(entry, copy)
+            result = rewrite(entry.data, plan)
+        except Exception:
+            # rewrite() never raises by contract; build_plan renders templates and might.
+            log.exception(
+                "rewrite failed queue_id=%s copy_id=%s: original sent", entry.queue_id, copy.copy_id
+            )
+            return entry.data
+        if result.outcome is Outcome.FAILED:
+            log.warning(
+                "rewrite failed queue_id=%s copy_id=%s reason=%s: original sent",
+                entry.queue_id,
+                copy.copy_id,
+                result.reason,
+            )
+        return result.message
+
+    def _campaign(self, copy: CopyState) -> tuple[CampaignSection | None, VariantSection | None]:
+        campaign = self.cfg.campaign(copy.campaign) if copy.campaign else None
+        variant = campaign.variant(copy.variant) if campaign and copy.variant else None
+        return (campaign, variant) if variant else (None, None)
+
+    def _rewriter_plan(self, entry: SpoolEntry, copy: CopyState):
+        cfg = self.cfg
+        sender = cfg.sender(entry.envelope.mail_from)
+        campaign, variant = self._campaign(copy)
+        public = cfg.tracker.public_url
+        banner_url = None
+        if campaign and variant:
+            # Untracked copies show the banner too, through a token whose copy id
+            # the store never saw: the tracker serves the image and counts nothing.
+            banner = Token(Kind.BANNER, copy.copy_id, f"{campaign.id}/{variant.id}")
+            banner_url = token_url(public, banner, self.keyring)
+        if not copy.tracked:
+            tracking = Tracking.untracked(banner_url)
+        else:
+            tracking = Tracking(
+                pixel_url=token_url(public, Token(Kind.OPEN, copy.copy_id), self.keyring),
+                banner_url=banner_url,
+                tag_link=self._tagger(copy.copy_id),
+                untag_link=self._untag,
+            )
+        return build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
+
+    def _tagger(self, copy_id: str) -> Callable[[str], str]:
+        public, keyring = self.cfg.tracker.public_url, self.keyring
+
+        def tag_link(url: str) -> str:
+            return token_url(public, Token(Kind.CLICK, copy_id, url), keyring)
+
+        return tag_link
+
+    def _untag(self, url: str) -> str | None:
+        """One of our click URLs (from an earlier message quoted in this one) -> its target."""
+        prefix = f"{self.cfg.tracker.public_url}/{Kind.CLICK.value}/"
+        if not url.startswith(prefix):
+            return None
+        token = decode(url.removeprefix(prefix), self.keyring, Kind.CLICK)
+        return token.target if token else None
