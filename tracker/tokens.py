@@ -1,0 +1,239 @@
+"""Signed tracking tokens: which copy (and which link) a tracker URL belongs to.
+
+A token is `<key id>.<base64url(body + tag)>`:
+
+- body: the copy id as 8 raw bytes, then (CLICK, BANNER) the target as UTF-8;
+- tag: HMAC-SHA256 over kind, key id and body, truncated to 12 bytes (96 bits:
+  a forger needs ~2**95 requests per guess; the tag is never reused as a key).
+
+The kind is signed but not written: the URL path (`/o/`, `/c/` ...) says it, so
+a pixel token cannot be replayed as an opt-out token and OPEN/OPTOUT tokens
+stay short (31 characters with a 1-char key id). A CLICK token carries its
+target, so the redirect needs no store (DESIGN.md: links never break because
+of us). Rotation: the keyring's current key signs, every key in it verifies.
+
+Pure: no HTTP, no store, no clock. Only `load_keyring` touches the disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+
+log = logging.getLogger("sigrelay.tracker.tokens")
+
+COPY_ID_BYTES = 8
+TAG_BYTES = 12
+MIN_SECRET_BYTES = 16
+# aiohttp refuses request lines over 8190 bytes; a token must fit in one with room to spare.
+MAX_TOKEN_CHARS = 8000
+KEYS_ENV = "SIGRELAY_TOKEN_KEYS"
+KEYS_FILE_ENV = "SIGRELAY_TOKEN_KEYS_FILE"
+KEYS_FILE_NAME = "token-keys"
+
+_KEY_ID = re.compile(r"[a-z0-9]{1,4}")
+_COPY_ID = re.compile(r"[0-9a-f]{16}")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class Kind(StrEnum):
+    OPEN = "o"
+    BANNER = "b"
+    CLICK = "c"
+    OPTOUT = "u"
+
+
+_KINDS_WITH_TARGET = frozenset({Kind.CLICK, Kind.BANNER})
+
+
+class TokenError(ValueError):
+    """A token or keyring that cannot be built as asked (a programming or admin error)."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: Kind
+    copy_id: str  # 16 lowercase hex chars (8 random bytes), identifies a copy
+    target: str | None = None  # CLICK: the original URL; BANNER: "campaign/variant"
+
+    def __post_init__(self) -> None:
+        if not _COPY_ID.fullmatch(self.copy_id):
+            raise TokenError(f"copy id must be 16 lowercase hex characters, got {self.copy_id!r}")
+        if (self.kind in _KINDS_WITH_TARGET) != bool(self.target):
+            need = "needs a target" if self.kind in _KINDS_WITH_TARGET else "takes no target"
+            raise TokenError(f"a {self.kind.name} token {need}")
+
+
+@dataclass(frozen=True)
+class Keyring:
+    keys: Mapping[str, bytes] = field(repr=False)  # key id -> secret; never in logs
+    current: str  # the id that signs; all ids verify (rotation)
+
+    def __post_init__(self) -> None:
+        for key_id, secret in self.keys.items():
+            if not _KEY_ID.fullmatch(key_id):
+                raise TokenError(f"key id {key_id!r}: use 1 to 4 characters a-z, 0-9")
+            if len(secret) < MIN_SECRET_BYTES:
+                raise TokenError(f"key {key_id!r}: the secret needs {MIN_SECRET_BYTES}+ bytes")
+        if self.current not in self.keys:
+            raise TokenError(f"the signing key {self.current!r} is not in the keyring")
+        object.__setattr__(self, "keys", MappingProxyType(dict(self.keys)))
+
+    def __repr__(self) -> str:
+        return f"Keyring(ids={sorted(self.keys)}, current={self.current!r})"
+
+
+def _tag(secret: bytes, kind: Kind, key_id: str, body: bytes) -> bytes:
+    # The kind and key id are signed too: a token is only valid where it was issued.
+    message = f"{kind.value}.{key_id}.".encode() + body
+    return hmac.new(secret, message, hashlib.sha256).digest()[:TAG_BYTES]
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def encode(token: Token, keyring: Keyring) -> str:
+    """URL-safe text, no padding. Raises TokenError if the target makes it too long."""
+    body = bytes.fromhex(token.copy_id) + (token.target or "").encode("utf-8")
+    key_id = keyring.current
+    text = f"{key_id}.{_b64encode(body + _tag(keyring.keys[key_id], token.kind, key_id, body))}"
+    if len(text) > MAX_TOKEN_CHARS:
+        raise TokenError(f"token of {len(text)} chars is over {MAX_TOKEN_CHARS} (target too long)")
+    return text
+
+
+def decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
+    """The token, or None for anything forged, altered, truncated, of another
+    kind, signed by an unknown key, or not a token at all. Never raises."""
+    try:
+        return _decode(text, keyring, kind)
+    except Exception:  # defensive: a request must never turn a bad token into a 500
+        return None
+
+
+def _decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
+    if not isinstance(text, str) or len(text) > MAX_TOKEN_CHARS:
+        return None
+    key_id, dot, encoded = text.partition(".")
+    secret = keyring.keys.get(key_id)
+    if not dot or secret is None or not _BASE64URL.fullmatch(encoded):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    # The last base64 character may carry unused bits; only the canonical
+    # spelling is accepted, so that altering any character fails.
+    if _b64encode(raw) != encoded or len(raw) < COPY_ID_BYTES + TAG_BYTES:
+        return None
+    body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
+    if not hmac.compare_digest(tag, _tag(secret, kind, key_id, body)):
+        return None
+    copy_id, target_bytes = body[:COPY_ID_BYTES].hex(), body[COPY_ID_BYTES:]
+    try:
+        target = target_bytes.decode("utf-8") if target_bytes else None
+        return Token(kind, copy_id, target)
+    except (UnicodeDecodeError, TokenError):
+        return None
+
+
+def new_copy_id() -> str:
+    return secrets.token_hex(COPY_ID_BYTES)
+
+
+def token_url(public_url: str, token: Token, keyring: Keyring) -> str:
+    return f"{public_url}/{token.kind.value}/{encode(token, keyring)}"
+
+
+# --- loading keys -----------------------------------------------------------
+
+
+def parse_keys(text: str, source: str) -> Keyring:
+    """`id:base64secret` entries, separated by commas or lines; the first signs.
+    Blank lines and `#` comments are ignored. Errors name the source, never a secret."""
+    entries = [
+        item.strip()
+        for line in text.splitlines()
+        if not line.lstrip().startswith("#")
+        for item in line.split(",")
+        if item.strip()
+    ]
+    if not entries:
+        raise TokenError(f"{source}: no keys (expected id:base64secret)")
+    keys: dict[str, bytes] = {}
+    for number, entry in enumerate(entries, 1):
+        key_id, colon, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not colon:
+            raise TokenError(f"{source}: entry {number} is not id:base64secret")
+        if key_id in keys:
+            raise TokenError(f"{source}: key id {key_id!r} appears twice")
+        keys[key_id] = _secret(encoded.strip(), f"{source}: key {key_id!r}")
+    try:
+        return Keyring(keys, current=next(iter(keys)))
+    except TokenError as exc:
+        raise TokenError(f"{source}: {exc}") from None
+
+
+def _secret(encoded: str, where: str) -> bytes:
+    # Accept standard and URL-safe base64, with or without padding.
+    normal = encoded.replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        return base64.b64decode(normal + "=" * (-len(normal) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise TokenError(f"{where}: the secret is not valid base64") from None
+
+
+def load_keyring(data_dir: Path, env: Mapping[str, str]) -> Keyring:
+    """$SIGRELAY_TOKEN_KEYS, else the file named by $SIGRELAY_TOKEN_KEYS_FILE,
+    else `data_dir/token-keys`, created (0600, one random key) on first use.
+    Several nodes must share one keyring: set the variable or the file on each."""
+    if env.get(KEYS_ENV):
+        return parse_keys(env[KEYS_ENV], f"${KEYS_ENV}")
+    if env.get(KEYS_FILE_ENV):
+        path = Path(env[KEYS_FILE_ENV])
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise TokenError(f"${KEYS_FILE_ENV}={path}: {exc.strerror}") from None
+        return parse_keys(text, str(path))
+    path = data_dir / KEYS_FILE_NAME
+    if not path.exists():
+        _create_keys_file(path)
+    if path.stat().st_mode & 0o077:
+        log.warning("token keys file %s is readable by others: chmod 600 it", path)
+    return parse_keys(path.read_text("utf-8"), str(path))
+
+
+def _create_keys_file(path: Path) -> None:
+    """Write a complete file under a temporary name, then link it into place:
+    a second process starting at the same moment either wins or reads ours."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    line = f"k1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("# sigrelay token signing keys: id:base64secret, the first signs\n")
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+            log.info("created token keys file %s", path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
