@@ -41,19 +41,48 @@ class EditableText:
         self.text = self.text[:start] + replacement + self.text[end:]
         delta = len(replacement) - (end - start)
         for name, mark in self.marks.items():
-            if mark >= end:
-                self.marks[name] = mark + delta
-            elif mark > start:
-                self.marks[name] = start
+            self.marks[name] = _shift_mark(mark, start, end, delta)
         self.added = [_shift_span(span, start, end, delta) for span in self.added]
 
     def replace_all(self, edits: list[tuple[int, int, str]]) -> None:
-        """Apply non-overlapping (start, end, replacement) edits."""
-        for start, end, replacement in sorted(edits, reverse=True):
-            self.replace(start, end, replacement)
+        """Apply non-overlapping (start, end, replacement) edits.
+
+        The text is rebuilt once (one `replace` per edit would copy the whole
+        text per link); marks and spans move as if each edit were applied
+        alone, last first.
+        """
+        if not edits:
+            return
+        ordered = sorted(edits)
+        pieces: list[str] = []
+        position = 0
+        for start, end, replacement in ordered:
+            pieces.append(self.text[position:start])
+            pieces.append(replacement)
+            position = end
+        pieces.append(self.text[position:])
+        self.text = "".join(pieces)
+        last_first = ordered[::-1]
+        for name, mark in self.marks.items():
+            for start, end, replacement in last_first:
+                mark = _shift_mark(mark, start, end, len(replacement) - (end - start))
+            self.marks[name] = mark
+        spans = self.added
+        for start, end, replacement in last_first:
+            delta = len(replacement) - (end - start)
+            spans = [_shift_span(span, start, end, delta) for span in spans]
+        self.added = spans
 
     def in_added(self, offset: int) -> bool:
         return any(start <= offset < end for start, end in self.added)
+
+
+def _shift_mark(mark: int, start: int, end: int, delta: int) -> int:
+    if mark >= end:
+        return mark + delta
+    if mark > start:  # inside the replaced text: to its start
+        return start
+    return mark
 
 
 def _shift_span(span: tuple[int, int], start: int, end: int, delta: int) -> tuple[int, int]:

@@ -20,9 +20,12 @@ _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 _BLANK_LINE = b"\r\n\r\n"
 
 
+_BARE_LF = re.compile(rb"\n(?<!\r\n)")  # literal first: a fast scan, checked at each LF
+
+
 def to_crlf(message: bytes) -> bytes:
     """Normalise line ends to CRLF (RFC 5321 on the wire); cheap when already CRLF."""
-    if message.count(b"\n") == message.count(b"\r\n"):
+    if _BARE_LF.search(message) is None:
         return message
     return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 

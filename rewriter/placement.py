@@ -33,43 +33,42 @@ _BLOCK_TAGS = {"p", "div", "table", "hr", "blockquote", "font", "span"}
 
 _FROM = r"(?:From|Von|De|Da|Van|Från|Fra)"
 _SENT = r"(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|Fecha|Data|Skickat|Sendt)"
-# Text separators inside HTML. Each is found by a cheap first pattern and
-# confirmed by a second one near it (one regex with both backtracks badly).
-_ORIGINAL_MESSAGE = re.compile(
-    r"-{3,}\s*(?:Original\s+Message|Urspr(?:ü|&uuml;)ngliche\s+Nachricht|"
-    r"Message\s+d(?:'|&#39;|’)origine|Mensaje\s+original|Messaggio\s+originale|"
-    r"Oorspronkelijk\s+bericht|Forwarded\s+message|Weitergeleitete\s+Nachricht)",
+
+# Speed matters here (issue 4: a 50 KB newsletter must take well under a
+# millisecond). Python's regex engine scans fast only for a literal prefix
+# (~20 us per 50 KB); a character set or an alternation at the start makes it
+# try every position (~10x slower). So each detector is anchored on a literal:
+# "<" for marker tags, "---" for "Original Message" rules, and ":" for header
+# blocks and attribution lines, which all end in a colon in the text.
+
+# A marker tag: a div/blockquote/hr/span/table whose attributes mention one of
+# the markers; `_is_quote_marker` then checks the attribute it must be in.
+_MARKER_TAG = re.compile(
+    # whole attribute values are skipped, then the hint may lie inside a quoted value
+    r"""<(?:div|blockquote|hr|span|table)(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*?["']?[^>"']*?"""
+    r"(?:divrplyfwdmsg|olk_src_body_section|stopspelling|appendonsend|gmail_quote|"
+    r"moz-cite-prefix|yahoo_quoted|protonmail_quote|zmail_extra|domino-section|cite|border-top)",
     re.I,
 )
-# One pattern per word: a literal prefix lets the regex engine skip ahead fast,
-# an alternation of words makes it try every position.
-_FROM_WORDS = ("From", "Von", "De", "Da", "Van", "Från", "Fra")
-_SENT_WORDS = ("Sent", "Date", "Gesendet", "Datum", "Envoyé", "Enviado", "Inviato",
-               "Verzonden", "Fecha", "Data", "Skickat", "Sendt")  # fmt: skip
-_HTML_FROM = [re.compile(word + r"\s?:") for word in _FROM_WORDS]
-_HTML_SENT = [re.compile(word + r"\s?:") for word in _SENT_WORDS]
-_ATTRIBUTION_VERB = [
-    re.compile(verb + r"[^<>]{0,60}?:")
-    for verb in ("wrote", "schrieb", r"a\s+écrit", r"a\s+&eacute;crit", "escribió",
-                 "escribi&oacute;", r"ha\s+scritto", "schreef")
-]  # fmt: skip
-_ATTRIBUTION_START = re.compile(r"\b(?:On|Am|Le|El|Il|Op)\s[^<>]{4,300}$")
-# Lower-case substrings that every quote-marker tag contains; str.find on them is
-# ~20x faster than one case-insensitive regex alternation over a large document.
-_MARKER_HINTS = (
-    "divrplyfwdmsg",
-    "olk_src_body_section",
-    "stopspelling",
-    "appendonsend",
-    "gmail_quote",
-    "moz-cite-prefix",
-    "yahoo_quoted",
-    "protonmail_quote",
-    "zmail_extra",
-    "domino-section",
-    "cite",
-    "border-top",
+_ORIGINAL_MESSAGE = re.compile(
+    r"---+\s*(?i:Original\s+Message|Urspr(?:ü|&uuml;)ngliche\s+Nachricht|"
+    r"Message\s+d(?:'|&#39;|’)origine|Mensaje\s+original|Messaggio\s+originale|"
+    r"Oorspronkelijk\s+bericht|Forwarded\s+message|Weitergeleitete\s+Nachricht)"
 )
+# A colon in text, not inside a tag: the next angle bracket is not a '>'.
+_TEXT_COLON = re.compile(r":(?![^<>]*>)")
+# Checked only just before such a colon (search with endpos = the colon).
+_FROM_BEFORE = re.compile(_FROM + r"\s?\Z")
+_SENT_AFTER = re.compile(_SENT + r"\s?:")
+_VERB_BEFORE = re.compile(
+    r"(?:wrote|schrieb|a\s+écrit|a\s+&eacute;crit|escribió|escribi&oacute;|ha\s+scritto|schreef)"
+    r"[^<>]{0,60}\Z"
+)
+_ATTRIBUTION_START = re.compile(r"\b(?:On|Am|Le|El|Il|Op)\s[^<>]{4,300}\Z")
+_FROM_REACH = 8  # "Från" + optional space, and some slack
+_VERB_REACH = 80  # the longest verb and the 60 characters allowed before the colon
+_ATTRIBUTION_REACH = 300
+_SENT_REACH = 600  # the "Sent:" line follows "From:" within this many characters
 _TRAILING_HR = re.compile(r"<hr(?=[\s/>])[^>]*>\s*$", re.I)
 
 
@@ -91,26 +90,24 @@ def _is_quote_marker(tag: Tag) -> bool:
 
 def html_quote_start(document: str, body_start: int) -> int | None:
     """Offset where the quoted thread begins in an HTML document, or None."""
-    candidates = [
-        found
-        for found in (
-            _first_marker_tag(document, body_start),
-            _first_text_separator(document, body_start),
-        )
-        if found is not None
-    ]
-    return min(candidates) if candidates else None
+    marker = _first_marker_tag(document, body_start)
+    # Nothing after the first marker matters: search text separators before it only.
+    separator = _first_text_separator(
+        document, body_start, len(document) if marker is None else marker
+    )
+    if separator is None:
+        return marker
+    return separator if marker is None else min(marker, separator)
 
 
 def _first_marker_tag(document: str, body_start: int) -> int | None:
-    lowered = document.lower()
-    for hint in sorted(_hint_positions(lowered, body_start)):
-        tag_start = document.rfind("<", body_start, hint)
-        if tag_start < 0:
-            continue
-        names = ("div", "blockquote", "hr", "span", "table")
+    names = ("div", "blockquote", "hr", "span", "table")
+    position = body_start
+    while (found := _MARKER_TAG.search(document, position)) is not None:
+        tag_start = found.start()
+        position = tag_start + 1
         tag = next(named_tags(document, names, tag_start), None)
-        if tag is None or tag.start != tag_start or tag.end <= hint or not _is_quote_marker(tag):
+        if tag is None or tag.start != tag_start or not _is_quote_marker(tag):
             continue
         # Outlook web puts an <hr> just before divRplyFwdMsg: keep it with the quote.
         rule = _TRAILING_HR.search(document, max(body_start, tag_start - 300), tag_start)
@@ -118,37 +115,44 @@ def _first_marker_tag(document: str, body_start: int) -> int | None:
     return None
 
 
-def _hint_positions(lowered: str, start: int):
-    for hint in _MARKER_HINTS:
-        position = lowered.find(hint, start)
-        while position >= 0:
-            yield position
-            position = lowered.find(hint, position + 1)
-
-
-def _first_text_separator(document: str, body_start: int) -> int | None:
+def _first_text_separator(document: str, body_start: int, end: int) -> int | None:
     found: list[int] = []
-    original = _ORIGINAL_MESSAGE.search(document, body_start)
+    original = _ORIGINAL_MESSAGE.search(document, body_start, end)
     if original:
         found.append(original.start())
-    for pattern in _HTML_FROM:
-        for sender in pattern.finditer(document, body_start):
-            if document[sender.start() - 1 : sender.start()].isalnum():
-                continue  # inside a word ("Code:")
-            window_end = sender.end() + 600
-            if any(sent.search(document, sender.end(), window_end) for sent in _HTML_SENT):
-                found.append(sender.start())
-                break
-    for pattern in _ATTRIBUTION_VERB:
-        for verb in pattern.finditer(document, body_start):
-            window_start = max(body_start, verb.start() - 300)
-            attribution = _ATTRIBUTION_START.search(document, window_start, verb.start())
-            if attribution:
-                found.append(attribution.start())
-                break
+        end = original.start()
+    for colon in _TEXT_COLON.finditer(document, body_start, end):
+        at = colon.start()
+        if found and at - _VERB_REACH - _ATTRIBUTION_REACH > min(found):
+            break  # no later separator can begin before the one found
+        start = _header_block_at(document, body_start, at)
+        if start is None:
+            start = _attribution_at(document, body_start, at)
+        if start is not None:
+            found.append(start)
     if not found:
         return None
     return _enclosing_block_start(document, body_start, min(found))
+
+
+def _header_block_at(document: str, body_start: int, colon: int) -> int | None:
+    """ "From:" (in any of our languages) ending at `colon`, with "Sent:" soon after."""
+    sender = _FROM_BEFORE.search(document, max(body_start, colon - _FROM_REACH), colon)
+    if sender is None or document[sender.start() - 1 : sender.start()].isalnum():
+        return None  # not a header word, or inside a word ("Code:")
+    if _SENT_AFTER.search(document, colon + 1, colon + 1 + _SENT_REACH) is None:
+        return None
+    return sender.start()
+
+
+def _attribution_at(document: str, body_start: int, colon: int) -> int | None:
+    """ "On ... wrote:" (in any of our languages) ending at `colon`."""
+    verb = _VERB_BEFORE.search(document, max(body_start, colon - _VERB_REACH), colon)
+    if verb is None:
+        return None
+    window_start = max(body_start, verb.start() - _ATTRIBUTION_REACH)
+    attribution = _ATTRIBUTION_START.search(document, window_start, verb.start())
+    return attribution.start() if attribution else None
 
 
 def _enclosing_block_start(document: str, body_start: int, offset: int) -> int:

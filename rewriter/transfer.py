@@ -80,7 +80,7 @@ def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: boo
         return Encoded(_base64(data), charset, "base64")
     if transfer_encoding == "quoted-printable":
         return Encoded(_quoted_printable(data), charset, "quoted-printable")
-    short_lines = _longest_line(data) <= MAX_LINE
+    short_lines = not has_long_line(data)
     if data.isascii() and short_lines:
         return Encoded(data, charset, transfer_encoding or "7bit")
     if allow_8bit and short_lines:
@@ -88,9 +88,22 @@ def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: boo
     return Encoded(_quoted_printable(data), charset, "quoted-printable")
 
 
-def _longest_line(data: bytes) -> int:
-    # split is C-speed; a regex for long lines backtracks at every position.
-    return max(map(len, data.split(b"\r\n")), default=0)
+def has_long_line(data: bytes) -> bool:
+    """Whether a line is longer than MAX_LINE octets (without its CRLF).
+
+    Jumps from the last line end in each window of MAX_LINE + 2 bytes to the
+    next window: a few C-speed searches per 50 KB instead of one per line.
+    """
+    position = 0
+    size = len(data)
+    while size - position > MAX_LINE:
+        line_end = data.rfind(b"\n", position, position + MAX_LINE + 2)
+        if line_end < 0 or line_end - position > MAX_LINE + 1:
+            return True
+        if line_end - position == MAX_LINE + 1 and data[line_end - 1 : line_end] != b"\r":
+            return True  # 999 octets and a bare LF
+        position = line_end + 1
+    return False
 
 
 def _base64(data: bytes) -> bytes:
