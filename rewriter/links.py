@@ -69,7 +69,7 @@ def href_edits(document: str, start: int, end: int, rewrite_url) -> list[tuple[i
     """
     edits: list[tuple[int, int, str]] = []
     for found in _LINK_HREF.finditer(document, start, end):
-        group = 1 if found.start(1) >= 0 else 2 if found.start(2) >= 0 else 3
+        group = found.lastindex  # 1 "double", 2 'single' or 3 unquoted
         value_start, value_end = found.span(group)
         url = html.unescape(found.group(group)).strip(_EDGE_WHITESPACE)
         new_url = rewrite_url(url)
