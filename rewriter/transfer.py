@@ -100,8 +100,12 @@ def has_long_line(data: bytes) -> bool:
         line_end = data.rfind(b"\n", position, position + MAX_LINE + 2)
         if line_end < 0 or line_end - position > MAX_LINE + 1:
             return True
-        if line_end - position == MAX_LINE + 1 and data[line_end - 1 : line_end] != b"\r":
-            return True  # 999 octets and a bare LF
+        if (
+            line_end - position == MAX_LINE + 1
+            and data[line_end - 1 : line_end] != b"\r"
+            and data.rfind(b"\n", position, line_end) < 0
+        ):
+            return True  # one line of 999 octets ended by a bare LF
         position = line_end + 1
     return False
 
