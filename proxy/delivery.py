@@ -117,11 +117,11 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         """Recover what a previous run left in the spool, then start the tasks."""
-        for name in await asyncio.to_thread(self.spool.clean_up):
+        for name in await self.spool.run(self.spool.clean_up):
             log.info("removed leftover spool file %s", name)
-        queue_ids = await asyncio.to_thread(self.spool.list)
+        queue_ids = await self.spool.run(self.spool.list)
         for queue_id in queue_ids:
-            state = await asyncio.to_thread(self.spool.load_state, queue_id)
+            state = await self.spool.run(self.spool.load_state, queue_id)
             self._schedule(queue_id, state.next_attempt if state else None)
         if queue_ids:
             log.info("recovered %d messages from the spool", len(queue_ids))
@@ -169,14 +169,14 @@ class DeliveryWorker:
 
     async def _deliver_message(self, queue_id: str) -> None:
         try:
-            entry = await asyncio.to_thread(self.spool.load, queue_id)
+            entry = await self.spool.run(self.spool.load, queue_id)
         except SpoolError as exc:
             log.error("cannot load queue_id=%s: %s", queue_id, exc)
             return
         state = entry.state
         if state is None:
             state = self.planner.plan(entry)
-            await asyncio.to_thread(self.spool.save_state, queue_id, state)
+            await self.spool.run(self.spool.save_state, queue_id, state)
             log.info(
                 "planned queue_id=%s group=%s copies=%d", queue_id, state.group, len(state.copies)
             )
@@ -193,8 +193,8 @@ class DeliveryWorker:
                 state = await self._deliver_copy(entry, state, copy)
 
         if state.done:
-            await asyncio.to_thread(self.recorder.settle, queue_id)
-            await asyncio.to_thread(self.spool.remove, queue_id)
+            await self.spool.run(self.recorder.settle, queue_id)
+            await self.spool.run(self.spool.remove, queue_id)
             self._recorded.discard(queue_id)
             failed = sum(len(c.failed) for c in state.copies)
             log.info("done queue_id=%s copies=%d failed=%d", queue_id, len(state.copies), failed)
@@ -202,7 +202,7 @@ class DeliveryWorker:
                 callback(queue_id, state)
             return
         if not entry.deferred:
-            await asyncio.to_thread(self.spool.defer, queue_id)
+            await self.spool.run(self.spool.defer, queue_id)
         if not self._stopping:
             self._schedule(queue_id, state.next_attempt)
 
@@ -215,7 +215,7 @@ class DeliveryWorker:
             copy, replies, policy=self.policy, received_at=entry.envelope.received_at, now=_now()
         )
         state = state.with_copy(updated)
-        await asyncio.to_thread(self.spool.save_state, entry.queue_id, state)
+        await self.spool.run(self.spool.save_state, entry.queue_id, state)
         log.info(
             "copy queue_id=%s copy_id=%s rcpts=%d status=%s attempts=%d%s",
             entry.queue_id,

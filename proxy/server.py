@@ -11,7 +11,6 @@ RCPT TO in case a client skips ahead (RFC 5321 3.3 lets servers refuse there).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -98,7 +97,7 @@ class RelayHandler:
         )
         try:
             # fsync blocks: run it off the event loop so other sessions and deliveries go on.
-            queue_id = await asyncio.to_thread(self.spool.put, spooled, data)
+            queue_id = await self.spool.run(self.spool.put, spooled, data)
         except SpoolWriteError as exc:
             log.error("refused client=%s reason=spool-write-failed error=%s", session.peer, exc)
             return NO_SPACE

@@ -20,19 +20,24 @@ either the old state or the new one, never half of each.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from proxy.state import MessageState
 
 # Crockford base32: digits first, then letters, so ids sort like the times in them.
 _BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 QUEUE_DIRS = ("incoming", "deferred")
+T = TypeVar("T")
 
 
 class SpoolError(Exception):
@@ -117,15 +122,23 @@ def _write_synced(path: Path, parts: list[bytes]) -> None:
 
 
 class Spool:
-    """Blocking file operations; callers in the event loop run them in a thread."""
+    """Blocking file operations (fsync). Callers in the event loop use
+    `await spool.run(spool.put, ...)`: the spool's own threads, so disk waits
+    never block the loop and cannot be starved by other users of the loop's
+    default executor (a client library blocking in to_thread, say)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, io_threads: int = 8) -> None:
         self.root = root
+        self._executor = ThreadPoolExecutor(io_threads, thread_name_prefix="sigrelay-spool")
         self.tmp = root / "tmp"
         self.state_dir = root / "state"
         self.corrupt = root / "corrupt"
         for directory in (self.tmp, self.state_dir, self.corrupt, *self._queue_dirs()):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
 
     def _queue_dirs(self) -> list[Path]:
         return [self.root / name for name in QUEUE_DIRS]
