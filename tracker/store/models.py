@@ -1,0 +1,79 @@
+"""The tables. The schema itself is made by the Alembic migrations in
+`migrations/versions/`; these definitions are what the queries are written
+against and must match the newest migration (tests/tracker/test_migrations.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+    SQLite has no time zones: it keeps UTC wall time and we put UTC back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store takes aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+copies = Table(
+    "copies",
+    metadata,
+    Column("copy_id", String(16), primary_key=True),
+    Column("queue_id", String(64), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("group", Text, nullable=False),
+    Column("privacy", String(16), nullable=False),
+    Column("campaign", Text),
+    Column("variant", Text),
+    Column("recipient", Text),  # personal mode only
+    Column("domain", Text),  # personal and domain modes only
+    Column("recipients", Integer, nullable=False, default=1),
+    Index("ix_copies_campaign", "campaign"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("copy_id", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("target", Text),
+    # No foreign key to copies: an event may arrive before its copy's sent fact
+    # (the relay records asynchronously); stats join on copy_id.
+    Index("ix_events_copy_id", "copy_id"),
+)

@@ -1,0 +1,39 @@
+"""What the store records: plain values, decided by the privacy mode before they get here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+EVENT_KINDS = ("open", "impression", "click", "optout")
+VERDICTS = ("human", "proxy", "prefetch", "scanner")
+
+
+@dataclass(frozen=True)
+class CopyRecord:
+    """One copy sent: the "sent" fact. `recipient` only in personal mode,
+    `domain` in personal and domain modes; anonymous copies name nobody."""
+
+    copy_id: str
+    queue_id: str
+    sent_at: datetime  # UTC, aware
+    sender: str
+    group: str
+    privacy: str  # personal|domain|anonymous|off
+    campaign: str | None
+    variant: str | None
+    recipient: str | None
+    domain: str | None
+    recipients: int = 1  # how many recipients this copy went to ("sent" counts them)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One thing a recipient (or a machine on their behalf) did with a copy.
+    Never an IP address: the verdict is all that is kept of the request."""
+
+    copy_id: str
+    kind: str  # open | impression | click | optout
+    at: datetime  # UTC, aware
+    verdict: str = "human"  # human | proxy | prefetch | scanner
+    target: str | None = None  # click: the original URL

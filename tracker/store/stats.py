@@ -1,0 +1,40 @@
+"""The stats shape of the contract, built from the two aggregate queries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+EVENT_COUNTS = (
+    "impressions",
+    "unique_impressions",
+    "opens",
+    "unique_opens",
+    "clicks",
+    "unique_clicks",
+    "optouts",
+)
+_SPLITS = ("human_opens", "human_clicks", "machine_opens", "machine_clicks")
+
+
+def figures(sent: int, counts: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One row (or the totals): sent, the event counts, ctr and the human/machine splits."""
+    counts = counts or {}
+    number = {name: int(counts.get(name) or 0) for name in (*EVENT_COUNTS, *_SPLITS)}
+    unique_impressions = number["unique_impressions"]
+    ctr = number["unique_clicks"] / unique_impressions if unique_impressions else 0.0
+    return {
+        "sent": int(sent or 0),
+        **{name: number[name] for name in EVENT_COUNTS},
+        "ctr": ctr,
+        "human": {"opens": number["human_opens"], "clicks": number["human_clicks"]},
+        "machine": {"opens": number["machine_opens"], "clicks": number["machine_clicks"]},
+    }
+
+
+def rows(
+    by: str, sent: Mapping[Any, int], counts: Mapping[Any, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per key seen in either query, ordered by key (no key last)."""
+    keys = sorted(set(sent) | set(counts), key=lambda k: (k is None, str(k)))
+    return [{by: key, **figures(sent.get(key, 0), counts.get(key))} for key in keys]

@@ -1,0 +1,149 @@
+"""The store: SQLAlchemy 2 async engine over SQLite (default) or PostgreSQL.
+
+One Store per process; relays and trackers on several nodes may share one
+PostgreSQL database. Opening does not connect: a tracker starts (and keeps
+redirecting clicks) while the database is still down.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tracker.store import queries, stats
+from tracker.store.records import CopyRecord, EventRecord
+
+log = logging.getLogger("sigrelay.tracker.store")
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """The store was used wrongly (not for "the database is down": those pass through)."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the tracker read while the relay writes; the busy timeout makes a
+    # second process wait for the lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql+asyncpg":
+        # Sessions in UTC, so that grouping by day means the UTC day on every node.
+        settings = {"timezone": "UTC", "application_name": "sigrelay"}
+        return create_async_engine(
+            parsed, pool_pre_ping=True, connect_args={"server_settings": settings}
+        )
+    raise StoreError(
+        f"store URL scheme {parsed.drivername!r} is not supported: "
+        "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+    )
+
+
+def _run_alembic(connection: Connection, action: str, revision: str) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    getattr(command, action)(cfg, revision)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """`sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`; does not connect yet."""
+        return cls(_engine(url))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- schema ---------------------------------------------------------------
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Run the Alembic migrations up to `revision` (the newest by default)."""
+        await self._migrate("upgrade", revision)
+
+    async def downgrade(self, revision: str = "base") -> None:
+        await self._migrate("downgrade", revision)
+
+    async def _migrate(self, action: str, revision: str) -> None:
+        async with self.engine.begin() as conn:
+            # Nodes (or `db upgrade` beside a running service) may migrate at the
+            # same moment: the first takes the lock, the others then find it done.
+            if self.dialect == "postgresql":
+                await conn.execute(queries.wait_for_migration_lock())
+            else:
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            await conn.run_sync(_run_alembic, action, revision)
+        log.info("store schema %s to %s", action, revision)
+
+    # --- writing --------------------------------------------------------------
+
+    async def record_copies(self, records: list[CopyRecord]) -> None:
+        """Record sent facts; idempotent on copy_id."""
+        if not records:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                queries.insert_copies_once(self.dialect), [asdict(r) for r in records]
+            )
+
+    async def record_events(self, records: list[EventRecord]) -> None:
+        """Record events, all in one transaction: every one of them or none."""
+        if not records:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(queries.insert_events(), [asdict(r) for r in records])
+
+    # --- reading --------------------------------------------------------------
+
+    async def ping(self) -> None:
+        """Raises if the database cannot answer a trivial query."""
+        async with self.engine.connect() as conn:
+            await conn.execute(queries.store_is_reachable())
+
+    async def stats(self, by: str | None = None, campaign: str | None = None) -> dict:
+        """`{"totals": {...}, "rows": [{...}]}` as in docs/internals.md."""
+        if by is not None and by not in queries.GROUPINGS:
+            raise StoreError(f"stats by {by!r}: use one of {', '.join(queries.GROUPINGS)}")
+        async with self.engine.connect() as conn:
+            sent_total = (await conn.execute(queries.sent_per(None, campaign, self.dialect))).one()
+            counts_total = (
+                (await conn.execute(queries.events_per(None, campaign, self.dialect)))
+                .mappings()
+                .one()
+            )
+            result: dict[str, Any] = {
+                "totals": stats.figures(sent_total.sent, counts_total),
+                "rows": [],
+            }
+            if by is not None:
+                sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
+                counts = await conn.execute(queries.events_per(by, campaign, self.dialect))
+                result["rows"] = stats.rows(
+                    by,
+                    {row.key: row.sent for row in sent},
+                    {row["key"]: row for row in counts.mappings()},
+                )
+        return result
