@@ -48,6 +48,18 @@ class Banner:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image sent inside the message (multipart/related) instead of by URL.
+
+    The signature or banner HTML refers to it as `cid:<cid>`."""
+
+    cid: str  # Content-ID without the angle brackets, e.g. "logo.3f2a@sigrelay"
+    content_type: str  # e.g. "image/png"
+    data: bytes
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything one copy needs. `tag_link` maps an original URL to its tracked
     redirect URL; it is None for untracked copies (internal, opted out, mode off)."""
@@ -67,6 +79,12 @@ class Plan:
     # Maps one of our tracked URLs (tracker_prefix + "/c/...") back to its original
     # target, or None; used to restore tracked links quoted in a reply.
     untag_link: Callable[[str], str | None] | None = None
+    # Images referenced by URL (hosted by the tracker) is the default: embedded
+    # CID images make Outlook and iPhone show a paperclip on every mail. A group
+    # may embed them: then every image whose cid the HTML refers to goes along
+    # as an inline part of a multipart/related around the HTML body.
+    embed_images: bool = False
+    inline_images: tuple[InlineImage, ...] = ()
 
 
 @dataclass(frozen=True)

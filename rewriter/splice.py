@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from rewriter.body import Kind
+from rewriter import inline_images
+from rewriter.body import BodyPart, Kind
 from rewriter.draft import Draft
 from rewriter.mime import Part
-from rewriter.plan import MARKER_HEADER
+from rewriter.plan import MARKER_HEADER, InlineImage
 from rewriter.transfer import encode_body
 
 _META_CHARSET = re.compile(r"""(<meta\b[^>]*?\bcharset\s*=\s*["']?)([-\w:.]+)""", re.I)
@@ -22,6 +23,7 @@ def encode(draft: Draft) -> None:
     message = draft.message
     edits: list[tuple[int, int, bytes]] = []
     root_fields: dict[str, str] = {}
+    root_related: tuple[bytes, tuple[InlineImage, ...]] | None = None  # new root body, images
     for body in draft.bodies:
         if not body.changed:
             continue
@@ -43,24 +45,83 @@ def encode(draft: Draft) -> None:
             encoded.transfer_encoding == "7bit" and body.transfer_encoding in ("", "7bit")
         ):
             fields["Content-Transfer-Encoding"] = encoded.transfer_encoding
+        images = _images_to_embed(draft, body)
+        related = _related_parent(draft.root, part) if images else None
         if part is draft.root:
             root_fields = fields
+            if images:
+                root_related = (new_body, images)
+                continue
+        elif images and related is None:  # the HTML part becomes a multipart/related
+            block = _edit_fields(message, part, fields, body.kind) if fields else None
+            block = block or message[part.start : part.fields_end]
+            edits.append((part.start, part.end, _wrapped_in_related(block, new_body, images)))
+            continue
         elif fields:
             edits.append(
                 (part.start, part.fields_end, _edit_fields(message, part, fields, body.kind))
             )
         edits.append((part.body_start, part.end, new_body))
+        if related is not None:  # the HTML already has pictures: ours join them
+            boundary = str(related.headers.get_param("boundary")).encode("latin-1")
+            end = related.children[-1].end
+            edits.append((end, end, inline_images.appended_parts(boundary, images)))
     root = draft.root
     header = (
         _edit_fields(message, root, root_fields, _root_kind(draft))
         if root_fields
         else bytes(memoryview(message)[root.start : root.fields_end])
     )
+    if root_related is not None:
+        header, related_body = _root_into_related(header, *root_related)
+        edits.append((root.body_start, root.end, related_body))
     header += f"{MARKER_HEADER}: {draft.plan.marker_value}\r\n".encode("ascii")
     if root.fields_end == root.body_start:  # header-only message
         header += b"\r\n"
     edits.append((root.start, root.fields_end, header))
     draft.output = _splice(message, edits)
+
+
+def _images_to_embed(draft: Draft, body: BodyPart) -> tuple[InlineImage, ...]:
+    plan = draft.plan
+    if not plan.embed_images or body.kind is not Kind.HTML:
+        return ()
+    return inline_images.referenced(body.content.text, plan.inline_images)
+
+
+def _related_parent(root: Part, html_part: Part) -> Part | None:
+    """The multipart/related whose first part is this HTML body, if any."""
+    for part in root.walk():
+        if part.content_type == "multipart/related" and any(
+            child is html_part for child in part.children
+        ):
+            return part
+    return None
+
+
+def _wrapped_in_related(block: bytes, new_body: bytes, images: tuple[InlineImage, ...]) -> bytes:
+    """A whole new entity: multipart/related holding the HTML part and the images."""
+    boundary = inline_images.boundary_for(block, new_body)
+    root_entity = block + b"\r\n" + new_body
+    return (
+        inline_images.related_content_type(boundary)
+        + b"\r\n"
+        + inline_images.related_body(boundary, root_entity, images)
+    )
+
+
+def _root_into_related(
+    header: bytes, new_body: bytes, images: tuple[InlineImage, ...]
+) -> tuple[bytes, bytes]:
+    """A single-part HTML message becomes multipart/related: its Content-* fields
+    move into the HTML part, the message keeps the rest."""
+    other, content = inline_images.split_content_fields(header)
+    boundary = inline_images.boundary_for(content, new_body)
+    outer = other + inline_images.related_content_type(boundary)
+    if not re.search(rb"(?im)^mime-version:", other):
+        outer += b"MIME-Version: 1.0\r\n"
+    body = inline_images.related_body(boundary, content + b"\r\n" + new_body, images)
+    return outer, body + b"\r\n"
 
 
 def _root_kind(draft: Draft) -> Kind:

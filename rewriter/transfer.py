@@ -77,7 +77,7 @@ def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: boo
         charset = "utf-8"
         data = text.encode(charset, errors="surrogateescape")
     if transfer_encoding == "base64":
-        return Encoded(_base64(data), charset, "base64")
+        return Encoded(base64_lines(data), charset, "base64")
     if transfer_encoding == "quoted-printable":
         return Encoded(_quoted_printable(data), charset, "quoted-printable")
     short_lines = not has_long_line(data)
@@ -110,7 +110,7 @@ def has_long_line(data: bytes) -> bool:
     return False
 
 
-def _base64(data: bytes) -> bytes:
+def base64_lines(data: bytes) -> bytes:
     return b"".join(
         binascii.b2a_base64(data[i : i + _B64_LINE], newline=False) + b"\r\n"
         for i in range(0, len(data), _B64_LINE)
