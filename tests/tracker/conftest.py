@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from peers import missing_peer, postgres_url_reachable
+from peers import free_port, missing_peer, postgres_url_reachable
 from tracker.store import Store
 from tracker.tokens import Keyring
 
@@ -67,6 +68,62 @@ async def store(open_store: Callable) -> Store:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Every test using a database runs on both backends (issue 6).
-    if "database_url" in metafunc.fixturenames and "backend" not in metafunc.fixturenames:
-        metafunc.parametrize("database_url", BACKENDS, indirect=True)
+    # Every test using a database runs on both backends (issue 6); a test that
+    # cuts the network to the database needs one behind a network.
+    if "database_url" in metafunc.fixturenames:
+        backends = ["postgresql"] if "postgres_gate" in metafunc.fixturenames else BACKENDS
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+class TcpGate:
+    """A loopback TCP forwarder that can be shut (refusing connections and
+    cutting live ones, as a crashed database host would) and opened again on
+    the same port: a real outage of a real PostgreSQL, without touching it."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
+
+    async def shut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _forward(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+        try:
+            upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_w.transport.abort()
+            return
+        self._writers |= {client_w, upstream_w}
+        await asyncio.gather(self._pipe(client_r, upstream_w), self._pipe(upstream_r, client_w))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.transport.abort()
+            self._writers.discard(writer)
+
+
+@pytest.fixture
+async def postgres_gate() -> AsyncIterator[TcpGate]:
+    if not postgres_url_reachable():
+        missing_peer("PostgreSQL is not listening on 127.0.0.1:5432 (Debian package postgresql)")
+    gate = TcpGate(5432)
+    await gate.open()
+    yield gate
+    await gate.shut()

@@ -1,0 +1,216 @@
+"""The event writer: handlers never wait, the store may fail, no event is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tracker.store import EventRecord, Store
+from tracker.store.models import events
+from tracker.writer import EventWriter
+
+START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def numbered(first: int, count: int) -> list[EventRecord]:
+    """Events whose copy id and time say their submission order."""
+    return [
+        EventRecord(f"{n:016x}", "open", START + timedelta(seconds=n), "human")
+        for n in range(first, first + count)
+    ]
+
+
+async def stored_order(store: Store) -> list[int]:
+    """Copy ids (as numbers) of the stored events, in the order the store took them."""
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(select(events.c.copy_id).order_by(events.c.id))
+        return [int(copy_id, 16) for copy_id in rows.scalars()]
+
+
+class ObservedStore:
+    """The real store, plus an event that is set when a batch was recorded."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.recorded = asyncio.Event()
+
+    async def record_events(self, records: list[EventRecord]) -> None:
+        await self.store.record_events(records)
+        self.recorded.set()
+
+
+async def test_every_submitted_event_is_stored_once_after_close(store: Store, tmp_path: Path):
+    writer = EventWriter(store, tmp_path / "events.journal", batch_size=7)
+    await writer.start()
+    for event in numbered(0, 100):
+        writer.submit(event)
+    await writer.close()
+    assert await stored_order(store) == list(range(100))
+    assert writer.written == 100
+
+
+async def _written_in_background(store: Store, journal: Path, count: int, **settings) -> list:
+    """Submit `count` events and return what the store holds after its first batch,
+    with no call but submit(): the background task alone must write them."""
+    observed = ObservedStore(store)
+    writer = EventWriter(observed, journal, **settings)
+    await writer.start()
+    for event in numbered(0, count):
+        writer.submit(event)
+    async with asyncio.timeout(10):
+        await observed.recorded.wait()
+    stored = await stored_order(store)
+    await writer.close()
+    return stored
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_interval(
+    store: Store, tmp_path: Path
+):
+    stored = await _written_in_background(
+        store, tmp_path / "j", 10, batch_size=10, flush_interval=3600
+    )
+    assert stored == list(range(10))
+
+
+async def test_a_partial_batch_is_written_after_the_flush_interval(store: Store, tmp_path: Path):
+    stored = await _written_in_background(
+        store, tmp_path / "j", 3, batch_size=500, flush_interval=0.05
+    )
+    assert stored == [0, 1, 2]
+
+
+async def test_while_the_store_is_down_events_are_journaled_then_replayed_in_order(
+    tmp_path: Path,
+):
+    # The database's directory does not exist yet: SQLite cannot open it.
+    database_dir = tmp_path / "not-yet"
+    store = await Store.open(f"sqlite+aiosqlite:///{database_dir / 'store.db'}")
+    journal = tmp_path / "events.journal"
+    writer = EventWriter(store, journal, batch_size=20, flush_interval=3600)
+    await writer.start()
+    try:
+        for event in numbered(0, 50):
+            writer.submit(event)
+        await writer.flush()
+        assert writer.journaled == 50 and writer.pending == 0
+        assert len(journal.read_bytes().splitlines()) == 50
+
+        database_dir.mkdir()
+        await store.upgrade()
+        for event in numbered(50, 30):
+            writer.submit(event)
+        await writer.close()
+
+        assert await stored_order(store) == list(range(80))
+        assert not journal.exists() and writer.journaled == 0
+    finally:
+        await store.close()
+
+
+async def test_a_postgres_outage_under_load_loses_and_duplicates_nothing(
+    postgres_gate, database_url: str, tmp_path: Path
+):
+    direct = await Store.open(database_url)
+    await direct.upgrade()
+    gated_url = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{postgres_gate.port}")
+    gated = await Store.open(gated_url)
+    writer = EventWriter(
+        gated, tmp_path / "events.journal", batch_size=50, flush_interval=0.01, retry_interval=0.05
+    )
+    await writer.start()
+    try:
+        for event in numbered(0, 1000):
+            writer.submit(event)
+        await writer.flush()
+        await postgres_gate.shut()
+        for event in numbered(1000, 1000):
+            writer.submit(event)
+            await asyncio.sleep(0)  # let the background writer run, as live traffic would
+        await writer.flush()
+        assert writer.journaled > 0, "the outage was noticed"
+
+        await postgres_gate.open()
+        for event in numbered(2000, 1000):
+            writer.submit(event)
+        await writer.close()
+        assert await stored_order(direct) == list(range(3000))
+    finally:
+        await gated.close()
+        await direct.close()
+
+
+async def test_a_journal_left_at_shutdown_is_replayed_by_the_next_run(store: Store, tmp_path: Path):
+    journal = tmp_path / "events.journal"
+    missing = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'nowhere' / 'x.db'}")
+    first = EventWriter(missing, journal)
+    await first.start()
+    for event in numbered(0, 25):
+        first.submit(event)
+    await first.close()
+    await missing.close()
+    assert len(journal.read_bytes().splitlines()) == 25
+
+    second = EventWriter(store, journal)
+    await second.start()
+    assert second.journaled == 25
+    await second.close()
+    assert await stored_order(store) == list(range(25))
+    assert not journal.exists()
+
+
+def _write_journal(path: Path, records: list[EventRecord]) -> None:
+    lines = [json.dumps({**vars(r), "at": r.at.isoformat()}) for r in records]
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+async def test_replay_resumes_after_the_last_chunk_a_crashed_run_replayed(
+    store: Store, tmp_path: Path
+):
+    journal = tmp_path / "events.journal"
+    _write_journal(journal, numbered(0, 10))
+    replayed_up_to = len(b"".join(journal.read_bytes().splitlines(keepends=True)[:4]))
+    (tmp_path / "events.journal.replayed").write_text(str(replayed_up_to))
+
+    writer = EventWriter(store, journal)
+    await writer.start()
+    await writer.close()
+    assert await stored_order(store) == list(range(4, 10))
+
+
+async def test_a_line_torn_by_a_crash_is_skipped_and_the_rest_replayed(
+    store: Store, tmp_path: Path
+):
+    journal = tmp_path / "events.journal"
+    _write_journal(journal, numbered(0, 5))
+    with open(journal, "ab") as handle:
+        handle.write(b'{"copy_id": "00000000000000')
+
+    writer = EventWriter(store, journal)
+    await writer.start()
+    await writer.close()
+    assert await stored_order(store) == list(range(5))
+    assert not journal.exists()
+
+
+async def test_beyond_max_pending_events_are_dropped_and_counted(tmp_path: Path):
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    writer = EventWriter(store, tmp_path / "j", max_pending=3)  # not started: nothing drains
+    for event in numbered(0, 5):
+        writer.submit(event)
+    assert (writer.pending, writer.dropped) == (3, 2)
+    await store.close()
+
+
+async def test_submit_after_close_neither_raises_nor_keeps_the_event(store: Store, tmp_path: Path):
+    writer = EventWriter(store, tmp_path / "j")
+    await writer.start()
+    await writer.close()
+    writer.submit(numbered(0, 1)[0])
+    assert (writer.pending, writer.dropped) == (0, 1)
+    async with store.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(events))).scalar_one() == 0
