@@ -1,0 +1,163 @@
+"""The tracker's HTTP face: pixel, hosted banner, click redirect, health.
+
+Handlers are thin: decode the token, classify the request, hand one event to
+the writer (which never blocks), answer. The request's IP address is never
+read here and never stored (DESIGN.md); only the verdict is kept.
+
+Answers never depend on the store: the pixel is always a GIF, a click on a
+valid link always redirects, even while the database is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from tracker.classify import classify
+from tracker.store import EventRecord
+from tracker.tokens import Keyring, Kind, Token, decode
+from tracker.writer import EventWriter
+
+log = logging.getLogger("sigrelay.tracker.app")
+
+# The smallest transparent GIF (1x1, GIF89a with a transparency extension).
+PIXEL_GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+# Every fetch must reach us to be counted; no cache may answer in our place.
+NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
+BAD_LINK_PAGE = (
+    "This link is not valid. It may have been altered or cut short.\n"
+    "Please use the link from the original message.\n"
+)
+HEALTH_TIMEOUT = 2.0
+# Printable ASCII stays as written; anything else in a target is percent-encoded
+# (UTF-8), since HTTP header values must be ASCII (RFC 9110 5.5).
+_LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+BannerFile = Callable[[str, str], Path | None]
+StorePing = Callable[[], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def redirect_target(target: str) -> str | None:
+    """The Location for a click target, or None if we must not redirect there:
+    only absolute http(s) URLs (never javascript:, data:, or header injection)."""
+    if any(ord(c) < 0x20 or c in " \x7f" for c in target):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(target, safe=_LOCATION_SAFE)
+
+
+class _Handlers:
+    def __init__(
+        self,
+        keyring: Keyring,
+        writer: EventWriter,
+        banner_file: BannerFile,
+        store_ping: StorePing | None,
+        clock: Clock,
+    ) -> None:
+        self.keyring = keyring
+        self.writer = writer
+        self.banner_file = banner_file
+        self.store_ping = store_ping
+        self.clock = clock
+
+    def _token(self, request: web.Request, kind: Kind) -> Token | None:
+        return decode(request.match_info["token"], self.keyring, kind)
+
+    def _record(self, request: web.Request, token: Token, kind: str) -> None:
+        verdict = classify(request.method, request.headers.get("User-Agent"))
+        target = token.target if token.kind is Kind.CLICK else None
+        self.writer.submit(EventRecord(token.copy_id, kind, self.clock(), verdict.value, target))
+
+    async def pixel(self, request: web.Request) -> web.Response:
+        token = self._token(request, Kind.OPEN)
+        if token is not None:
+            self._record(request, token, "open")
+        # A forged token gets the same GIF: a broken image would tell a prober
+        # nothing useful, and a recipient's mail would show a broken image.
+        return web.Response(body=PIXEL_GIF, content_type="image/gif", headers=NO_STORE)
+
+    async def banner(self, request: web.Request) -> web.StreamResponse:
+        token = self._token(request, Kind.BANNER)
+        if token is None or token.target is None:
+            return web.Response(status=404, text="no such banner\n")
+        campaign, _, variant = token.target.partition("/")
+        path = self.banner_file(campaign, variant)
+        if path is None or not path.is_file():
+            return web.Response(status=404, text="no such banner\n")
+        self._record(request, token, "impression")
+        return web.FileResponse(path, headers=NO_STORE)
+
+    async def click(self, request: web.Request) -> web.Response:
+        token = self._token(request, Kind.CLICK)
+        location = redirect_target(token.target) if token and token.target else None
+        if token is None or location is None:
+            # Never an open redirect: a link we did not sign leads nowhere.
+            return web.Response(status=400, text=BAD_LINK_PAGE, headers=NO_STORE)
+        self._record(request, token, "click")
+        # A returned response, not `raise HTTPFound`: raising halves aiohttp's rate.
+        return web.Response(
+            status=302,
+            headers={"Location": location, "Referrer-Policy": "no-referrer", **NO_STORE},
+        )
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        # The store being down degrades, but does not stop, the tracker: events are
+        # journaled and links keep working. So it stays 200 and a load balancer keeps
+        # sending traffic; monitoring reads "status" and "store".
+        store = "unchecked"
+        if self.store_ping is not None:
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT):
+                    await self.store_ping()
+                store = "ok"
+            except Exception as exc:
+                log.warning("health check: store unreachable: %s", exc)
+                store = "unreachable"
+        body = {
+            "status": "ok" if store != "unreachable" else "degraded",
+            "store": store,
+            "pending_events": self.writer.pending,
+            "journaled_events": self.writer.journaled,
+        }
+        return web.json_response(body, headers=NO_STORE)
+
+
+def make_app(
+    keyring: Keyring,
+    writer: EventWriter,
+    banner_file: BannerFile,
+    *,
+    store_ping: StorePing | None = None,
+    clock: Clock = _utc_now,
+) -> web.Application:
+    """The tracker application. `banner_file(campaign, variant)` names a variant's
+    image (or None); `store_ping` raises when the store is unreachable (default:
+    the writer's store's `ping`, if it has one)."""
+    ping = store_ping if store_ping is not None else getattr(writer.store, "ping", None)
+    handlers = _Handlers(keyring, writer, banner_file, ping, clock)
+    app = web.Application()
+    app.router.add_get(f"/{Kind.OPEN.value}/{{token}}", handlers.pixel)
+    app.router.add_get(f"/{Kind.BANNER.value}/{{token}}", handlers.banner)
+    app.router.add_get(f"/{Kind.CLICK.value}/{{token}}", handlers.click)
+    app.router.add_get("/healthz", handlers.healthz)
+    return app
