@@ -82,6 +82,49 @@ def tags(document: str, start: int = 0, end: int | None = None) -> Iterator[Tag]
             position = close.start() if close else stop
 
 
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "wbr",
+}
+
+
+def tag_ending_at(document: str, end: int, floor: int = 0) -> Tag | None:
+    """The element tag that ends just before `end` (document[end - 1] == ">"), if any."""
+    if document[end - 1 : end] != ">":
+        return None
+    start = document.rfind("<", floor, end)
+    if start < 0:
+        return None
+    tag = tag_starting_at(document, start)
+    return tag if tag is not None and tag.end == end else None  # else a comment or text '>'
+
+
+def tag_starting_at(document: str, start: int) -> Tag | None:
+    """The element tag that begins at `start` (document[start] == "<"), if any."""
+    match = _TOKEN.match(document, start)
+    if match is None or match.group(2) is None:
+        return None
+    return Tag(
+        match.group(2).lower(), start, match.end(), bool(match.group(1)), match.group(3),
+        match.start(3),
+    )  # fmt: skip
+
+
+def is_void(tag: Tag) -> bool:
+    """An element that has no content and no end tag (<br>, <hr>, <img>, ...)."""
+    return tag.name in _VOID or tag.attribute_source.rstrip().endswith("/")
+
+
 _NAMED_TAG_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 

@@ -13,7 +13,7 @@ import re
 
 from quotequail._patterns import COMPILED_PATTERN_MAP
 
-from rewriter.html_scan import Tag, named_tags, tags
+from rewriter.html_scan import Tag, is_void, named_tags, tag_ending_at, tag_starting_at
 
 # --- HTML ---------------------------------------------------------------------
 
@@ -22,6 +22,7 @@ _MARKER_CLASSES = {
     "gmail_quote",
     "gmail_quote_container",
     "moz-cite-prefix",
+    "moz-forward-container",
     "yahoo_quoted",
     "protonmail_quote",
     "zmail_extra",
@@ -29,7 +30,13 @@ _MARKER_CLASSES = {
 }
 # Outlook desktop's header-block separator: a div with only a top border.
 _OUTLOOK_BORDER = re.compile(r"border:\s*none;\s*border-top:\s*solid\s+#[0-9a-f]{6}\s+1\.0pt", re.I)
-_BLOCK_TAGS = {"p", "div", "table", "hr", "blockquote", "font", "span"}
+_TOP_BORDER = re.compile(r"border-top(?:-style)?\s*:\s*(?:[^;]*\s)?solid", re.I)
+_BOLD_HEADER = re.compile(r"<b>\s*[^<>\s][^<>]{0,30}?:\s*</b>", re.I)
+_HEADER_REACH = 600
+# Outlook on the web prefixes the ids and classes of a message it shows with
+# "x_", old Hotmail with "ecx", Yahoo with "ydp" and 8 hex digits; a reply
+# quoting such a message keeps them ("x_divRplyFwdMsg", "ydp9b1f0a55yahoo_quoted").
+_MARKER_PREFIXES = re.compile(r"^(?:x_|ecx|ydp[0-9a-f]{8})+")
 
 _FROM = r"(?:From|Von|De|Da|Van|Från|Fra)"
 _SENT = r"(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|Fecha|Data|Skickat|Sendt)"
@@ -47,7 +54,7 @@ _MARKER_TAG = re.compile(
     # whole attribute values are skipped, then the hint may lie inside a quoted value
     r"""<(?:div|blockquote|hr|span|table)(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*?["']?[^>"']*?"""
     r"(?:divrplyfwdmsg|olk_src_body_section|stopspelling|appendonsend|gmail_quote|"
-    r"moz-cite-prefix|yahoo_quoted|protonmail_quote|zmail_extra|domino-section|cite|border-top)",
+    r"moz-cite-prefix|moz-forward-container|yahoo_quoted|protonmail_quote|zmail_extra|domino-section|cite|border-top)",
     re.I,
 )
 _ORIGINAL_MESSAGE = re.compile(
@@ -64,7 +71,13 @@ _VERB_BEFORE = re.compile(
     r"(?:wrote|schrieb|a\s+écrit|a\s+&eacute;crit|escribió|escribi&oacute;|ha\s+scritto|schreef)"
     r"[^<>]{0,60}\Z"
 )
-_ATTRIBUTION_START = re.compile(r"\b(?:On|Am|Le|El|Il|Op)\s[^<>]{4,300}\Z")
+# Inside an attribution the only markup is around the address: Apple Mail and
+# Gmail link it (<a href="mailto:...">, <span dir="ltr">), iOS Mail writes it
+# unescaped ("Jane Roe <jane@example.com> wrote:"), which reads as a tag.
+_ATTRIBUTION_START = re.compile(
+    r"\b(?:On|Am|Le|El|Il|Op)\s"
+    r"(?:[^<>]|<[^<>\s@/]+@[^<>\s]+>|</?(?:a|span)(?=[\s>])[^<>]*>){4,300}\Z"
+)
 _FROM_REACH = 8  # "Från" + optional space, and some slack
 _VERB_REACH = 80  # the longest verb and the 60 characters allowed before the colon
 _ATTRIBUTION_REACH = 300
@@ -72,7 +85,7 @@ _SENT_REACH = 600  # the "Sent:" line follows "From:" within this many character
 _TRAILING_HR = re.compile(r"<hr(?=[\s/>])[^>]*>\s*$", re.I)
 
 
-def _is_quote_marker(tag: Tag) -> bool:
+def _is_quote_marker(document: str, tag: Tag) -> bool:
     if tag.closing:
         return False
     if tag.name == "blockquote":
@@ -81,11 +94,21 @@ def _is_quote_marker(tag: Tag) -> bool:
     if tag.name not in ("div", "hr", "span", "table"):
         return False
     attributes = tag.attributes()
-    if attributes.get("id", "").lower() in _MARKER_IDS:
+    if _MARKER_PREFIXES.sub("", attributes.get("id", "").lower()) in _MARKER_IDS:
         return True
-    if _MARKER_CLASSES.intersection(attributes.get("class", "").lower().split()):
+    classes = attributes.get("class", "").lower().split()
+    if _MARKER_CLASSES.intersection(_MARKER_PREFIXES.sub("", name) for name in classes):
         return True
-    return tag.name == "div" and bool(_OUTLOOK_BORDER.search(attributes.get("style", "")))
+    if tag.name != "div":
+        return False
+    style = attributes.get("style", "")
+    if _OUTLOOK_BORDER.search(style):
+        return True
+    # Windows Mail and others: a top border above bold header lines ("<b>Von:</b>").
+    return bool(
+        _TOP_BORDER.search(style)
+        and _BOLD_HEADER.search(document, tag.end, tag.end + _HEADER_REACH)
+    )
 
 
 def html_quote_start(document: str, body_start: int) -> int | None:
@@ -107,7 +130,7 @@ def _first_marker_tag(document: str, body_start: int) -> int | None:
         tag_start = found.start()
         position = tag_start + 1
         tag = next(named_tags(document, names, tag_start), None)
-        if tag is None or tag.start != tag_start or not _is_quote_marker(tag):
+        if tag is None or tag.start != tag_start or not _is_quote_marker(document, tag):
             continue
         # Outlook web puts an <hr> just before divRplyFwdMsg: keep it with the quote.
         rule = _TRAILING_HR.search(document, max(body_start, tag_start - 300), tag_start)
@@ -132,7 +155,7 @@ def _first_text_separator(document: str, body_start: int, end: int) -> int | Non
             found.append(start)
     if not found:
         return None
-    return _enclosing_block_start(document, body_start, min(found))
+    return _quote_block_start(document, body_start, min(found))
 
 
 def _header_block_at(document: str, body_start: int, colon: int) -> int | None:
@@ -155,15 +178,97 @@ def _attribution_at(document: str, body_start: int, colon: int) -> int | None:
     return attribution.start() if attribution else None
 
 
-def _enclosing_block_start(document: str, body_start: int, offset: int) -> int:
-    """The start of the nearest block-level tag opened just before offset."""
-    best = offset
-    for tag in tags(document, max(body_start, offset - 600), offset):
-        if tag.name in _BLOCK_TAGS and not tag.closing:
-            best = tag.start
-        elif tag.name == "br" or (tag.closing and tag.name in _BLOCK_TAGS):
-            best = tag.end
-    return min(best, offset)
+_MAX_WALK = 30  # tags to walk back over; real separators sit within a few
+
+
+def _quote_block_start(document: str, body_start: int, offset: int) -> int:
+    """Where the quoted thread begins, given the offset of its separator text.
+
+    The elements opened right before the separator (no text in between, as in
+    Outlook's `<p class=MsoNormal><b><span>From:`) belong to the quote, and so
+    does a horizontal rule just above them (Outlook 2003, many webmailers).
+    Text before the separator, a <br> or the end of an element stops the walk,
+    so the sender's newest text never ends up below the signature.
+    """
+    start = _opening_tags_before(
+        document, body_start, _quoted_lines_start(document, body_start, offset)
+    )
+    rule = _rule_above(document, body_start, start)
+    return start if rule is None else _opening_tags_before(document, body_start, rule)
+
+
+def _opening_tags_before(document: str, body_start: int, offset: int) -> int:
+    start = offset
+    for _ in range(_MAX_WALK):
+        before = _skip_space_back(document, body_start, start)
+        tag = tag_ending_at(document, before, body_start)
+        if tag is None or tag.closing or is_void(tag):
+            break
+        start = tag.start
+    return start
+
+
+_GT_PREFIX = re.compile(r"(?:\s*&gt;)+\s*")
+_LINE_BREAKING = {"br", "p", "div", "blockquote", "table", "tr", "td", "li", "pre", "body"}
+
+
+def _quoted_lines_start(document: str, body_start: int, offset: int) -> int:
+    """Hotmail quotes in HTML with "&gt; " lines; a separator on such a line
+    takes the quote back to the first of those lines."""
+    line = _line_start(document, body_start, offset)
+    if not _GT_PREFIX.fullmatch(document, line, offset):
+        return offset
+    for _ in range(_MAX_WALK):
+        rule = tag_ending_at(document, line, body_start)
+        if rule is None or rule.name != "br":
+            break
+        previous = _line_start(document, body_start, rule.start)
+        if not document.startswith("&gt;", _skip_space(document, previous)):
+            break
+        line = previous
+    return line
+
+
+def _line_start(document: str, body_start: int, end: int) -> int:
+    """After the last <br> or block tag before `end`."""
+    position = end
+    for _ in range(_MAX_WALK):
+        tag_start = document.rfind("<", body_start, position)
+        if tag_start < 0:
+            break
+        tag = tag_starting_at(document, tag_start)
+        if tag is not None and tag.end <= end and tag.name in _LINE_BREAKING:
+            return tag.end
+        position = tag_start
+    return max(position, body_start)
+
+
+def _skip_space(document: str, position: int) -> int:
+    while position < len(document) and document[position].isspace():
+        position += 1
+    return position
+
+
+def _rule_above(document: str, body_start: int, offset: int) -> int | None:
+    """The start of an <hr> separated from offset only by space and end tags."""
+    position = offset
+    for _ in range(_MAX_WALK):
+        before = _skip_space_back(document, body_start, position)
+        tag = tag_ending_at(document, before, body_start)
+        if tag is None:
+            return None
+        if tag.name == "hr" and not tag.closing:
+            return tag.start
+        if not tag.closing:
+            return None
+        position = tag.start
+    return None
+
+
+def _skip_space_back(document: str, floor: int, position: int) -> int:
+    while position > floor and document[position - 1].isspace():
+        position -= 1
+    return position
 
 
 # --- plain text ---------------------------------------------------------------

@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from rewriter_plans import REPLY_SIGNATURE, body_of, make_plan, message, parsed
+from rewriter_plans import REPLY_SIGNATURE, body_of, html_message, make_plan, message, parsed
 
 from rewriter import LinkMode, Outcome
+from rewriter.mime import to_crlf
 from rewriter.rewrite import rewrite
 
 CORPUS = Path(os.environ.get("SIGRELAY_CORPUS", "/work/shared/corpus"))
@@ -27,13 +28,29 @@ SAMPLES = {
     "apple-plain": ("replies/talon-eml/apple_mail.eml", "wrote:"),
     "plain-original-message": ("replies/talon-eml/aol.eml", "Original Message"),
     "lotus-domino": ("replies/other/zammad-lotus-domino-html-reply.eml", "domino-section"),
+    "thunderbird": ("replies/talon-html/thunderbird.html", "moz-cite-prefix"),
+    "thunderbird-plain": ("replies/thunderbird/zammad-thunderbird12-flowed-8bit-reply.eml", None),
+    "thunderbird-forward": ("replies/quotequail-html/thunderbird_forward.html", "moz-forward"),
+    "hotmail": ("replies/talon-html/hotmail.html", "stopSpelling"),
+    "hotmail-gt-quoted": ("replies/talon-eml/hotmail.eml", "&gt; Subject: Test"),
+    "windows-mail": ("replies/talon-html/windows_mail.html", "border-top-style"),
+    "outlook-2003": ("replies/talon-html/ms_outlook_2003.html", "<hr"),
+    "outlook-2010": ("replies/talon-html/ms_outlook_2010.html", '<p class="MsoNormal"><b>'),
+    "ios-unescaped-address": (
+        "replies/quotequail-html/ios_mail_reply_unescaped_address.html",
+        "On Sep 4, 2025",
+    ),
+    "yahoo": ("replies/quotequail-html/yahoo_reply_unescaped_address.html", "yahoo_quoted"),
 }
 
 
 def _load(relative: str) -> bytes:
+    """A corpus message; an HTML fragment (talon, quotequail) becomes a one-part message."""
     path = CORPUS / relative
     if not path.exists():
         pytest.skip(f"corpus sample {relative} absent")
+    if path.suffix == ".html":
+        return message(to_crlf(path.read_bytes()), "text/html; charset=utf-8")
     return path.read_bytes()
 
 
@@ -50,9 +67,14 @@ def test_signature_goes_above_the_quote(name):
     relative, quote_marker = SAMPLES[name]
     result = rewrite(_load(relative), PLAN)
     assert result.outcome is Outcome.REWRITTEN
-    for section in _bodies(result.message).split("=== ")[1:]:
-        if quote_marker in section:
-            assert section.index("Jane Roe") < section.index(quote_marker)
+    sections = _bodies(result.message).split("=== ")[1:]
+    if quote_marker is None:  # bottom-posted: the signature ends the newest text
+        assert all(s.rstrip().endswith("https://example.com/team") for s in sections)
+        return
+    quoted = [section for section in sections if quote_marker in section]
+    assert quoted
+    for section in quoted:
+        assert section.index("Jane Roe") < section.index(quote_marker)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -145,3 +167,25 @@ def test_our_signature_in_the_quote_does_not_count_as_signed():
         "New answer\r\n\r\nOn Mon, Bob wrote:\r\n> Jane Roe\r\n> Example GmbH\r\n> https://example.com/team\r\n"
     )
     assert rewrite(raw, PLAN).outcome is Outcome.REWRITTEN
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        '<hr id="stopSpelling">Date: Mon<br>From: Bob<br><br>old text',  # Hotmail
+        '<div id="x_divRplyFwdMsg"><b>From:</b> Bob<br><b>Sent:</b> Mon</div>old text',
+        '<div id="divRplyFwdMsg"><b>Von:</b> Bob<br><b>Gesendet:</b> Montag</div>old text',
+        '<div class="ydp9b1f0a55yahoo_quoted"><div>On Mon, Bob wrote:</div>old text</div>',
+        '<div class="moz-forward-container">-------- Forwarded Message --------old text</div>',
+        '<div style="padding-top: 5px; border-top-width: 1px; border-top-style: solid;">'
+        "<div><b>Von:</b>&nbsp;Bob<br><b>Gesendet:</b>&nbsp;Montag</div></div>old text",
+        "<p><b><span>Von:</span></b> Bob<br><b>Gesendet:</b> Montag</p><p>old text</p>",
+        "<div>&gt; Von: Bob<br>&gt; Gesendet: Montag<br>&gt; old text</div>",
+    ],
+)
+def test_html_quote_markers_put_the_signature_above_the_whole_quote(quote):
+    raw = html_message(f"<div>Neue Antwort</div>{quote}")
+    out = body_of(rewrite(raw, PLAN).message, "text/html")
+    signature = out.index('<div class="sigrelay-signature">')
+    assert out.index("Neue Antwort") < signature
+    assert quote in out[signature:]  # whole, below the signature
