@@ -38,8 +38,11 @@ _HEADER_REACH = 600
 # quoting such a message keeps them ("x_divRplyFwdMsg", "ydp9b1f0a55yahoo_quoted").
 _MARKER_PREFIXES = re.compile(r"^(?:x_|ecx|ydp[0-9a-f]{8})+")
 
-_FROM = r"(?:From|Von|De|Da|Van|Från|Fra)"
-_SENT = r"(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|Fecha|Data|Skickat|Sendt)"
+_FROM = r"(?:From|Von|De|Da|Van|Från|Fra|Od)"
+_SENT = (
+    r"(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|Fecha|Data|Skickat|Sendt|"
+    r"Wysłano)"
+)
 
 # Speed matters here (issue 4: a 50 KB newsletter must take well under a
 # millisecond). Python's regex engine scans fast only for a literal prefix
@@ -281,7 +284,7 @@ _TEXT_SEPARATORS = [
         re.I,
     ),
     re.compile(r"^Il .{4,300} ha scritto:$", re.S),  # Italian (Apple Mail/Gmail)
-    re.compile(r"^On .{4,300} wrote:$", re.S),
+    re.compile(r"^On .{4,300}(?<![^\W\d_])wrote:$", re.S),  # also "<addr>wrote:"
     re.compile(r"^Am .{4,300} schrieb .{1,200}:$", re.S),
     re.compile(r"^Le .{4,300} a écrit ?:$", re.S),
     re.compile(r"^El .{4,300} escribió:$", re.S),
@@ -290,6 +293,11 @@ _TEXT_SEPARATORS = [
 _HEADER_LINE = re.compile(r"^\*?" + _FROM + r" ?:\*?\s+\S")  # French: "De :"
 _SENT_LINE = re.compile(r"^\*?" + _SENT + r" ?:\*?\s+\S")
 _QUOTE_LINE = re.compile(r"^\s?>")
+# Any language's attribution above a "> " quote carries an address and a date or time
+# ("2022年1月1日(金) 9:00 田中太郎 <taro@example.com>:", "ons 4 dec. 2024 kl. 20:42 skrev ...:").
+_DATE_OR_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}|\d年")
+# "-----Oprindelig meddelelse-----": a titled rule, in any language, above a header block.
+_RULE_LINE = re.compile(r"_{10,}|-{10,}|-{3,}[^-].{0,60}?-{3,}")
 
 
 def text_quote_start(text: str) -> int | None:
@@ -309,13 +317,16 @@ def text_quote_start(text: str) -> int | None:
         if separator == "block":  # Outlook/forward: everything below is the old thread
             return offsets[_include_rule_above(lines, index)]
         if separator == "attribution" or _QUOTE_LINE.match(line):
-            # Interleaved or bottom-posted replies keep the signature at the end.
             first = index + 1 if separator == "attribution" else index
             after = [i for i in range(first, last_text + 1) if lines[i].strip()]
-            # (after an attribution the first line may be its wrapped remainder)
-            if all(_QUOTE_LINE.match(lines[i]) for i in after[1:] or after):
+            quoted = [bool(_QUOTE_LINE.match(lines[i])) for i in after]
+            if len(quoted) > 1 and not quoted[0]:  # maybe the attribution's wrapped remainder
+                quoted = quoted[1:] if all(quoted[1:]) else quoted
+            if all(quoted) or not any(quoted):  # top-posted; or the thread is not quoted
                 return offsets[index]
-            return None
+            if any(_separator_kind(lines, i) for i in after[1:] if not _QUOTE_LINE.match(lines[i])):
+                return offsets[index]  # unquoted older messages further down: still the thread
+            return None  # interleaved or bottom-posted: the signature ends the text
     return None
 
 
@@ -331,6 +342,8 @@ def _separator_kind(lines: list[str], index: int) -> str | None:
             return "attribution"
     if any(regex.match(line) for regex in COMPILED_PATTERN_MAP["reply"]):
         return "attribution"
+    if _introduces_quote(lines, index):
+        return "attribution"
     if _HEADER_LINE.match(line):
         following = [candidate.strip() for candidate in lines[index + 1 : index + 4]]
         if any(_SENT_LINE.match(candidate) for candidate in following):
@@ -339,7 +352,10 @@ def _separator_kind(lines: list[str], index: int) -> str | None:
 
 
 def _wrapped_attribution(lines: list[str], index: int, pattern: re.Pattern[str]) -> bool:
-    """Gmail wraps long "On ... wrote:" lines; accept a match over two or three lines."""
+    """Gmail wraps long "On ... wrote:" lines; accept a match over two or three lines.
+    The date is on the first line ("Am heutigen Tage" above an attribution is text)."""
+    if not any(character.isdigit() for character in lines[index]):
+        return False
     for count in (2, 3):
         joined = " ".join(part.strip() for part in lines[index : index + count])
         if pattern.match(joined):
@@ -347,11 +363,34 @@ def _wrapped_attribution(lines: list[str], index: int, pattern: re.Pattern[str])
     return False
 
 
+def _introduces_quote(lines: list[str], index: int) -> bool:
+    """A line (or two or three, wrapped) with an address and a date, ending in ":",
+    right above a "> " quoted block: an attribution in a language we have no words for."""
+    if _QUOTE_LINE.match(lines[index]):
+        return False
+    for count in (1, 2, 3):
+        block = [part.strip() for part in lines[index : index + count]]
+        if len(block) < count or not all(block) or _QUOTE_LINE.match(lines[index + count - 1]):
+            return False
+        joined = " ".join(block)
+        if joined.endswith(":"):
+            if "@" not in joined or not _DATE_OR_TIME.search(joined):
+                return False
+            if any(_introduces_quote(lines, later) for later in range(index + 1, index + count)):
+                return False  # it begins on a later line; this one is the sender's text
+            below = next(
+                (line for line in lines[index + count : index + count + 3] if line.strip()), ""
+            )
+            return bool(_QUOTE_LINE.match(below))
+    return False
+
+
 def _include_rule_above(lines: list[str], index: int) -> int:
-    """Outlook puts a "____" rule above the header block: it belongs to the quote."""
+    """Outlook puts a "____" rule or a titled "-----...-----" line above the header
+    block: it belongs to the quote."""
     above = index - 1
     while above >= 0 and not lines[above].strip():
         above -= 1
-    if above >= 0 and re.fullmatch(r"_{10,}|-{10,}", lines[above].strip()):
+    if above >= 0 and _RULE_LINE.fullmatch(lines[above].strip()):
         return above
     return index

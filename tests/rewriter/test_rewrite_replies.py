@@ -189,3 +189,22 @@ def test_html_quote_markers_put_the_signature_above_the_whole_quote(quote):
     signature = out.index('<div class="sigrelay-signature">')
     assert out.index("Neue Antwort") < signature
     assert quote in out[signature:]  # whole, below the signature
+
+
+@pytest.mark.parametrize(
+    ("newest", "thread"),
+    [
+        (  # the sender's last line runs straight into Gmail's attribution
+            "This is a link to http://example.com",
+            'On Nov 28, 2014 12:36 PM, "Arpit" <a@example.org> wrote:\r\n\r\n> old text',
+        ),
+        ("Hello", "> On 22 Aug 2015, at 19:21, Adam <a@example.org> wrote:\r\n>\r\n> old text"),
+        (  # an attribution in a language we have no words for: address, date, colon
+            "Pozdrawiam,\r\nJan",
+            "Dnia 28 lutego 2023 14:00 Anna <anna@example.com> napisał(a):\r\n> old text",
+        ),
+    ],
+)
+def test_text_attribution_starts_the_quote_not_the_line_above_it(newest, thread):
+    out = body_of(rewrite(message(f"{newest}\r\n{thread}\r\n"), PLAN).message, "text/plain")
+    assert out.index(newest) < out.index("-- \r\nJane Roe") < out.index(thread)
