@@ -9,8 +9,9 @@ from rewriter.draft import Draft, RewriteSkipped
 from rewriter.html_scan import visible_text
 from rewriter.links import href_edits, text_url_edits, tracked_image_spans
 from rewriter.mime import Part, charset_of
-from rewriter.placement import html_quote_start, text_quote_start
+from rewriter.placement import html_quote_start
 from rewriter.plan import MARKER_HEADER, SKIP_HEADER
+from rewriter.text_quotes import text_quote_start
 from rewriter.transfer import Undecodable, decode_body
 
 # Content types whose presence anywhere means: hands off, byte for byte.
