@@ -14,7 +14,6 @@ import re
 from rewriter.html_scan import Tag, is_void, named_tags, tag_ending_at, tag_starting_at
 from rewriter.text_quotes import FROM_WORDS, SENT_WORDS
 
-
 _MARKER_IDS = {"divrplyfwdmsg", "olk_src_body_section", "stopspelling", "appendonsend"}
 _MARKER_CLASSES = {
     "gmail_quote",
