@@ -24,7 +24,15 @@ from proxy.state import CopyState, MessageState
 from rewriter import Outcome
 from rewriter.rewrite import rewrite
 from tracker.store import CopyRecord
-from tracker.tokens import Keyring, Kind, Token, decode, new_copy_id, token_url
+from tracker.tokens import (
+    UNTRACKED_COPY_ID,
+    Keyring,
+    Kind,
+    Token,
+    decode,
+    new_copy_id,
+    token_url,
+)
 
 log = logging.getLogger("sigrelay.proxy.planning")
 
@@ -120,9 +128,10 @@ class Planner:
         public = cfg.tracker.public_url
         banner_url = None
         if campaign and variant:
-            # Untracked copies show the banner too, through a token whose copy id
-            # the store never saw: the tracker serves the image and counts nothing.
-            banner = Token(Kind.BANNER, copy.copy_id, f"{campaign.id}/{variant.id}")
+            # Untracked copies show the banner too, through a token that names no
+            # copy: the tracker serves the image and counts nothing.
+            copy_id = copy.copy_id if copy.tracked else UNTRACKED_COPY_ID
+            banner = Token(Kind.BANNER, copy_id, f"{campaign.id}/{variant.id}")
             banner_url = token_url(public, banner, self.keyring)
         if not copy.tracked:
             tracking = Tracking.untracked(banner_url)

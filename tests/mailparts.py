@@ -7,7 +7,7 @@ import re
 from email.message import EmailMessage
 from email.policy import default
 
-TRACKER_TOKEN = re.compile(r"/(o|b|c)/([A-Za-z0-9_\-]+)")
+TRACKER_TOKEN = re.compile(r"/(o|b|c|u)/([A-Za-z0-9_.\-]+)")
 
 
 def parse(data: bytes) -> EmailMessage:

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from tracker.classify import classify
 from tracker.store import EventRecord
-from tracker.tokens import Keyring, Kind, Token, decode
+from tracker.tokens import UNTRACKED_COPY_ID, Keyring, Kind, Token, decode
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.app")
@@ -33,6 +33,8 @@ PIXEL_GIF = (
 )
 # Every fetch must reach us to be counted; no cache may answer in our place.
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
+# An untracked banner counts nothing, so mail programs and proxies may cache it.
+CACHEABLE = {"Cache-Control": "public, max-age=86400"}
 BAD_LINK_PAGE = (
     "This link is not valid. It may have been altered or cut short.\n"
     "Please use the link from the original message.\n"
@@ -104,6 +106,8 @@ class _Handlers:
         path = self.banner_file(campaign, variant)
         if path is None or not path.is_file():
             return web.Response(status=404, text="no such banner\n")
+        if token.copy_id == UNTRACKED_COPY_ID:
+            return web.FileResponse(path, headers=CACHEABLE)
         self._record(request, token, "impression")
         return web.FileResponse(path, headers=NO_STORE)
 

@@ -149,8 +149,14 @@ def _decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
         return None
 
 
+UNTRACKED_COPY_ID = "00" * COPY_ID_BYTES
+"""The copy id of banner tokens in untracked copies (internal, opted out, mode
+off): the tracker serves the image and records nothing for it."""
+
+
 def new_copy_id() -> str:
-    return secrets.token_hex(COPY_ID_BYTES)
+    copy_id = secrets.token_hex(COPY_ID_BYTES)
+    return copy_id if copy_id != UNTRACKED_COPY_ID else new_copy_id()
 
 
 def token_url(public_url: str, token: Token, keyring: Keyring) -> str:

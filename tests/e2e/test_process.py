@@ -1,0 +1,101 @@
+"""`sigrelay serve` as a process: a real SMTP client (swaks), and restarts
+that must neither lose nor repeat an acknowledged message."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import smtplib
+from pathlib import Path
+
+import aiohttp
+
+from exampleflow import SALES_SENDER, cli_json, html_message
+from mailparts import body_text, tokens
+from peers import require_binary
+from serveprocess import ServeProcess
+from smtpsink import SmtpSink
+
+
+def _hostport(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host, int(port)
+
+
+def _spooled_files(data_dir: Path) -> list[Path]:
+    spool = data_dir / "spool"
+    return [p for p in spool.rglob("*") if p.is_file()] if spool.exists() else []
+
+
+async def test_swaks_html_message_is_signed_and_its_pixel_counted(
+    env: dict[str, str], sink: SmtpSink
+):
+    swaks = require_binary("swaks")
+    serve = ServeProcess(env)
+    await serve.start()
+    try:
+        host, port = _hostport(env["SIGRELAY_RELAY__LISTEN"])
+        proc = await asyncio.create_subprocess_exec(
+            swaks, "--server", f"{host}:{port}", "--from", SALES_SENDER,
+            "--to", "someone@customer.test", "--header", "Subject: swaks test",
+            "--add-header", "MIME-Version: 1.0",
+            "--add-header", "Content-Type: text/html; charset=utf-8",
+            "--body", "<html><body><p>Hello from swaks</p></body></html>",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        transcript, _ = await proc.communicate()
+        assert proc.returncode == 0, transcript.decode()
+        assert b"250 2.0.0" in transcript
+
+        (copy,) = await sink.handler.wait_for(1)
+        assert copy.rcpt_tos == ("someone@customer.test",)
+        html = body_text(copy.data, "html")
+        assert "Hello from swaks" in html
+        (pixel,) = tokens(html, "o")
+        pixel_url = f"{env['SIGRELAY_TRACKER__PUBLIC_URL']}/o/{pixel}"
+        async with aiohttp.ClientSession() as http, http.get(pixel_url) as resp:
+            assert resp.status == 200
+    finally:
+        assert await serve.stop() == 0, "".join(serve.log)
+    totals = (await cli_json(env, "stats"))["totals"]
+    assert (totals["sent"], totals["opens"]) == (1, 1)
+
+
+async def _restart_delivers_exactly_once(env: dict[str, str], stop_signal: signal.Signals):
+    sink = SmtpSink(port=int(env["SIGRELAY_UPSTREAM__URL"].rsplit(":", 1)[1]))
+    serve = ServeProcess(env)
+    await serve.start()
+    host, port = _hostport(env["SIGRELAY_RELAY__LISTEN"])
+    data = html_message(SALES_SENDER, ["kim@customer.test"])
+
+    def send() -> None:
+        with smtplib.SMTP(host, port, timeout=10) as client:
+            client.sendmail(SALES_SENDER, ["kim@customer.test"], data)
+
+    await asyncio.to_thread(send)  # 250: the message is on disk, upstream is down
+    await serve.stop(stop_signal)
+    data_dir = Path(env["SIGRELAY_DATA"])
+    assert _spooled_files(data_dir), "the acknowledged message waits in the spool"
+
+    await sink.start()
+    try:
+        serve = ServeProcess(env)
+        await serve.start()
+        received = await sink.handler.wait_for(1)
+        assert await serve.stop() == 0
+        assert len(sink.handler.received) == 1, "delivered exactly once"
+        assert received[0].rcpt_tos == ("kim@customer.test",)
+        assert "please find our" in body_text(received[0].data, "plain")
+        assert _spooled_files(data_dir) == [], "the spool is empty once delivered"
+    finally:
+        await sink.stop()
+
+
+async def test_restart_with_upstream_down_delivers_exactly_once(tmp_path, env, sink):
+    await sink.stop()  # the upstream is down while the first relay runs
+    await _restart_delivers_exactly_once(env, signal.SIGTERM)
+
+
+async def test_crash_after_250_loses_nothing(tmp_path, env, sink):
+    await sink.stop()
+    await _restart_delivers_exactly_once(env, signal.SIGKILL)
