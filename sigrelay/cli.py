@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -34,7 +35,36 @@ def _load(config_dir: Path | None):
         raise click.ClickException(f"invalid configuration:\n{exc}") from None
 
 
-@click.group()
+class _AdminErrors(click.Group):
+    """Errors as one line an admin can act on, never a bare traceback
+    (the traceback is still logged at DEBUG for a bug report)."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            logging.getLogger("sigrelay.cli").debug("command failed", exc_info=True)
+            raise click.ClickException(_explain(exc)) from None
+
+
+def _explain(exc: Exception) -> str:
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
+        return (
+            f"the store could not be used: {reason}. Check [store] url (or "
+            "SIGRELAY_STORE__URL), that the database is reachable, and that the data "
+            "directory is writable; run with --log-level DEBUG for details."
+        )
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc} ({exc.filename or 'no file'}); check paths and permissions."
+    return f"{type(exc).__name__}: {exc} (run with --log-level DEBUG for details)"
+
+
+@click.group(cls=_AdminErrors)
 @click.option("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR.")
 def main(log_level: str | None) -> None:
     """sigrelay: signatures, banners and privacy-aware tracking for outgoing mail."""

@@ -23,3 +23,4 @@ def configure(level: str | None = None) -> None:
     # aiosmtpd logs every command at INFO, including AUTH lines; keep it quiet.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -56,7 +56,9 @@ def _utc_now() -> datetime:
 def redirect_target(target: str) -> str | None:
     """The Location for a click target, or None if we must not redirect there:
     only absolute http(s) URLs (never javascript:, data:, or header injection)."""
-    if any(ord(c) < 0x20 or c in " \x7f" for c in target):
+    # Control characters could split the Location header; a space is only quoted
+    # (to %20), as the recipient's browser would have done with the original href.
+    if any(ord(c) < 0x20 or c == "\x7f" for c in target):
         return None
     try:
         parts = urlsplit(target)
