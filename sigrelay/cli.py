@@ -187,6 +187,7 @@ def db() -> None:
 def upgrade(config_dir: Path | None) -> None:
     """Run the store's migrations up to the newest schema."""
     cfg = _load(config_dir)
+    cfg.data.dir.mkdir(parents=True, exist_ok=True)  # a fresh install: the store's home
     asyncio.run(_upgrade(cfg.store.url))
     click.echo("store schema is up to date")
 

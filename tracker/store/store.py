@@ -43,9 +43,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.drivername == "sqlite+aiosqlite":
-        if parsed.database and parsed.database != ":memory:":
-            # A fresh install has no data directory yet; the store is its first user.
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
