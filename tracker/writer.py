@@ -23,7 +23,6 @@ import logging
 import os
 import time
 from collections import deque
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -40,7 +39,7 @@ class EventStore(Protocol):
 
 
 def _to_line(event: EventRecord) -> bytes:
-    return json.dumps(asdict(event) | {"at": event.at.isoformat()}).encode() + b"\n"
+    return json.dumps(vars(event) | {"at": event.at.isoformat()}).encode() + b"\n"
 
 
 def _from_line(line: bytes) -> EventRecord:
