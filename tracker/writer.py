@@ -120,18 +120,18 @@ class EventWriter:
         """Stop the background task, then write (or journal) everything."""
         self._closed = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Not cancelled: a batch in the middle of its write finishes first.
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
         if self.journal.waiting:
             log.warning("store unavailable at shutdown: events=%d journaled", self.journaled)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closed:
             self._wake.clear()
-            if len(self._pending) < self.batch_size:
+            if len(self._pending) < self.batch_size and not self._closed:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.flush_interval):
                         await self._wake.wait()
@@ -147,7 +147,13 @@ class EventWriter:
             batch = [self._pending.popleft() for _ in range(min(self.batch_size, self.pending))]
             # Behind a journal that waits, a batch must wait too, or the order breaks.
             if try_store and not self.journal.waiting:
-                try_store = await self._write(batch)
+                try:
+                    try_store = await self._write(batch)
+                except asyncio.CancelledError:
+                    # Cancelled from outside mid-write: the batch goes back in front,
+                    # for close() (or the next run's journal) to take.
+                    self._pending.extendleft(reversed(batch))
+                    raise
                 if try_store:
                     continue
             await asyncio.to_thread(self.journal.append, batch)

@@ -43,6 +43,20 @@ class ObservedStore:
         self.recorded.set()
 
 
+class HeldStore:
+    """The real store, but each write waits until the test lets it through."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def record_events(self, records: list[EventRecord]) -> None:
+        self.writing.set()
+        await self.release.wait()
+        await self.store.record_events(records)
+
+
 async def test_every_submitted_event_is_stored_once_after_close(store: Store, tmp_path: Path):
     writer = EventWriter(store, tmp_path / "events.journal", batch_size=7)
     await writer.start()
@@ -214,3 +228,19 @@ async def test_submit_after_close_neither_raises_nor_keeps_the_event(store: Stor
     assert (writer.pending, writer.dropped) == (0, 1)
     async with store.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(events))).scalar_one() == 0
+
+
+async def test_close_during_a_write_in_flight_loses_nothing(store: Store, tmp_path: Path):
+    held = HeldStore(store)
+    writer = EventWriter(held, tmp_path / "j", batch_size=10, flush_interval=3600)
+    await writer.start()
+    for event in numbered(0, 25):
+        writer.submit(event)
+    async with asyncio.timeout(10):
+        await held.writing.wait()  # the first batch of 10 is on its way to the store
+
+    closing = asyncio.create_task(writer.close())
+    await asyncio.sleep(0)  # close() has begun while the batch is still in flight
+    held.release.set()
+    await closing
+    assert await stored_order(store) == list(range(25))
