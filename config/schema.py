@@ -97,18 +97,60 @@ def split_host_port(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+class ListenerMode(StrEnum):
+    SUBMISSION = "submission"  # port 587: STARTTLS offered, AUTH required (RFC 6409)
+    SMTPS = "smtps"  # port 465: implicit TLS, AUTH required (RFC 8314)
+    PLAIN = "plain"  # trusted networks only, e.g. behind Postfix as a content filter
+
+
+class ListenerSection(Section):
+    listen: HostPort
+    mode: ListenerMode = ListenerMode.PLAIN
+
+
 class RelaySection(Section):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-    listen: HostPort = "127.0.0.1:2525"
+    listen: HostPort = "127.0.0.1:2525"  # a plain listener, used when `listeners` is empty
+    listeners: tuple[ListenerSection, ...] = ()
     hostname: str = "localhost"
     trusted_networks: tuple[IPvAnyNetwork, ...] = DEFAULT_TRUSTED_NETWORKS  # type: ignore[assignment]
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     max_recipients: int = Field(default=100, gt=0)
+    # PEM files, relative to the config directory; re-read when they change.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    auth_backend: Literal["users", "ldap", "passthrough"] = "users"
+    users_file: Path | None = None  # default: <data dir>/users
+    ldap_url: str | None = None  # ldap://host:389 or ldaps://host:636
+    ldap_user_dn: str = "uid={user},ou=people,dc=example,dc=com"
+    ldap_mail_attribute: str = "mail"
+    auth_cache_seconds: float = Field(default=300.0, ge=0)  # pass-through successes
+    auth_on_loopback_without_tls: bool = False
+    auth_max_failures: int = Field(default=5, gt=0)  # then 454 until the window passes
+    auth_failure_window: float = Field(default=900.0, gt=0)
+    auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
+    command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
+    max_connections_per_ip: int = Field(default=20, gt=0)
 
     @property
     def address(self) -> tuple[str, int]:
         return split_host_port(self.listen)
+
+    @property
+    def effective_listeners(self) -> tuple[ListenerSection, ...]:
+        return self.listeners or (ListenerSection(listen=self.listen),)
+
+    @model_validator(mode="after")
+    def _tls_for_tls_listeners(self) -> RelaySection:
+        needs_tls = [item.listen for item in self.listeners if item.mode != ListenerMode.PLAIN]
+        if needs_tls and (self.tls_cert is None or self.tls_key is None):
+            raise ValueError(
+                f"listeners {needs_tls} use TLS: set tls_cert and tls_key (PEM files)"
+            )
+        if self.auth_backend == "ldap" and not self.ldap_url:
+            raise ValueError('auth_backend = "ldap" needs ldap_url')
+        return self
 
 
 class UpstreamSection(Section):
