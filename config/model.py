@@ -23,6 +23,7 @@ from config.schema import (
     CompanySection,
     DataSection,
     DirectorySection,
+    DkimSection,
     GroupSection,
     PrivacyMode,
     PrivacySection,
@@ -53,6 +54,7 @@ class Config(BaseModel):
     groups: tuple[GroupSection, ...] = Field(min_length=1)
     campaigns: tuple[CampaignSection, ...] = ()
     directory: DirectorySection = DirectorySection()
+    dkim: DkimSection = DkimSection()
 
     _config_dir: Path = PrivateAttr(default=Path("."))
     _employees: Directory = PrivateAttr(default_factory=lambda: Directory([]))

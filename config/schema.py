@@ -117,6 +117,9 @@ class RelaySection(Section):
     trusted_networks: tuple[IPvAnyNetwork, ...] = DEFAULT_TRUSTED_NETWORKS  # type: ignore[assignment]
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     max_recipients: int = Field(default=100, gt=0)
+    # A copy still undeliverable this long after acceptance bounces (Postfix:
+    # maximal_queue_lifetime, also 5 days).
+    max_age_days: float = Field(default=5.0, gt=0)
     # PEM files, relative to the config directory; re-read when they change.
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -161,6 +164,9 @@ class UpstreamSection(Section):
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
+    # CA bundle (PEM) that verifies the upstream's certificate with smtps:// or
+    # ?tls=required (default: the system's trust store).
+    ca_file: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -316,6 +322,23 @@ class CampaignSection(Section):
 
     def variant(self, variant_id: str) -> VariantSection | None:
         return next((v for v in self.variants if v.id == variant_id), None)
+
+
+class DkimSection(Section):
+    """DKIM signing of the rewritten copies, for upstreams that do not sign.
+    The private key is read from key_file (PEM, relative to the config
+    directory), never written into the TOML."""
+
+    enabled: bool = False
+    selector: str = Field(default="sigrelay", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    domain: Domain | None = None
+    key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> DkimSection:
+        if self.enabled and (self.domain is None or self.key_file is None):
+            raise ValueError("dkim.enabled needs domain and key_file")
+        return self
 
 
 class DirectorySection(Section):
