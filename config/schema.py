@@ -225,6 +225,13 @@ def parse_upstream(url: str) -> UpstreamEndpoint:
 class TrackerSection(Section):
     listen: HostPort = "127.0.0.1:8080"
     public_url: HttpUrl = "http://127.0.0.1:8080"
+    # Reverse proxies whose X-Forwarded-For is believed (default: none, so the
+    # peer address is the client); anyone else could forge the header.
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()  # type: ignore[assignment]
+    # A click this soon after the copy was sent is a security scanner's (0: off).
+    scanner_click_seconds: float = Field(default=10.0, ge=0)
+    # Different links of one copy clicked this close together: a scanner (0: off).
+    scanner_burst_seconds: float = Field(default=1.0, ge=0)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -242,6 +249,9 @@ class DataSection(Section):
 class CompanySection(Section):
     name: str = ""
     internal_domains: tuple[Domain, ...] = ()
+    # Company websites: a click there carries a signed visit id (sr_vid) that
+    # the landing page's /t.js reports page views and downloads with.
+    landing_domains: tuple[Domain, ...] = ()
 
 
 class PrivacySection(Section):
@@ -279,6 +289,8 @@ class GroupSection(Section):
     link_mode: LinkMode = LinkMode.SIGNATURE
     excluded_domains: tuple[Domain, ...] = ()
     embed_images: bool = False
+    # Personal mode only: mail the sender when a recipient clicks or visits.
+    notify_sender: bool = False
     match: tuple[MatchRule, ...] = ()
 
 
@@ -292,22 +304,49 @@ class VariantSection(Section):
     height: int | None = Field(default=None, gt=0)
 
 
+class RecipientScope(StrEnum):
+    ALL = "all"
+    INTERNAL = "internal"  # company domains only (an internal announcement)
+    EXTERNAL = "external"
+
+
+class BannerDelivery(StrEnum):
+    HOSTED = "hosted"  # an image URL on the tracker: impressions are counted
+    EMBEDDED = "embedded"  # a CID image part: shows with images blocked, counts nothing
+
+
 class CampaignSection(Section):
     id: Slug
     name: str = ""
     groups: tuple[str, ...] = Field(min_length=1)
-    start: AwareDatetime
-    end: AwareDatetime
+    # A fallback campaign runs whenever no scheduled one does: no start or end needed.
+    fallback: bool = False
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
     priority: int = 0
+    # Recipient targeting; empty lists target everyone. A copy for several
+    # recipients matches only when every one of them does.
+    recipients: RecipientScope = RecipientScope.ALL
+    recipient_domains: tuple[Domain, ...] = ()
+    recipient_addresses: tuple[Annotated[str, AfterValidator(_address_glob)], ...] = ()
+    # Personal mode only: shown to recipients who clicked campaign `follow_up_of`.
+    follow_up_of: Annotated[str, Field(pattern=SLUG)] | None = None
+    delivery: BannerDelivery = BannerDelivery.HOSTED
     variants: tuple[VariantSection, ...] = Field(min_length=1)
 
     @field_validator("end")
     @classmethod
-    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+    def _end_after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
         start = info.data.get("start")
-        if start is not None and end <= start:
+        if start is not None and end is not None and end <= start:
             raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
         return end
+
+    @model_validator(mode="after")
+    def _scheduled_or_fallback(self) -> CampaignSection:
+        if not self.fallback and (self.start is None or self.end is None):
+            raise ValueError("a campaign needs start and end (or fallback = true)")
+        return self
 
     @field_validator("variants")
     @classmethod
@@ -318,10 +357,23 @@ class CampaignSection(Section):
         return variants
 
     def active(self, now: datetime) -> bool:
-        return self.start <= now < self.end
+        started = self.start is None or self.start <= now
+        return started and (self.end is None or now < self.end)
 
     def variant(self, variant_id: str) -> VariantSection | None:
         return next((v for v in self.variants if v.id == variant_id), None)
+
+
+class WebhookSection(Section):
+    """An HTTP endpoint that receives events as signed JSON (X-Sigrelay-Signature)."""
+
+    url: HttpUrl
+    events: tuple[Literal["open", "impression", "click", "optout", "visit"], ...] = (
+        "click",
+        "visit",
+    )
+    # The HMAC secret comes from this environment variable, never from the TOML.
+    secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class DkimSection(Section):

@@ -212,3 +212,9 @@ def init(directory: Path) -> None:
     shutil.copytree(example, directory, dirs_exist_ok=True)
     click.echo(f"created {directory}; edit {directory / 'sigrelay.toml'}, then run:")
     click.echo(f"  sigrelay check --config {directory}")
+
+
+from sigrelay import cli_retention  # noqa: E402  (commands register after main exists)
+
+main.add_command(cli_retention.forget)
+main.add_command(cli_retention.purge)

@@ -9,6 +9,7 @@ flushes, so nothing acknowledged is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,7 +21,9 @@ from aiohttp import web
 from config import Config
 from proxy.relay import Relay
 from tracker.app import make_app
+from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
+from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.tokens import load_keyring
 from tracker.writer import EventWriter
 
@@ -50,6 +53,8 @@ class Service:
         self.writer: EventWriter | None = None
         self.relay: Relay | None = None
         self._runner: web.AppRunner | None = None
+        self._retention: asyncio.Task[None] | None = None
+        self.retention_first_delay = FIRST_RUN_DELAY
 
     async def start(self) -> None:
         cfg = self.cfg
@@ -57,6 +62,7 @@ class Service:
         keyring = load_keyring(cfg.data.dir, os.environ)
         self.store = await Store.open(cfg.store.url)
         await self.store.upgrade()
+        self._start_retention(cfg)
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
         await self.writer.start()
         if self.parts.tracker:
@@ -74,8 +80,26 @@ class Service:
             upstream = _safe_url(cfg.upstream.url)
             log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
 
+    def _start_retention(self, cfg: Config) -> None:
+        """The retention policy, applied daily by every node (purging is idempotent)."""
+        assert self.store is not None
+        key = load_pseudonym_key(cfg.data.dir, os.environ)
+        job = purge_daily(
+            self.store,
+            key,
+            cfg.privacy.retention_days,
+            cfg.privacy.event_retention_days,
+            first_delay=self.retention_first_delay,
+        )
+        self._retention = asyncio.create_task(job, name="sigrelay-retention")
+
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         relay, runner, writer, store = self.relay, self._runner, self.writer, self.store
         self.relay = self._runner = self.writer = self.store = None  # stop() may be called twice
         if relay is not None:

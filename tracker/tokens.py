@@ -22,7 +22,6 @@ import binascii
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -30,6 +29,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
+
+from tracker.secretfile import create_secret_file
 
 log = logging.getLogger("sigrelay.tracker.tokens")
 
@@ -224,22 +225,6 @@ def load_keyring(data_dir: Path, env: Mapping[str, str]) -> Keyring:
 
 
 def _create_keys_file(path: Path) -> None:
-    """Write a complete file under a temporary name, then link it into place:
-    a second process starting at the same moment either wins or reads ours."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     line = f"k1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("# sigrelay token signing keys: id:base64secret, the first signs\n")
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-            log.info("created token keys file %s", path)
-        except FileExistsError:
-            pass
-    finally:
-        tmp.unlink(missing_ok=True)
+    header = "# sigrelay token signing keys: id:base64secret, the first signs\n"
+    create_secret_file(path, header + line)

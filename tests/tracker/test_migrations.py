@@ -12,7 +12,7 @@ from sqlalchemy import Connection, inspect, text
 from tracker.store import Store
 from tracker.store.models import metadata
 
-APP_TABLES = {"copies", "events"}
+APP_TABLES = set(metadata.tables)  # every table the models name
 
 
 def _tables(connection: Connection) -> set[str]:

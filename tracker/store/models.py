@@ -73,7 +73,20 @@ events = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("verdict", String(16), nullable=False),
     Column("target", Text),
+    Column("ip", String(64)),  # only with privacy.store_ip = "truncated": /24 or /48
     # No foreign key to copies: an event may arrive before its copy's sent fact
     # (the relay records asynchronously); stats join on copy_id.
     Index("ix_events_copy_id", "copy_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("action", String(32), nullable=False),  # forget | purge
+    # forget: the pseudonym of the forgotten address, never the address itself.
+    Column("subject", Text),
+    Column("rows", Integer, nullable=False),
+    Column("detail", Text),  # e.g. "copies=3" or "events_deleted=10 copies_pseudonymised=2"
 )

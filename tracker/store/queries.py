@@ -32,7 +32,6 @@ GROUPINGS = ("campaign", "variant", "group", "sender", "domain", "recipient", "d
 # Events that count as a person's action. Gmail's and Yahoo's image proxies
 # fetch on a real open (DESIGN.md), so `proxy` counts; prefetch and scanners do not.
 COUNTED_VERDICTS = ("human", "proxy")
-HUMAN = "human"
 
 
 def insert_copies_once(dialect_name: str) -> Insert:
@@ -97,7 +96,8 @@ def _count_copies(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
 
 def _event_columns() -> list[ColumnElement]:
     counted = events.c.verdict.in_(COUNTED_VERDICTS)
-    human, machine = events.c.verdict == HUMAN, events.c.verdict != HUMAN
+    # A proxy fetch is a person opening through their provider: human, like `opens`.
+    human, machine = counted, events.c.verdict.not_in(COUNTED_VERDICTS)
     kind = events.c.kind
     return [
         _count(kind == "impression", counted).label("impressions"),

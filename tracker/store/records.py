@@ -30,10 +30,12 @@ class CopyRecord:
 @dataclass(frozen=True)
 class EventRecord:
     """One thing a recipient (or a machine on their behalf) did with a copy.
-    Never an IP address: the verdict is all that is kept of the request."""
+    No IP address unless the admin asked for truncated ones: the verdict is
+    what is kept of the request."""
 
     copy_id: str
     kind: str  # open | impression | click | optout
     at: datetime  # UTC, aware
     verdict: str = "human"  # human | proxy | prefetch | scanner
     target: str | None = None  # click: the original URL
+    ip: str | None = None  # only with privacy.store_ip = "truncated": a /24 or /48 network
