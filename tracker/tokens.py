@@ -98,7 +98,7 @@ class Keyring:
 def _tag(secret: bytes, kind: Kind, key_id: str, body: bytes) -> bytes:
     # The kind and key id are signed too: a token is only valid where it was issued.
     message = f"{kind.value}.{key_id}.".encode() + body
-    return hmac.new(secret, message, hashlib.sha256).digest()[:TAG_BYTES]
+    return hmac.digest(secret, message, hashlib.sha256)[:TAG_BYTES]
 
 
 def _b64encode(raw: bytes) -> str:
