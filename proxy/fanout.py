@@ -11,6 +11,11 @@ copy, so the split follows the sender group's privacy mode:
 
 Internal recipients (company domains) never get tracking tags: they share one
 untracked copy. Recipients are compared case-insensitively and never repeated.
+
+A recipient's own choice can only lower the mode (DESIGN.md: opt-out, consent):
+`cap(address)` names the most that recipient allows. Someone capped at
+`anonymous` joins the one anonymous copy, someone capped at `off` the untracked
+copy, whatever the group's mode; a cap above the mode changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 
 PERSONAL, DOMAIN, ANONYMOUS, OFF = "personal", "domain", "anonymous", "off"
 MODES = (PERSONAL, DOMAIN, ANONYMOUS, OFF)
+# Most to least tracking: a recipient gets the lower of the mode and their cap.
+_RANK = {mode: rank for rank, mode in enumerate(MODES)}
 
 
 @dataclass(frozen=True)
@@ -46,36 +53,49 @@ def _unique(rcpts: Iterable[str]) -> list[str]:
     return unique
 
 
+def lower_mode(mode: str, cap: str) -> str:
+    """The less tracking of the two."""
+    return mode if _RANK[mode] >= _RANK[cap] else cap
+
+
+def _no_cap(_address: str) -> str:
+    return PERSONAL
+
+
 def split(
     rcpts: Iterable[str],
     mode: str,
     is_internal: Callable[[str], bool],
     new_id: Callable[[], str],
+    cap: Callable[[str], str] = _no_cap,
 ) -> list[CopySpec]:
-    """The copies of one message, in a stable order: internal first, then
-    external in the order the client gave the recipients."""
-    if mode not in MODES:
-        raise ValueError(f"unknown privacy mode {mode!r}; expected one of {', '.join(MODES)}")
+    """The copies of one message, in a stable order: the untracked copy, then the personal or domain copies in
+    the order the client gave the recipients, then the anonymous copy."""
+    for name in (mode, *{cap(r) for r in rcpts}):
+        if name not in MODES:
+            raise ValueError(f"unknown privacy mode {name!r}; expected one of {', '.join(MODES)}")
     everyone = _unique(rcpts)
-    if mode == OFF:
-        return [CopySpec(new_id(), tuple(everyone), False, OFF)] if everyone else []
+    internal = {r for r in everyone if is_internal(r)}
+    external = [r for r in everyone if r not in internal]
+    effective = {r: lower_mode(mode, cap(r)) for r in external}
 
-    internal = [r for r in everyone if is_internal(r)]
-    external = [r for r in everyone if not is_internal(r)]
-    copies = [CopySpec(new_id(), tuple(internal), False, OFF)] if internal else []
-    if mode == PERSONAL:
-        copies += [
-            CopySpec(new_id(), (r,), True, PERSONAL, recipient=r.lower(), domain=domain_of(r))
-            for r in external
-        ]
-    elif mode == DOMAIN:
-        by_domain: dict[str, list[str]] = {}
-        for rcpt in external:
+    # In the client's order, as one copy's envelope.
+    untracked = [r for r in everyone if r in internal or effective[r] == OFF]
+    copies = [CopySpec(new_id(), tuple(untracked), False, OFF)] if untracked else []
+    by_domain: dict[str, list[str]] = {}
+    for rcpt in external:
+        if effective[rcpt] == PERSONAL:
+            copy = CopySpec(
+                new_id(), (rcpt,), True, PERSONAL, recipient=rcpt.lower(), domain=domain_of(rcpt)
+            )
+            copies.append(copy)
+        elif effective[rcpt] == DOMAIN:
             by_domain.setdefault(domain_of(rcpt), []).append(rcpt)
-        copies += [
-            CopySpec(new_id(), tuple(group), True, DOMAIN, domain=domain)
-            for domain, group in by_domain.items()
-        ]
-    elif external:
-        copies.append(CopySpec(new_id(), tuple(external), True, ANONYMOUS))
+    copies += [
+        CopySpec(new_id(), tuple(group), True, DOMAIN, domain=domain)
+        for domain, group in by_domain.items()
+    ]
+    anonymous = [r for r in external if effective[r] == ANONYMOUS]
+    if anonymous:
+        copies.append(CopySpec(new_id(), tuple(anonymous), True, ANONYMOUS))
     return copies

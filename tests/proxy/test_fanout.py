@@ -77,3 +77,36 @@ def test_every_recipient_is_in_exactly_one_copy_and_copy_ids_are_distinct(mode: 
 def test_an_unknown_mode_is_an_error_naming_the_modes():
     with pytest.raises(ValueError, match="personal, domain, anonymous, off"):
         _split([KIM], "everyone")
+
+
+def _split_capped(rcpts: list[str], mode: str, caps: dict[str, str]) -> list[CopySpec]:
+    counter = itertools.count()
+    return split(
+        rcpts,
+        mode,
+        _is_internal,
+        lambda: f"{next(counter):016x}",
+        cap=lambda r: caps.get(r, "personal"),
+    )
+
+
+def test_a_recipient_capped_at_off_joins_the_untracked_copy_in_personal_mode():
+    copies = _split_capped([KIM, INTERNAL, LEE], "personal", {KIM: "off"})
+    assert _groups(copies) == [((KIM, INTERNAL), False), ((LEE,), True)]
+
+
+def test_a_recipient_capped_at_anonymous_gets_an_anonymous_copy_without_address():
+    copies = _split_capped([KIM, LEE, MAX], "domain", {MAX: "anonymous"})
+    assert _groups(copies) == [((KIM,), True), ((LEE,), True), ((MAX,), True)]
+    assert (copies[2].privacy, copies[2].recipient, copies[2].domain) == ("anonymous", None, None)
+
+
+def test_a_cap_above_the_mode_changes_nothing():
+    copies = _split_capped([KIM, LEE], "anonymous", {KIM: "personal", LEE: "domain"})
+    assert _groups(copies) == [((KIM, LEE), True)]
+    assert copies[0].privacy == "anonymous"
+
+
+def test_an_unknown_cap_is_an_error():
+    with pytest.raises(ValueError, match="unknown privacy mode 'maybe'"):
+        _split_capped([KIM], "personal", {KIM: "maybe"})
