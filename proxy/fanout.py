@@ -69,8 +69,9 @@ def split(
     new_id: Callable[[], str],
     cap: Callable[[str], str] = _no_cap,
 ) -> list[CopySpec]:
-    """The copies of one message, in a stable order: the untracked copy, then the personal or domain copies in
-    the order the client gave the recipients, then the anonymous copy."""
+    """The copies of one message, in a stable order: the untracked copy, then
+    the personal or domain copies in the order the client gave the recipients,
+    then the anonymous copy."""
     for name in (mode, *{cap(r) for r in rcpts}):
         if name not in MODES:
             raise ValueError(f"unknown privacy mode {name!r}; expected one of {', '.join(MODES)}")
