@@ -3,12 +3,15 @@
 A token is `<key id>.<base64url(body + tag)>`:
 
 - body: the copy id as 8 raw bytes, then (CLICK, BANNER) the target as UTF-8;
+  or (OPTOUT for a copy that names nobody in the store) the 12-byte keyed hash
+  of its one recipient (tracker/recipients.py) instead of the copy id;
 - tag: HMAC-SHA256 over kind, key id and body, truncated to 12 bytes (96 bits:
   a forger needs ~2**95 requests per guess; the tag is never reused as a key).
 
 The kind is signed but not written: the URL path (`/o/`, `/c/` ...) says it, so
 a pixel token cannot be replayed as an opt-out token and OPEN/OPTOUT tokens
-stay short (31 characters with a 1-char key id). A CLICK token carries its
+stay short (31 characters with a 1-char key id; 36 for an OPTOUT token that
+carries a recipient hash; at most 40 with a 4-char key id). A CLICK token carries its
 target, so the redirect needs no store (DESIGN.md: links never break because
 of us). Rotation: the keyring's current key signs, every key in it verifies.
 
@@ -35,6 +38,7 @@ from tracker.secretfile import create_secret_file
 log = logging.getLogger("sigrelay.tracker.tokens")
 
 COPY_ID_BYTES = 8
+RECIPIENT_BYTES = 12  # a truncated keyed hash of the recipient's address
 TAG_BYTES = 12
 MIN_SECRET_BYTES = 16
 # aiohttp refuses request lines over 8190 bytes; a token must fit in one with room to spare.
@@ -45,6 +49,7 @@ KEYS_FILE_NAME = "token-keys"
 
 _KEY_ID = re.compile(r"[a-z0-9]{1,4}")
 _COPY_ID = re.compile(r"[0-9a-f]{16}")
+_RECIPIENT = re.compile(r"[0-9a-f]{24}")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -57,6 +62,10 @@ class Kind(StrEnum):
 
 _KINDS_WITH_TARGET = frozenset({Kind.CLICK, Kind.BANNER})
 
+UNTRACKED_COPY_ID = "00" * COPY_ID_BYTES
+"""The copy id of banner tokens in untracked copies (internal, opted out, mode
+off): the tracker serves the image and records nothing for it."""
+
 
 class TokenError(ValueError):
     """A token or keyring that cannot be built as asked (a programming or admin error)."""
@@ -67,10 +76,18 @@ class Token:
     kind: Kind
     copy_id: str  # 16 lowercase hex chars (8 random bytes), identifies a copy
     target: str | None = None  # CLICK: the original URL; BANNER: "campaign/variant"
+    # OPTOUT only, for copies whose store row names nobody (domain, anonymous):
+    # the recipient's keyed hash (24 hex chars); copy_id is then UNTRACKED_COPY_ID.
+    recipient: str | None = None
 
     def __post_init__(self) -> None:
         if not _COPY_ID.fullmatch(self.copy_id):
             raise TokenError(f"copy id must be 16 lowercase hex characters, got {self.copy_id!r}")
+        if self.recipient is not None:
+            if self.kind is not Kind.OPTOUT or self.copy_id != UNTRACKED_COPY_ID:
+                raise TokenError("only an OPTOUT token without a copy carries a recipient")
+            if not _RECIPIENT.fullmatch(self.recipient):
+                raise TokenError("a recipient hash is 24 lowercase hex characters")
         if (self.kind in _KINDS_WITH_TARGET) != bool(self.target):
             need = "needs a target" if self.kind in _KINDS_WITH_TARGET else "takes no target"
             raise TokenError(f"a {self.kind.name} token {need}")
@@ -107,7 +124,10 @@ def _b64encode(raw: bytes) -> str:
 
 def encode(token: Token, keyring: Keyring) -> str:
     """URL-safe text, no padding. Raises TokenError if the target makes it too long."""
-    body = bytes.fromhex(token.copy_id) + (token.target or "").encode("utf-8")
+    if token.recipient is not None:
+        body = bytes.fromhex(token.recipient)
+    else:
+        body = bytes.fromhex(token.copy_id) + (token.target or "").encode("utf-8")
     key_id = keyring.current
     text = f"{key_id}.{_b64encode(body + _tag(keyring.keys[key_id], token.kind, key_id, body))}"
     if len(text) > MAX_TOKEN_CHARS:
@@ -142,17 +162,16 @@ def _decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
     body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
     if not hmac.compare_digest(tag, _tag(secret, kind, key_id, body)):
         return None
+    if kind is Kind.OPTOUT:
+        if len(body) == RECIPIENT_BYTES:
+            return Token(kind, UNTRACKED_COPY_ID, recipient=body.hex())
+        return Token(kind, body.hex()) if len(body) == COPY_ID_BYTES else None
     copy_id, target_bytes = body[:COPY_ID_BYTES].hex(), body[COPY_ID_BYTES:]
     try:
         target = target_bytes.decode("utf-8") if target_bytes else None
         return Token(kind, copy_id, target)
     except (UnicodeDecodeError, TokenError):
         return None
-
-
-UNTRACKED_COPY_ID = "00" * COPY_ID_BYTES
-"""The copy id of banner tokens in untracked copies (internal, opted out, mode
-off): the tracker serves the image and records nothing for it."""
 
 
 def new_copy_id() -> str:

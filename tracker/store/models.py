@@ -90,3 +90,20 @@ audit_log = Table(
     Column("rows", Integer, nullable=False),
     Column("detail", Text),  # e.g. "copies=3" or "events_deleted=10 copies_pseudonymised=2"
 )
+
+# The recipients' own choices, keyed by the recipient key (tracker/recipients.py):
+# a keyed hash, never the address, so the lists name nobody to whoever reads them.
+optouts = Table(
+    "optouts",
+    metadata,
+    Column("recipient_key", String(32), primary_key=True),
+    Column("choice", String(16), nullable=False),  # anonymous | untracked
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("recipient_key", String(32), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+)

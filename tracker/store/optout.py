@@ -1,0 +1,132 @@
+"""Queries of the recipients' own choices: the opt-out list and the consent list.
+
+Both are keyed by the recipient key (tracker/recipients.py), never by the
+address, so neither list names anybody to whoever reads the database. Opting
+back in, or withdrawing consent, deletes the row: nothing is kept of a choice
+that no longer holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tracker.store.models import consents, copies, optouts
+
+if TYPE_CHECKING:
+    from tracker.store.store import Store
+
+ANONYMOUS, UNTRACKED = "anonymous", "untracked"
+OPTOUT_CHOICES = (ANONYMOUS, UNTRACKED)
+# Bounded IN lists: a message has at most relay.max_recipients recipients anyway.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class OptOut:
+    recipient_key: str
+    choice: str  # anonymous | untracked
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Consent:
+    recipient_key: str
+    at: datetime
+
+
+def _upsert(store: Store, table: Table, row: dict):
+    dialect = postgresql if store.dialect == "postgresql" else sqlite
+    update = {k: v for k, v in row.items() if k != "recipient_key"}
+    return (
+        dialect.insert(table)
+        .values(**row)
+        .on_conflict_do_update(index_elements=["recipient_key"], set_=update)
+    )
+
+
+async def _delete(store: Store, table: Table, recipient_key: str) -> bool:
+    async with store.engine.begin() as conn:
+        result = await conn.execute(delete(table).where(table.c.recipient_key == recipient_key))
+    return result.rowcount > 0
+
+
+async def _keys_in(store: Store, table: Table, keys: Iterable[str]) -> dict[str, tuple]:
+    wanted = sorted(set(keys))
+    found: dict[str, tuple] = {}
+    async with store.engine.connect() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = await conn.execute(select(table).where(table.c.recipient_key.in_(chunk)))
+            found.update({row.recipient_key: tuple(row) for row in rows})
+    return found
+
+
+# --- opt-outs ---------------------------------------------------------------
+
+
+async def opt_out(store: Store, recipient_key: str, choice: str, at: datetime) -> None:
+    """Record (or change) a recipient's opt-out."""
+    if choice not in OPTOUT_CHOICES:
+        raise ValueError(f"opt-out choice {choice!r}: use {' or '.join(OPTOUT_CHOICES)}")
+    row = {"recipient_key": recipient_key, "choice": choice, "at": at}
+    async with store.engine.begin() as conn:
+        await conn.execute(_upsert(store, optouts, row))
+
+
+async def opt_in(store: Store, recipient_key: str) -> bool:
+    """Opt back in: the row goes. False if the recipient had not opted out."""
+    return await _delete(store, optouts, recipient_key)
+
+
+async def optouts_of(store: Store, recipient_keys: Iterable[str]) -> dict[str, str]:
+    """recipient key -> choice, for those of the given keys that opted out."""
+    rows = await _keys_in(store, optouts, recipient_keys)
+    return {key: row[1] for key, row in rows.items()}
+
+
+async def list_optouts(store: Store) -> list[OptOut]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(select(optouts).order_by(optouts.c.at, optouts.c.recipient_key))
+        return [OptOut(*row) for row in rows]
+
+
+# --- consent ----------------------------------------------------------------
+
+
+async def add_consent(store: Store, recipient_key: str, at: datetime) -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(_upsert(store, consents, {"recipient_key": recipient_key, "at": at}))
+
+
+async def remove_consent(store: Store, recipient_key: str) -> bool:
+    return await _delete(store, consents, recipient_key)
+
+
+async def consents_of(store: Store, recipient_keys: Iterable[str]) -> set[str]:
+    """Those of the given keys with recorded consent."""
+    return set(await _keys_in(store, consents, recipient_keys))
+
+
+async def list_consents(store: Store) -> list[Consent]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            select(consents).order_by(consents.c.at, consents.c.recipient_key)
+        )
+        return [Consent(*row) for row in rows]
+
+
+# --- the copy an opt-out link came from ----------------------------------------
+
+
+async def recipient_of_copy(store: Store, copy_id: str) -> str | None:
+    """What the copy's row holds about its recipient (an address or its
+    pseudonym), or None if there is no such copy or it names nobody."""
+    async with store.engine.connect() as conn:
+        result = await conn.execute(select(copies.c.recipient).where(copies.c.copy_id == copy_id))
+        return result.scalar_one_or_none()
