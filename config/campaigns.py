@@ -1,30 +1,96 @@
-"""Choosing the campaign for a group and the banner variant for a recipient.
+"""Choosing the campaign for a copy and the banner variant for a recipient.
 
 Both are pure functions of the configuration and their arguments: the clock
 is a parameter and the variant comes from a hash, so the same recipient sees
 the same variant in every message of a campaign (A/B tests stay clean) and
 every relay node chooses alike.
+
+The order of choice: among the scheduled campaigns active now that target the
+sender's group and every recipient of the copy, the highest priority wins
+(ties: the one listed first). A follow-up campaign (`follow_up_of = "x"`) is
+only a candidate for a recipient known to have clicked campaign x, which the
+caller knows in personal mode only. When no scheduled campaign fits, the
+first fitting fallback campaign runs.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from fnmatch import fnmatchcase
 
-from config.schema import CampaignSection, VariantSection
+from config.schema import CampaignSection, RecipientScope, VariantSection
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who one copy goes to, as far as campaign targeting may look at it.
+
+    `clicked` holds the campaigns the (single, personal-mode) recipient clicked
+    before; it stays empty in every other mode, so behaviour never targets
+    anyone whose address the store does not keep."""
+
+    recipients: tuple[str, ...] = ()
+    clicked: frozenset[str] = frozenset()
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower().rstrip(".")
+
+
+def _matches_recipient(
+    campaign: CampaignSection, address: str, is_internal: Callable[[str], bool]
+) -> bool:
+    if campaign.recipients is RecipientScope.INTERNAL and not is_internal(address):
+        return False
+    if campaign.recipients is RecipientScope.EXTERNAL and is_internal(address):
+        return False
+    if not campaign.recipient_domains and not campaign.recipient_addresses:
+        return True
+    domain = _domain(address)
+    in_domains = any(domain == d or domain.endswith("." + d) for d in campaign.recipient_domains)
+    in_addresses = any(fnmatchcase(address.lower(), g) for g in campaign.recipient_addresses)
+    return in_domains or in_addresses
+
+
+def targets(
+    campaign: CampaignSection, audience: Audience, is_internal: Callable[[str], bool]
+) -> bool:
+    """True if the campaign may be shown to every recipient of the copy."""
+    if campaign.follow_up_of is not None and campaign.follow_up_of not in audience.clicked:
+        return False
+    return all(_matches_recipient(campaign, r, is_internal) for r in audience.recipients)
 
 
 def campaign_for(
-    campaigns: Sequence[CampaignSection], group_name: str, now: datetime
+    campaigns: Sequence[CampaignSection],
+    group_name: str,
+    now: datetime,
+    audience: Audience | None = None,
+    is_internal: Callable[[str], bool] = lambda _address: False,
 ) -> CampaignSection | None:
-    """The active campaign targeting the group with the highest priority;
-    among equal priorities the one listed first in the TOML."""
+    """The campaign for a copy (see the module docstring for the order).
+    Without an audience, recipient targeting is not applied (preview, stats)."""
     if now.tzinfo is None:
         raise ValueError("campaign_for needs a timezone-aware time")
-    candidates = [c for c in campaigns if group_name in c.groups and c.active(now)]
+    fitting = [
+        c
+        for c in campaigns
+        if group_name in c.groups
+        and c.active(now)
+        and (audience is None or targets(c, audience, is_internal))
+    ]
+    scheduled = [c for c in fitting if not c.fallback]
     # max() keeps the first of equal keys, which gives "listed first wins".
-    return max(candidates, key=lambda c: c.priority, default=None)
+    chosen = max(scheduled, key=lambda c: c.priority, default=None)
+    return chosen or next((c for c in fitting if c.fallback), None)
+
+
+def follow_up_sources(campaigns: Collection[CampaignSection]) -> frozenset[str]:
+    """The campaigns whose clickers some follow-up campaign targets."""
+    return frozenset(c.follow_up_of for c in campaigns if c.follow_up_of is not None)
 
 
 def variant_for(campaign: CampaignSection, recipient_key: str) -> VariantSection:

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from config import Config, Tracking, build_plan
+from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
-from proxy.fanout import OFF, split
+from proxy.fanout import OFF, PERSONAL, CopySpec, split
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
 from rewriter import Outcome
@@ -39,12 +40,20 @@ log = logging.getLogger("sigrelay.proxy.planning")
 
 class Planner:
     def __init__(
-        self, cfg: Config, keyring: Keyring, new_id: Callable[[], str] = new_copy_id
+        self,
+        cfg: Config,
+        keyring: Keyring,
+        new_id: Callable[[], str] = new_copy_id,
+        clicked: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         self.cfg = cfg
+        # `cfg` is replaced as a whole on a hot reload; one message is planned
+        # with the Config it started with (read once into a local).
         self.keyring = keyring
         self.new_id = new_id
 
+        # recipient address -> campaigns they clicked (personal mode follow-ups).
+        self.clicked = clicked
     # --- once per message ---------------------------------------------------
 
     def plan(self, entry: SpoolEntry) -> MessageState:
@@ -66,6 +75,9 @@ class Planner:
         campaign = cfg.campaign_for(group.name, envelope.received_at)
         copies = []
         for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id):
+            # The schedule is read at the time the message was received, per copy:
+            # campaigns may target some recipients only.
+            campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
             variant = None
             if campaign is not None:
                 # Deterministic per recipient: the same person sees the same banner.
@@ -74,6 +86,14 @@ class Planner:
             campaign_id = campaign.id if campaign else None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
+
+    def _audience(self, spec: CopySpec) -> Audience:
+        # Past behaviour only where the store keeps the address (personal mode):
+        # a domain or anonymous copy is never targeted by what someone did.
+        clicked: frozenset[str] = frozenset()
+        if spec.privacy == PERSONAL and spec.recipient and self.clicked is not None:
+            clicked = self.clicked(spec.recipient)
+        return Audience(spec.recipients, clicked)
 
     def records(self, entry: SpoolEntry, state: MessageState) -> list[CopyRecord]:
         """The "sent" facts of the tracked copies; untracked copies leave no trace."""
