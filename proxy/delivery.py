@@ -6,9 +6,15 @@ After every copy attempt the new state is written to the spool before the
 next step, so a crash repeats at most the copy that was on the wire.
 
 A 4xx (or no connection) defers the recipients concerned with exponential
-back-off; a 5xx fails them for good (a DSN to the sender comes with issue 5);
-a temporary failure older than the policy's maximum age becomes permanent.
-The entry leaves the spool only when no copy is pending.
+back-off; a 5xx fails them for good, and so does a temporary failure older
+than the policy's maximum age. Failed recipients are reported to the sender
+in one DSN per look at the message (proxy/dsn.py), spooled like any message
+with an empty envelope sender, before the state records them as reported:
+a crash in between repeats a DSN, never loses one. The entry leaves the
+spool only when no copy is pending and every failure was reported.
+
+Every copy goes out with our Received: header, without a Bcc: header
+(proxy/trace.py) and, when configured, DKIM-signed after rewriting.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from proxy import metrics
 from proxy.backoff import RetryPolicy
+from proxy.dsn import Failure, build_dsn
 from proxy.planning import Planner
 from proxy.recorder import Recorder
-from proxy.spool import Spool, SpoolEntry, SpoolError
+from proxy.spool import Envelope, Spool, SpoolEntry, SpoolError
 from proxy.state import CopyState, CopyStatus, MessageState
+from proxy.trace import add_trace
 from proxy.upstream import Reply, Upstream
 
 log = logging.getLogger("sigrelay.proxy.delivery")
@@ -71,6 +80,10 @@ class DeliveryWorker:
         recorder: Recorder,
         policy: RetryPolicy,
         concurrency: int = 8,
+        *,
+        hostname: str = "localhost",
+        sign: Callable[[bytes], bytes] | None = None,
+        flush_poll: float = 1.0,
     ) -> None:
         self.spool = spool
         self.planner = planner
@@ -78,6 +91,9 @@ class DeliveryWorker:
         self.recorder = recorder
         self.policy = policy
         self.concurrency = concurrency
+        self.hostname = hostname
+        self.sign = sign  # DKIM: the rewritten copy -> the signed copy
+        self.flush_poll = flush_poll  # how often to look for `sigrelay spool retry`
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -115,20 +131,36 @@ class DeliveryWorker:
             old.cancel()
         self._timers[queue_id] = loop.call_later(delay, self.wake, queue_id)
 
+    async def _reschedule_all(self) -> int:
+        queue_ids = await self.spool.run(self.spool.list)
+        for queue_id in queue_ids:
+            if queue_id in self._active or queue_id in self._queued:
+                continue
+            state = await self.spool.run(self.spool.load_state, queue_id)
+            self._schedule(queue_id, state.next_attempt if state else None)
+        return len(queue_ids)
+
     async def start(self) -> None:
         """Recover what a previous run left in the spool, then start the tasks."""
         for name in await self.spool.run(self.spool.clean_up):
             log.info("removed leftover spool file %s", name)
-        queue_ids = await self.spool.run(self.spool.list)
-        for queue_id in queue_ids:
-            state = await self.spool.run(self.spool.load_state, queue_id)
-            self._schedule(queue_id, state.next_attempt if state else None)
-        if queue_ids:
-            log.info("recovered %d messages from the spool", len(queue_ids))
+        await self.spool.run(self.spool.take_flush_request)  # recovery reads everything anyway
+        recovered = await self._reschedule_all()
+        if recovered:
+            log.info("recovered %d messages from the spool", recovered)
         self._tasks = [
             asyncio.create_task(self._run(), name=f"sigrelay-delivery-{i}")
             for i in range(self.concurrency)
         ]
+        self._tasks.append(asyncio.create_task(self._watch_flush(), name="sigrelay-flush"))
+
+    async def _watch_flush(self) -> None:
+        """`sigrelay spool retry` leaves a trigger file; then every state is re-read."""
+        while not self._stopping:
+            await asyncio.sleep(self.flush_poll)
+            if await self.spool.run(self.spool.take_flush_request):
+                count = await self._reschedule_all()
+                log.info("flush requested: %d messages rescheduled", count)
 
     async def stop(self, grace: float = 30.0) -> None:
         """Finish the copy on the wire; everything else stays in the spool."""
@@ -184,13 +216,16 @@ class DeliveryWorker:
             self._recorded.add(queue_id)
             self.recorder.submit(queue_id, self.planner.records(entry, state))
 
+        traced = replace(entry, data=add_trace(entry.data, entry.envelope, queue_id, self.hostname))
         now = _now()
         for copy in state.copies:
             if self._stopping:
                 return
             due = copy.next_attempt is None or copy.next_attempt <= now
             if copy.status is CopyStatus.PENDING and due:
-                state = await self._deliver_copy(entry, state, copy)
+                state = await self._deliver_copy(traced, state, copy)
+        if state.unreported_failures:
+            state = await self._bounce(entry, state)
 
         if state.done:
             await self.spool.run(self.recorder.settle, queue_id)
@@ -210,10 +245,14 @@ class DeliveryWorker:
         self, entry: SpoolEntry, state: MessageState, copy: CopyState
     ) -> MessageState:
         data = self.planner.render(entry, copy)
+        if self.sign is not None:
+            data = self.sign(data)
         replies = await self.upstream.deliver(entry.envelope.mail_from, copy.remaining, data)
+        now = _now()
         updated = apply_replies(
-            copy, replies, policy=self.policy, received_at=entry.envelope.received_at, now=_now()
+            copy, replies, policy=self.policy, received_at=entry.envelope.received_at, now=now
         )
+        _count(copy, updated, (now - entry.envelope.received_at).total_seconds())
         state = state.with_copy(updated)
         await self.spool.run(self.spool.save_state, entry.queue_id, state)
         log.info(
@@ -228,3 +267,45 @@ class DeliveryWorker:
         for callback in self.on_attempt:
             callback(entry.queue_id, updated)
         return state
+
+    async def _bounce(self, entry: SpoolEntry, state: MessageState) -> MessageState:
+        """Tell the sender about the failures not reported yet: one DSN for all."""
+        failures = state.unreported_failures
+        sender = entry.envelope.mail_from
+        if sender:
+            now = _now()
+            dsn = build_dsn(
+                sender=sender,
+                failures=[Failure(rcpt, reply) for rcpt, reply in failures],
+                original=entry.data,
+                hostname=self.hostname,
+                queue_id=entry.queue_id,
+                arrival=entry.envelope.received_at,
+                now=now,
+            )
+            # The DSN is a message like any other, from the null sender (RFC 5321
+            # 4.5.5): it can fail and be retried, but never bounces itself.
+            envelope = Envelope(mail_from="", rcpts=(sender,), received_at=now)
+            dsn_id = await self.spool.run(self.spool.put, envelope, dsn)
+            metrics.DSNS.inc()
+            log.info(
+                "dsn queue_id=%s dsn_queue_id=%s failed=%d", entry.queue_id, dsn_id, len(failures)
+            )
+            self.wake(dsn_id)
+        else:
+            log.info(
+                "no dsn queue_id=%s failed=%d reason=null-sender", entry.queue_id, len(failures)
+            )
+        state = replace(state, bounced=state.bounced + tuple(rcpt for rcpt, _ in failures))
+        await self.spool.run(self.spool.save_state, entry.queue_id, state)
+        return state
+
+
+def _count(before: CopyState, after: CopyState, age: float) -> None:
+    delivered = len(after.delivered) - len(before.delivered)
+    failed = len(after.failed) - len(before.failed)
+    metrics.DELIVERED.inc(delivered)
+    metrics.BOUNCED.inc(failed)
+    metrics.DEFERRED.inc(len(before.remaining) - delivered - failed)
+    if delivered:
+        metrics.LATENCY.observe(age)

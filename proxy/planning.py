@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from config import Config, Tracking, build_plan
 from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
+from proxy import metrics
 from proxy.fanout import OFF, PERSONAL, CopySpec, split
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
@@ -126,7 +127,9 @@ class Planner:
             log.exception(
                 "rewrite failed queue_id=%s copy_id=%s: original sent", entry.queue_id, copy.copy_id
             )
+            metrics.REWRITES.labels(Outcome.FAILED.value, "plan").inc()
             return entry.data
+        metrics.REWRITES.labels(result.outcome.value, metrics.rewrite_reason(result.reason)).inc()
         if result.outcome is Outcome.FAILED:
             log.warning(
                 "rewrite failed queue_id=%s copy_id=%s reason=%s: original sent",
@@ -162,7 +165,9 @@ class Planner:
                 tag_link=self._tagger(copy.copy_id),
                 untag_link=self._untag,
             )
-        return build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
+        plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
+        # We sign what we send: a DKIM-signed original may then be rewritten.
+        return replace(plan, resign_dkim=True) if cfg.dkim.enabled else plan
 
     def _tagger(self, copy_id: str) -> Callable[[str], str]:
         public, keyring = self.cfg.tracker.public_url, self.keyring

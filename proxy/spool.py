@@ -37,6 +37,7 @@ from proxy.state import MessageState
 # Crockford base32: digits first, then letters, so ids sort like the times in them.
 _BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 QUEUE_DIRS = ("incoming", "deferred")
+FLUSH_TRIGGER = "flush"
 T = TypeVar("T")
 
 
@@ -56,6 +57,10 @@ class Envelope:
     client_address: str = ""
     client_name: str = ""  # what the client said in HELO/EHLO
     smtputf8: bool = False
+    # For the Received: trace header (RFC 5321 4.4, RFC 3848 "with" keywords).
+    client_rdns: str = ""  # the verified reverse name of client_address, if known
+    tls: bool = False
+    authenticated: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -65,6 +70,9 @@ class Envelope:
             "client_address": self.client_address,
             "client_name": self.client_name,
             "smtputf8": self.smtputf8,
+            "client_rdns": self.client_rdns,
+            "tls": self.tls,
+            "authenticated": self.authenticated,
         }
 
     @classmethod
@@ -76,6 +84,9 @@ class Envelope:
             client_address=raw.get("client_address", ""),
             client_name=raw.get("client_name", ""),
             smtputf8=bool(raw.get("smtputf8", False)),
+            client_rdns=raw.get("client_rdns", ""),
+            tls=bool(raw.get("tls", False)),
+            authenticated=bool(raw.get("authenticated", False)),
         )
 
 
@@ -98,6 +109,14 @@ def new_queue_id(now: float | None = None) -> str:
         chars.append(_BASE32[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def queue_id_time(queue_id: str) -> float:
+    """When the message was accepted (seconds since the epoch), read from its id."""
+    value = 0
+    for char in queue_id:
+        value = value * 32 + _BASE32.index(char)
+    return (value >> 40) / 1_000_000
 
 
 def _fsync_dir(path: Path) -> None:
@@ -236,6 +255,26 @@ class Spool:
         path.unlink()
         _fsync_dir(path.parent)
         (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
+
+    def make_due(self, queue_id: str) -> None:
+        """Every pending copy of this message is due now; the running relay
+        notices through request_flush()."""
+        self._queue_file(queue_id)  # an unknown id is an error, not a silent no-op
+        state = self.load_state(queue_id)
+        if state is not None:
+            self.save_state(queue_id, state.made_due())
+
+    def request_flush(self) -> None:
+        """Ask the running relay to re-read every state file now (Postfix's
+        `postqueue -f` pokes qmgr the same way: through a file in the queue)."""
+        (self.root / FLUSH_TRIGGER).touch()
+
+    def take_flush_request(self) -> bool:
+        try:
+            (self.root / FLUSH_TRIGGER).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def drop(self, queue_id: str) -> None:
         """Delete a message whatever its state (the admin's `sigrelay spool drop`)."""

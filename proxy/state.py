@@ -90,6 +90,27 @@ class MessageState:
     sender: str
     group: str
     copies: tuple[CopyState, ...] = field(default_factory=tuple)
+    # Failed recipients the sender was already told about in a DSN, so each
+    # failure is reported once even though the message is looked at many times.
+    bounced: tuple[str, ...] = ()
+
+    @property
+    def failures(self) -> tuple[tuple[str, str], ...]:
+        """(recipient, upstream reply) of every recipient that failed for good."""
+        return tuple(pair for c in self.copies for pair in c.failed)
+
+    @property
+    def unreported_failures(self) -> tuple[tuple[str, str], ...]:
+        reported = set(self.bounced)
+        return tuple(pair for pair in self.failures if pair[0] not in reported)
+
+    def made_due(self) -> MessageState:
+        """Every pending copy due now (the admin's `sigrelay spool retry`)."""
+        copies = tuple(
+            replace(c, next_attempt=None) if c.status is CopyStatus.PENDING else c
+            for c in self.copies
+        )
+        return replace(self, copies=copies)
 
     @property
     def done(self) -> bool:
@@ -112,6 +133,7 @@ class MessageState:
             "sender": self.sender,
             "group": self.group,
             "copies": [c.to_json() for c in self.copies],
+            "bounced": list(self.bounced),
         }
 
     @classmethod
@@ -120,4 +142,5 @@ class MessageState:
             sender=raw["sender"],
             group=raw["group"],
             copies=tuple(CopyState.from_json(c) for c in raw["copies"]),
+            bounced=tuple(raw.get("bounced", ())),
         )

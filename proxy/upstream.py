@@ -129,6 +129,19 @@ def _response_reply(exc: aiosmtplib.SMTPResponseException) -> Reply:
     return Reply(exc.code, exc.message)
 
 
+async def _mail(client: aiosmtplib.SMTP, mail_from: str, options: list[str], encoding: str) -> None:
+    if mail_from:
+        await client.mail(mail_from, options=options, encoding=encoding)
+        return
+    # The null sender of bounces (RFC 5321 4.5.5); aiosmtplib's mail() refuses "<>".
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    args = [option.encode("ascii") for option in options]
+    response = await client.execute_command(b"MAIL", b"FROM:<>", *args)
+    if response.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, "")
+
+
 class SmtpUpstream:
     """SMTP delivery through aiosmtplib, with idle connections kept for reuse.
 
@@ -226,7 +239,7 @@ class SmtpUpstream:
         if not data.isascii() and client.supports_extension("8bitmime"):
             options.append("BODY=8BITMIME")
         encoding = "utf-8" if needs_utf8 else "ascii"
-        await client.mail(mail_from, options=options, encoding=encoding)
+        await _mail(client, mail_from, options, encoding)
         replies: dict[str, Reply] = {}
         for rcpt in rcpts:
             try:

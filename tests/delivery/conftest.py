@@ -1,0 +1,61 @@
+"""Fixtures for the delivery tests: a whole relay in the test's loop on the
+example configuration with an aiosmtpd sink as its upstream.
+
+The sink, config copy, environment, store and keyring are the proxy tests'
+own fixtures (tests/proxy/conftest.py), re-used here; `start_relay` adds a
+choice of retry policy (maximum age) and a relay hostname to look for in
+trace headers and DSNs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from config import load_config
+from proxy.backoff import RetryPolicy
+from proxy.relay import Relay
+
+PROXY_TESTS = Path(__file__).parents[1] / "proxy"
+sys.path.insert(0, str(PROXY_TESTS))  # relayclient: smtplib sender, DeliveryWatch
+
+
+def _proxy_conftest():
+    spec = importlib.util.spec_from_file_location(
+        "proxy_tests_conftest", PROXY_TESTS / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_shared = _proxy_conftest()
+sink = _shared.sink
+config_dir = _shared.config_dir
+relay_env = _shared.relay_env
+store = _shared.store
+keyring = _shared.keyring
+FAST_RETRY = _shared.FAST_RETRY
+RELAY_HOSTNAME = "relay.example.com"
+
+
+@pytest.fixture
+async def start_relay(relay_env: dict[str, str], store, keyring) -> AsyncIterator[Callable]:
+    """Start a relay with `retry` (default: fast); all are stopped at the end."""
+    running: list[Relay] = []
+
+    async def start(retry: RetryPolicy = FAST_RETRY, **env_changes: str) -> Relay:
+        env = {**relay_env, "SIGRELAY_RELAY__HOSTNAME": RELAY_HOSTNAME, **env_changes}
+        relay = Relay(load_config(env=env), store, keyring, retry=retry, store_retry=0.05)
+        await relay.start()
+        running.append(relay)
+        return relay
+
+    yield start
+    for relay in running:
+        await relay.stop()
