@@ -12,12 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from config import campaigns as campaign_choice
-from config.campaigns import Audience
 from config.directory import Directory
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
@@ -37,7 +35,6 @@ from config.schema import (
     VariantSection,
     parse_upstream,
 )
-    WebhookSection,
 from config.templates import SignatureTemplate
 from rewriter import Signature
 
@@ -59,7 +56,6 @@ class Config(BaseModel):
     directory: DirectorySection = DirectorySection()
     dkim: DkimSection = DkimSection()
 
-    webhooks: tuple[WebhookSection, ...] = ()
     _config_dir: Path = PrivateAttr(default=Path("."))
     _employees: Directory = PrivateAttr(default_factory=lambda: Directory([]))
     _templates: dict[str, SignatureTemplate] = PrivateAttr(default_factory=dict)
@@ -184,14 +180,8 @@ class Config(BaseModel):
     def campaign(self, campaign_id: str) -> CampaignSection | None:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
 
-    def campaign_for(
-        self, group_name: str, now: datetime, audience: Audience | None = None
-    ) -> CampaignSection | None:
-        """The campaign for a group at `now`; with an audience (the recipients of
-        one copy), recipient targeting, follow-ups and fallbacks apply too."""
-        return campaign_choice.campaign_for(
-            self.campaigns, group_name, now, audience, self.is_internal
-        )
+    def campaign_for(self, group_name: str, now: datetime) -> CampaignSection | None:
+        return campaign_choice.campaign_for(self.campaigns, group_name, now)
 
     def variant_for(self, campaign: CampaignSection, recipient_key: str) -> VariantSection:
         return campaign_choice.variant_for(campaign, recipient_key)
@@ -205,8 +195,3 @@ class Config(BaseModel):
         """True for the company's domains and their subdomains."""
         domain = domain_of(address)
         return any(domain == d or domain.endswith("." + d) for d in self.company.internal_domains)
-    def is_landing_page(self, url: str) -> bool:
-        """True for a URL on one of the company's landing domains (or a subdomain)."""
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
-        return any(host == d or host.endswith("." + d) for d in self.company.landing_domains)
-

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from config import Config, Tracking, build_plan
-from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
-from proxy import metrics
-from proxy.fanout import OFF, PERSONAL, CopySpec, split
+from proxy.fanout import OFF, split
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
 from rewriter import Outcome
@@ -41,20 +39,12 @@ log = logging.getLogger("sigrelay.proxy.planning")
 
 class Planner:
     def __init__(
-        self,
-        cfg: Config,
-        keyring: Keyring,
-        new_id: Callable[[], str] = new_copy_id,
-        clicked: Callable[[str], frozenset[str]] | None = None,
+        self, cfg: Config, keyring: Keyring, new_id: Callable[[], str] = new_copy_id
     ) -> None:
         self.cfg = cfg
-        # `cfg` is replaced as a whole on a hot reload; one message is planned
-        # with the Config it started with (read once into a local).
         self.keyring = keyring
         self.new_id = new_id
 
-        # recipient address -> campaigns they clicked (personal mode follow-ups).
-        self.clicked = clicked
     # --- once per message ---------------------------------------------------
 
     def plan(self, entry: SpoolEntry) -> MessageState:
@@ -76,9 +66,6 @@ class Planner:
         campaign = cfg.campaign_for(group.name, envelope.received_at)
         copies = []
         for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id):
-            # The schedule is read at the time the message was received, per copy:
-            # campaigns may target some recipients only.
-            campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
             variant = None
             if campaign is not None:
                 # Deterministic per recipient: the same person sees the same banner.
@@ -87,14 +74,6 @@ class Planner:
             campaign_id = campaign.id if campaign else None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
-
-    def _audience(self, spec: CopySpec) -> Audience:
-        # Past behaviour only where the store keeps the address (personal mode):
-        # a domain or anonymous copy is never targeted by what someone did.
-        clicked: frozenset[str] = frozenset()
-        if spec.privacy == PERSONAL and spec.recipient and self.clicked is not None:
-            clicked = self.clicked(spec.recipient)
-        return Audience(spec.recipients, clicked)
 
     def records(self, entry: SpoolEntry, state: MessageState) -> list[CopyRecord]:
         """The "sent" facts of the tracked copies; untracked copies leave no trace."""
@@ -127,9 +106,7 @@ class Planner:
             log.exception(
                 "rewrite failed queue_id=%s copy_id=%s: original sent", entry.queue_id, copy.copy_id
             )
-            metrics.REWRITES.labels(Outcome.FAILED.value, "plan").inc()
             return entry.data
-        metrics.REWRITES.labels(result.outcome.value, metrics.rewrite_reason(result.reason)).inc()
         if result.outcome is Outcome.FAILED:
             log.warning(
                 "rewrite failed queue_id=%s copy_id=%s reason=%s: original sent",
@@ -165,9 +142,7 @@ class Planner:
                 tag_link=self._tagger(copy.copy_id),
                 untag_link=self._untag,
             )
-        plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
-        # We sign what we send: a DKIM-signed original may then be rewritten.
-        return replace(plan, resign_dkim=True) if cfg.dkim.enabled else plan
+        return build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
 
     def _tagger(self, copy_id: str) -> Callable[[str], str]:
         public, keyring = self.cfg.tracker.public_url, self.keyring

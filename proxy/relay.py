@@ -8,15 +8,16 @@ the store has not taken; everything else stays in the spool for the next start.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from config import Config
 from proxy.backoff import RetryPolicy
 from proxy.delivery import DeliveryWorker
+from proxy.listeners import Listeners
 from proxy.planning import Planner
 from proxy.recorder import CopyStore, Recorder
-from proxy.server import RelayHandler, RelayPolicy, smtp_factory
+from proxy.senders import SenderAuthorization
+from proxy.server import RelayHandler, RelayPolicy
 from proxy.spool import Spool
 from proxy.upstream import Upstream, open_upstream
 from tracker.tokens import Keyring
@@ -63,28 +64,23 @@ class Relay:
             ),
             on_queued=self.worker.wake,
         )
-        self._server: asyncio.Server | None = None
+        self.handler.senders = SenderAuthorization(cfg)
+        self.listeners = Listeners(cfg, self.handler)
 
     @property
     def address(self) -> tuple[str, int]:
-        """Where the listener is bound (the real port when the config said 0)."""
-        assert self._server is not None, "the relay is not started"
-        return self._server.sockets[0].getsockname()[:2]
+        """Where the first listener is bound (the real port when the config said 0)."""
+        bound = self.listeners.bound
+        assert bound, "the relay is not started"
+        return bound[0].address
 
     async def start(self) -> None:
         await self.recorder.start()
         await self.worker.start()
-        host, port = self.cfg.relay.address
-        loop = asyncio.get_running_loop()
-        factory = smtp_factory(self.handler, hostname=self.cfg.relay.hostname)
-        self._server = await loop.create_server(factory, host or None, port)
-        log.info("relay listening=%s:%d", *self.address)
+        await self.listeners.start()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        await self.listeners.stop()
         await self.worker.stop()
         await self.recorder.stop()
         await self.upstream.close()

@@ -4,9 +4,11 @@ Thin on purpose (aiosmtpd's "implement only the hooks you care about"): who
 may relay is `RelayPolicy`, storing is `Spool.put`, and the answer 250 is
 given only after `put` returned, i.e. after the message is synced to disk.
 
-Never an open relay: a client outside the trusted networks is refused at
-MAIL FROM (530, it must authenticate; AUTH arrives with issue 5), and again at
-RCPT TO in case a client skips ahead (RFC 5321 3.3 lets servers refuse there).
+Never an open relay: a client that neither authenticated nor comes from a
+trusted network is refused at MAIL FROM (530, it must authenticate), and
+again at RCPT TO and DATA in case a client skips ahead (RFC 5321 3.3 lets
+servers refuse there). Who may send as which address is `SenderAuthorization`
+(proxy/senders.py); AUTH itself happens in proxy/listeners.py.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ipaddress import IPv4Network, IPv6Network
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from proxy.auth import Identity
+from proxy.senders import SenderAuthorization
 from proxy.spool import Envelope as SpoolEnvelope
 from proxy.spool import Spool, SpoolWriteError
 
@@ -29,6 +33,25 @@ AUTH_REQUIRED = "530 5.7.0 Authentication required: this client may not relay"
 # RFC 5321 4.5.3.1.10: 452 (not 552) so the client sends the rest in another transaction.
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 NO_SPACE = "452 4.3.1 Insufficient system storage; try again later"
+ROUTING_REFUSED = (
+    "550 5.7.1 Sender-specified routing (%, !, source routes, quoted @) is not accepted"
+)
+# aiosmtpd handles pipelined commands and sends enhanced codes but does not say so.
+EXTRA_EHLO_KEYWORDS = ("250-PIPELINING", "250-ENHANCEDSTATUSCODES")
+
+
+def identity_of(session: Session) -> Identity | None:
+    """The identity the client proved with AUTH on this connection, if any."""
+    return session.auth_data if isinstance(session.auth_data, Identity) else None
+
+
+def uses_routing(address: str) -> bool:
+    """Open-relay tricks in a recipient: the percent hack (user%host@us), bang
+    paths (host!user), source routes (@a:user@b) and quoted local parts that
+    hide another domain ("user@host"@us). A next hop may honour them and relay
+    for us (RFC 5321 3.6.1, 3.6.2; Postfix allow_untrusted_routing)."""
+    local = address.rpartition("@")[0] if "@" in address else address
+    return address.startswith("@") or any(c in local for c in "%!@:")
 
 
 @dataclass(frozen=True)
@@ -55,17 +78,35 @@ class RelayHandler:
         spool: Spool,
         policy: RelayPolicy,
         on_queued: Callable[[str], None] = lambda queue_id: None,
+        senders: SenderAuthorization | None = None,
     ) -> None:
         self.spool = spool
         self.policy = policy
         self.on_queued = on_queued
+        self.senders = senders  # None: no sender checks (unit tests of the spool path)
+
+    def may_relay(self, session: Session) -> bool:
+        return identity_of(session) is not None or self.policy.trusted(session.peer)
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], *EXTRA_EHLO_KEYWORDS, responses[-1]]
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if not self.policy.trusted(session.peer):
+        if not self.may_relay(session):
             log.info("refused client=%s reason=not-trusted stage=mail", session.peer)
             return AUTH_REQUIRED
+        if self.senders is not None:
+            refusal = self.senders.check_envelope(identity_of(session), address)
+            if refusal is not None:
+                log.info(
+                    "refused client=%s reason=sender stage=mail from=<%s>", session.peer, address
+                )
+                return refusal.status
         # SIZE= above the limit was already refused by aiosmtpd (552), from data_size_limit.
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -74,8 +115,11 @@ class RelayHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if not self.policy.trusted(session.peer):
+        if not self.may_relay(session):
             return AUTH_REQUIRED
+        if uses_routing(address):
+            log.info("refused client=%s reason=routing stage=rcpt to=<%s>", session.peer, address)
+            return ROUTING_REFUSED
         if len(envelope.rcpt_tos) >= self.policy.max_recipients:
             return TOO_MANY_RECIPIENTS
         envelope.rcpt_tos.append(address)
@@ -83,10 +127,15 @@ class RelayHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if not self.policy.trusted(session.peer) or not envelope.rcpt_tos:
+        if not self.may_relay(session) or not envelope.rcpt_tos:
             return AUTH_REQUIRED
         data = envelope.original_content or envelope.content
         assert isinstance(data, bytes), "the server runs with decode_data=False"
+        if self.senders is not None:
+            refusal = self.senders.check_from(identity_of(session), data)
+            if refusal is not None:
+                log.info("refused client=%s reason=from-header stage=data", session.peer)
+                return refusal.status
         spooled = SpoolEnvelope(
             mail_from=envelope.mail_from or "",
             rcpts=tuple(envelope.rcpt_tos),

@@ -15,12 +15,10 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 
 from config import Config
-from config import watch as config_watch
 from proxy.relay import Relay
 from tracker.app import make_app
 from tracker.pseudonym import load_pseudonym_key
@@ -60,9 +58,6 @@ class Service:
 
     async def start(self) -> None:
         cfg = self.cfg
-        self.config_poll_interval = config_watch.DEFAULT_INTERVAL
-        self.config_watcher: config_watch.ConfigWatcher | None = None
-        self._config_watch: asyncio.Task[None] | None = None
         cfg.data.dir.mkdir(parents=True, exist_ok=True)
         keyring = load_keyring(cfg.data.dir, os.environ)
         self.store = await Store.open(cfg.store.url)
@@ -98,7 +93,6 @@ class Service:
         )
         self._retention = asyncio.create_task(job, name="sigrelay-retention")
 
-        self._start_config_watch()
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
         if self._retention is not None:
@@ -113,36 +107,8 @@ class Service:
         if runner is not None:
             await runner.cleanup()
         if writer is not None:
-    def _banner_file(self, campaign: str, variant: str) -> Path | None:
-        return self.cfg.banner_file(campaign, variant)  # the current config, after reloads
-
-    def _start_config_watch(self) -> None:
-        self.config_watcher = config_watch.ConfigWatcher(
-            self.cfg, self.apply_config, interval=self.config_poll_interval
-        )
-        self._config_watch = asyncio.create_task(
-            self.config_watcher.run(), name="sigrelay-config-watch"
-        )
-
-    def apply_config(self, cfg: Config) -> None:
-        """Swap in a reloaded, valid config. Plain attribute assignments on the
-        event loop: every message or request sees the old or the new Config whole.
-        Listen addresses, the store and the upstream need a restart."""
-        old, self.cfg = self.cfg, cfg
-        if self.relay is not None:
-            self.relay.cfg = cfg
-            self.relay.worker.planner.cfg = cfg
-        for name in ("relay", "upstream", "tracker", "store", "data"):
-            if getattr(old, name) != getattr(cfg, name):
-                log.warning("config [%s] changed: takes effect after a restart", name)
-
             await writer.close()
         if store is not None:
-        if self._config_watch is not None:
-            self._config_watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._config_watch
-            self._config_watch = None
             await store.close()
         log.info("stopped")
 

@@ -1,0 +1,264 @@
+"""The SMTP listeners of the relay: plain, submission (STARTTLS) and smtps.
+
+Each `[[relay.listeners]]` entry becomes one asyncio server whose protocol is
+`RelaySMTP`: aiosmtpd's SMTP plus what production submission needs and
+aiosmtpd leaves to us:
+- AUTH PLAIN and LOGIN checked by an async backend (users file, LDAP,
+  pass-through), throttled per client IP and per user; aiosmtpd's own
+  authenticator hook is synchronous and would block the loop on argon2/LDAP;
+- a cap on simultaneous connections per client IP (421, RFC 5321 3.8);
+- 421 before closing an idle connection (RFC 5321 4.5.3.2.7 timeouts);
+- AUTH on loopback without TLS when the admin allows it (a local webmail).
+Submission and smtps require AUTH before MAIL; a plain listener lets
+trusted networks relay and offers STARTTLS and AUTH when certificates exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import ipaddress
+import logging
+from base64 import b64decode
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult
+
+from config import Config
+from config.schema import ListenerMode, ListenerSection, split_host_port
+from proxy.auth import AuthBackend, AuthUnavailable
+from proxy.auth.backends import open_backend
+from proxy.server import RelayHandler
+from proxy.throttle import AuthThrottle
+from proxy.tls import CertificateFiles
+
+log = logging.getLogger("sigrelay.proxy.listeners")
+
+TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections from your address; try again later\r\n"
+TIMED_OUT = b"421 4.4.2 Idle too long; closing connection\r\n"
+AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again later"
+AUTH_UNAVAILABLE = "454 4.7.0 Temporary authentication failure; try again later"
+
+
+def _peer_ip(peer: Any) -> str:
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+@dataclass
+class SessionGuard:
+    """What all listeners of one relay share: AUTH backend, throttle, connection counts."""
+
+    backend: AuthBackend
+    throttle: AuthThrottle
+    max_connections_per_ip: int
+    auth_on_loopback_without_tls: bool
+    connections: Counter[str] = field(default_factory=Counter)
+
+
+class RelaySMTP(SMTP):
+    def __init__(
+        self, handler: RelayHandler, *, guard: SessionGuard, implicit_tls: bool, **options: Any
+    ) -> None:
+        super().__init__(handler, **options)
+        self.guard = guard
+        self.implicit_tls = implicit_tls
+        self._counted_ip: str | None = None
+
+    # --- connections --------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self._counted_ip is None and self.transport is None
+        super().connection_made(transport)
+        if not first:
+            return  # the same connection again, after STARTTLS
+        ip = _peer_ip(transport.get_extra_info("peername"))
+        self._counted_ip = ip
+        self.guard.connections[ip] += 1
+        if self.guard.connections[ip] > self.guard.max_connections_per_ip:
+            log.info("refused client=%s reason=too-many-connections", ip)
+            # Written before the greeting task runs, so it is the first line the client reads.
+            transport.write(TOO_MANY_CONNECTIONS)  # type: ignore[attr-defined]
+            transport.close()
+            return
+        # aiosmtpd only knows TLS it started itself (STARTTLS) and keeps this
+        # flag per protocol instance; on smtps the connection is encrypted from
+        # the first byte (passing False to the constructor logs a warning each time).
+        loopback_allowed = self.guard.auth_on_loopback_without_tls and _is_loopback(ip)
+        if self.implicit_tls or loopback_allowed:
+            self._auth_require_tls = False
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._counted_ip is not None:
+            self.guard.connections[self._counted_ip] -= 1
+            if self.guard.connections[self._counted_ip] <= 0:
+                del self.guard.connections[self._counted_ip]
+            self._counted_ip = None
+        super().connection_lost(error)
+
+    def _timeout_cb(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(TIMED_OUT)  # type: ignore[attr-defined]
+        super()._timeout_cb()
+
+    # --- AUTH (RFC 4954, RFC 4616) -------------------------------------------------
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            blob = await self.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                blob = b64decode(args[1].encode(), validate=True)
+            except binascii.Error:
+                await self.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False)
+        parts = blob.split(b"\x00")  # authzid NUL authcid NUL passwd
+        if len(parts) != 3:
+            await self.push("501 5.5.2 Can't split auth value")
+            return AuthResult(success=False)
+        return await self._verify(parts[1], parts[2])
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            login = await self.challenge_auth(self.AuthLoginUsernameChallenge)
+        else:
+            try:
+                login = b64decode(args[1].encode(), validate=True)
+            except binascii.Error:
+                await self.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False)
+        if login is MISSING:
+            return AuthResult(success=False)
+        password = await self.challenge_auth(self.AuthLoginPasswordChallenge)
+        if password is MISSING:
+            return AuthResult(success=False)
+        return await self._verify(login, password)
+
+    async def _verify(self, login_bytes: bytes, password_bytes: bytes) -> AuthResult:
+        assert self.session is not None
+        ip = _peer_ip(self.session.peer)
+        try:
+            login, password = login_bytes.decode(), password_bytes.decode()
+        except UnicodeDecodeError:
+            return AuthResult(success=False, handled=False)
+        throttle = self.guard.throttle
+        if throttle.blocked(ip, login):
+            log.warning("auth-refused client=%s user=%s reason=throttled", ip, login)
+            return AuthResult(success=False, handled=False, message=AUTH_BLOCKED)
+        try:
+            identity = await self.guard.backend.verify(login, password)
+        except AuthUnavailable as exc:
+            log.error("auth-unavailable client=%s user=%s error=%s", ip, login, exc)
+            return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+        if identity is None:
+            delay = throttle.failed(ip, login)
+            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, login, delay)
+            await asyncio.sleep(delay)  # the throttle itself: slows down guessing
+            return AuthResult(success=False, handled=False)
+        throttle.succeeded(ip, login)
+        log.info("auth-ok client=%s user=%s address=%s", ip, login, identity.address)
+        return AuthResult(success=True, auth_data=identity)
+
+
+@dataclass(frozen=True)
+class BoundListener:
+    mode: ListenerMode
+    address: tuple[str, int]
+
+
+class Listeners:
+    """Starts and stops every configured listener of one relay."""
+
+    def __init__(self, cfg: Config, handler: RelayHandler) -> None:
+        relay = cfg.relay
+        self.cfg = cfg
+        self.handler = handler
+        self.certificates: CertificateFiles | None = None
+        if relay.tls_cert is not None and relay.tls_key is not None:
+            self.certificates = CertificateFiles(
+                cfg.config_dir / relay.tls_cert, cfg.config_dir / relay.tls_key
+            )
+        self.guard = SessionGuard(
+            backend=open_backend(cfg),
+            throttle=AuthThrottle(
+                max_failures=relay.auth_max_failures,
+                window=relay.auth_failure_window,
+                base_delay=relay.auth_failure_delay,
+            ),
+            max_connections_per_ip=relay.max_connections_per_ip,
+            auth_on_loopback_without_tls=relay.auth_on_loopback_without_tls,
+        )
+        self._servers: list[tuple[ListenerMode, asyncio.Server]] = []
+
+    def _factory(self, mode: ListenerMode):
+        relay = self.cfg.relay
+
+        def factory() -> RelaySMTP:
+            certificates = self.certificates
+            return RelaySMTP(
+                self.handler,
+                guard=self.guard,
+                hostname=relay.hostname,
+                ident="sigrelay",
+                data_size_limit=relay.max_message_size,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+                timeout=relay.command_timeout,
+                # smtps: TLS is the transport itself, so STARTTLS is not offered.
+                tls_context=certificates.current()
+                if certificates and mode != ListenerMode.SMTPS
+                else None,
+                auth_required=mode != ListenerMode.PLAIN,
+                implicit_tls=mode == ListenerMode.SMTPS,
+            )
+
+        return factory
+
+    async def _start_one(self, listener: ListenerSection) -> asyncio.Server:
+        host, port = split_host_port(listener.listen)
+        ssl_context = None
+        if listener.mode == ListenerMode.SMTPS:
+            assert self.certificates is not None, "the config schema requires tls_cert"
+            ssl_context = self.certificates.implicit_tls_context()
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(
+            self._factory(listener.mode), host or None, port, ssl=ssl_context
+        )
+
+    async def start(self) -> None:
+        try:
+            for listener in self.cfg.relay.effective_listeners:
+                self._servers.append((listener.mode, await self._start_one(listener)))
+        except BaseException:
+            await self.stop()
+            raise
+        for bound in self.bound:
+            log.info("relay listening=%s:%d mode=%s", *bound.address, bound.mode.value)
+
+    @property
+    def bound(self) -> list[BoundListener]:
+        """Where each listener is bound (the real port when the config said 0)."""
+        return [
+            BoundListener(mode, server.sockets[0].getsockname()[:2])
+            for mode, server in self._servers
+        ]
+
+    async def stop(self) -> None:
+        servers, self._servers = self._servers, []
+        for _, server in servers:
+            server.close()
+        for _, server in servers:
+            await server.wait_closed()
