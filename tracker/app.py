@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from tracker.classify import classify
+from tracker.optout import OptOutSettings
+from tracker.optout import add_routes as add_optout_routes
 from tracker.store import EventRecord
 from tracker.tokens import UNTRACKED_COPY_ID, Keyring, Kind, Token, decode
 from tracker.writer import EventWriter
@@ -155,6 +157,7 @@ def make_app(
     *,
     store_ping: StorePing | None = None,
     clock: Clock = _utc_now,
+    optout: OptOutSettings | None = None,
 ) -> web.Application:
     """The tracker application. `banner_file(campaign, variant)` names a variant's
     image (or None); `store_ping` raises when the store is unreachable (default:
@@ -166,4 +169,6 @@ def make_app(
     app.router.add_get(f"/{Kind.BANNER.value}/{{token}}", handlers.banner)
     app.router.add_get(f"/{Kind.CLICK.value}/{{token}}", handlers.click)
     app.router.add_get("/healthz", handlers.healthz)
+    if optout is not None:  # /u/<token>: the opt-out page (tracker/optout.py)
+        add_optout_routes(app, optout, keyring=keyring, writer=writer, clock=clock)
     return app
