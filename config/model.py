@@ -19,6 +19,8 @@ from config import campaigns as campaign_choice
 from config.directory import Directory
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
+    AdminSection,
+    ApiTokenSection,
     CampaignSection,
     CompanySection,
     DataSection,
@@ -55,6 +57,8 @@ class Config(BaseModel):
     campaigns: tuple[CampaignSection, ...] = ()
     directory: DirectorySection = DirectorySection()
     dkim: DkimSection = DkimSection()
+    admins: tuple[AdminSection, ...] = ()  # dashboard logins
+    api_tokens: tuple[ApiTokenSection, ...] = ()  # bearer tokens for /api/v1
 
     _config_dir: Path = PrivateAttr(default=Path("."))
     _employees: Directory = PrivateAttr(default_factory=lambda: Directory([]))

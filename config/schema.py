@@ -393,6 +393,28 @@ class DkimSection(Section):
         return self
 
 
+class AdminSection(Section):
+    """An admin of the dashboard. Only the argon2 hash is kept (`sigrelay admin hash`)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s|]+$")]
+    password_hash: Annotated[str, Field(pattern=r"^\$argon2(id|i|d)\$")]
+
+
+class ApiTokenSection(Section):
+    """A bearer token for /api/v1: its SHA-256 (`sha256:<hex>`, `sigrelay admin token`)
+    in the TOML, or the token itself in an environment variable (`token_env`)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    token_hash: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+    token_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ApiTokenSection:
+        if (self.token_hash is None) == (self.token_env is None):
+            raise ValueError("an API token sets exactly one of token_hash, token_env")
+        return self
+
+
 class DirectorySection(Section):
     csv: FileName = "employees.csv"
 

@@ -219,4 +219,5 @@ from sigrelay import cli_retention  # noqa: E402  (commands register after main 
 main.add_command(cli_retention.forget)
 main.add_command(cli_retention.purge)
 main.add_command(__import__("sigrelay.cli_user", fromlist=["user"]).user)
+main.add_command(__import__("sigrelay.cli_classify", fromlist=["classify"]).classify)
 main.add_command(__import__("sigrelay.cli_spool", fromlist=["spool"]).spool)

@@ -1,8 +1,9 @@
 """The tracker's HTTP face: pixel, hosted banner, click redirect, health.
 
 Handlers are thin: decode the token, classify the request, hand one event to
-the writer (which never blocks), answer. The request's IP address is never
-read here and never stored (DESIGN.md); only the verdict is kept.
+the writer (which never blocks), answer. The request's IP address is read to
+classify it and is not stored, unless `store_ip="truncated"`: then its /24 or
+/48 network is (DESIGN.md).
 
 Answers never depend on the store: the pixel is always a GIF, a click on a
 valid link always redirects, even while the database is down.
@@ -19,7 +20,10 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from tracker.classify import classify
+from tracker.classify import Classifier, load_classifier
+from tracker.clientip import ClientAddresses, truncated
+from tracker.dashboard import DashboardSettings
+from tracker.dashboard import add_routes as add_dashboard_routes
 from tracker.optout import OptOutSettings
 from tracker.optout import add_routes as add_optout_routes
 from tracker.store import EventRecord
@@ -79,20 +83,34 @@ class _Handlers:
         banner_file: BannerFile,
         store_ping: StorePing | None,
         clock: Clock,
+        classifier: Classifier,
+        addresses: ClientAddresses,
+        store_ip: bool,
     ) -> None:
         self.keyring = keyring
         self.writer = writer
         self.banner_file = banner_file
         self.store_ping = store_ping
         self.clock = clock
+        self.classifier = classifier
+        self.addresses = addresses
+        self.store_ip = store_ip
 
     def _token(self, request: web.Request, kind: Kind) -> Token | None:
         return decode(request.match_info["token"], self.keyring, kind)
 
     def _record(self, request: web.Request, token: Token, kind: str) -> None:
-        verdict = classify(request.method, request.headers.get("User-Agent"))
-        target = token.target if token.kind is Kind.CLICK else None
-        self.writer.submit(EventRecord(token.copy_id, kind, self.clock(), verdict.value, target))
+        headers = request.headers
+        address = self.addresses.client(request.remote, headers.get("X-Forwarded-For"))
+        is_click = token.kind is Kind.CLICK
+        verdict = self.classifier.verdict(
+            request.method, headers.get("User-Agent"), address, image=not is_click
+        )
+        target = token.target if is_click else None
+        ip = truncated(address) if self.store_ip and address is not None else None
+        self.writer.submit(
+            EventRecord(token.copy_id, kind, self.clock(), verdict.value, target, ip)
+        )
 
     async def pixel(self, request: web.Request) -> web.Response:
         token = self._token(request, Kind.OPEN)
@@ -158,12 +176,27 @@ def make_app(
     store_ping: StorePing | None = None,
     clock: Clock = _utc_now,
     optout: OptOutSettings | None = None,
+    classifier: Classifier | None = None,
+    addresses: ClientAddresses | None = None,
+    store_ip: str = "none",
+    dashboard: DashboardSettings | None = None,
 ) -> web.Application:
     """The tracker application. `banner_file(campaign, variant)` names a variant's
     image (or None); `store_ping` raises when the store is unreachable (default:
-    the writer's store's `ping`, if it has one)."""
+    the writer's store's `ping`, if it has one). `classifier`: the shipped rules
+    by default; `addresses`: whose X-Forwarded-For to believe (nobody's by
+    default); `store_ip`: "none" (default) or "truncated"."""
     ping = store_ping if store_ping is not None else getattr(writer.store, "ping", None)
-    handlers = _Handlers(keyring, writer, banner_file, ping, clock)
+    handlers = _Handlers(
+        keyring,
+        writer,
+        banner_file,
+        ping,
+        clock,
+        classifier if classifier is not None else load_classifier(),
+        addresses if addresses is not None else ClientAddresses(),
+        store_ip == "truncated",
+    )
     app = web.Application()
     app.router.add_get(f"/{Kind.OPEN.value}/{{token}}", handlers.pixel)
     app.router.add_get(f"/{Kind.BANNER.value}/{{token}}", handlers.banner)
@@ -171,4 +204,6 @@ def make_app(
     app.router.add_get("/healthz", handlers.healthz)
     if optout is not None:  # /u/<token>: the opt-out page (tracker/optout.py)
         add_optout_routes(app, optout, keyring=keyring, writer=writer, clock=clock)
+    if dashboard is not None:  # /admin/..., /api/v1/... (tracker/dashboard/)
+        add_dashboard_routes(app, dashboard)
     return app

@@ -1,16 +1,28 @@
 """Who fetched a tracker URL: a person, or a machine acting around them.
 
-A first, simple verdict from the request alone (method and user agent). The
-network lists (Apple Private Relay egress ranges for Mail Privacy Protection,
-scanner networks) and timing rules (clicks seconds after delivery, all links
-at once) come later, as a data file admins can extend (issue 6).
-Only the verdict is kept; the request itself (IP, agent) never reaches the store.
+The verdict of a request comes from the request alone: its method, its user
+agent and its client address, against the rules in `tracker/data/machines.toml`
+(with sources), the admin's `machines.toml` in the config directory, and the
+network lists imported into the data directory (`sigrelay classify import`).
+Timing rules (a click seconds after sending, many links at once) need the
+copy's history and are applied when events are written (tracker/store/timing.py).
+Only the verdict is kept; the request itself never reaches the store.
 """
 
 from __future__ import annotations
 
-import re
+import ipaddress
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+from tracker.networks import IpAddress, IpNetwork, Listed, NetworkTable, read_lists
+
+ADMIN_FILE = "machines.toml"
+AGENT_CACHE_SIZE = 4096  # distinct user agents are few; a dict beats 40 substring scans
 
 
 class Verdict(StrEnum):
@@ -20,51 +32,118 @@ class Verdict(StrEnum):
     SCANNER = "scanner"  # security scanners and link checkers: nobody opened or clicked
 
 
-# Gmail (since 2013) and Yahoo Mail load images through their own proxies, on open.
-PROXY_AGENTS = ("googleimageproxy", "yahoomailproxy")
-
-# Agents that announce themselves as link checkers, previewers and security
-# gateways. Most mail scanners (Safe Links, Proofpoint) send browser agents
-# instead; those are caught by network and timing later, not here.
-SCANNER_AGENTS = (
-    "barracuda",
-    "mimecast",
-    "proofpoint",
-    "forcepoint",
-    "trendmicro",
-    "symantec",
-    "bingpreview",
-    "microsoft office existence discovery",
-    "ms-office-linkcheck",
-    "skypeuripreview",
-    "slackbot",
-    "facebookexternalhit",
-    "twitterbot",
-    "linkedinbot",
-    "discordbot",
-    "whatsapp",
-    "telegrambot",
-    "googlebot",
-    "bingbot",
-    "urlscan",
-    "virustotal",
-    "crawler",
-    "spider",
-    "headlesschrome",
-)
+MACHINE_VERDICTS = (Verdict.PROXY, Verdict.PREFETCH, Verdict.SCANNER)
+# Imported lists: image proxies and Apple's relay only tell about images (people
+# browse through Apple's relay too); scanner networks judge clicks as well.
+IMAGES_ONLY = {Verdict.PROXY.value: True, Verdict.PREFETCH.value: True}
 
 
-# One search per list instead of one per marker: this runs on every pixel and click.
-_PROXY = re.compile("|".join(map(re.escape, PROXY_AGENTS)), re.IGNORECASE)
-_SCANNER = re.compile("|".join(map(re.escape, SCANNER_AGENTS)), re.IGNORECASE)
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class AgentRule:
+    contains: str  # lower-cased substring of the User-Agent
+    verdict: Verdict
+
+
+class Classifier:
+    def __init__(self, agents: Iterable[AgentRule], networks: NetworkTable | None = None) -> None:
+        self.agents = tuple(agents)
+        self.networks = networks or NetworkTable()
+        self._by_agent: dict[str, Verdict] = {}
+
+    def verdict(
+        self,
+        method: str,
+        user_agent: str | None,
+        address: IpAddress | None = None,
+        image: bool = True,
+    ) -> Verdict:
+        """The verdict for one request; `image` is False for clicks. Pure apart
+        from a cache: the same facts give the same verdict."""
+        agent = self._agent_verdict(user_agent or "")
+        if agent is not Verdict.HUMAN:
+            return agent
+        # A HEAD asks whether the URL exists without looking at it: link checkers do, people don't.
+        if method == "HEAD" or method.upper() == "HEAD":
+            return Verdict.SCANNER
+        if address is not None and self.networks.size:
+            listed = self.networks.find(address)
+            if listed is not None and (image or not listed.images_only):
+                return Verdict(listed.verdict)
+        return Verdict.HUMAN
+
+    def _agent_verdict(self, user_agent: str) -> Verdict:
+        verdict = self._by_agent.get(user_agent)
+        if verdict is None:
+            lowered = user_agent.lower()
+            verdict = next((r.verdict for r in self.agents if r.contains in lowered), Verdict.HUMAN)
+            if len(self._by_agent) >= AGENT_CACHE_SIZE:
+                self._by_agent.clear()  # a flood of made-up agents must not grow memory
+            self._by_agent[user_agent] = verdict
+        return verdict
+
+
+def _read_rules(text: str, source: str) -> tuple[list[AgentRule], list[tuple[IpNetwork, Listed]]]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: {exc}") from None
+    agents: list[AgentRule] = []
+    for number, entry in enumerate(data.get("agent", []), 1):
+        where = f"{source}: [[agent]] #{number}"
+        contains = entry.get("contains")
+        if not isinstance(contains, str) or not contains.strip():
+            raise RulesError(f"{where}: `contains` must be a non-empty string")
+        agents.append(AgentRule(contains.lower(), _machine_verdict(entry.get("verdict"), where)))
+    networks: list[tuple[IpNetwork, Listed]] = []
+    for number, entry in enumerate(data.get("network", []), 1):
+        where = f"{source}: [[network]] #{number}"
+        try:
+            network = ipaddress.ip_network(str(entry.get("cidr")), strict=False)
+        except ValueError:
+            raise RulesError(f"{where}: `cidr` {entry.get('cidr')!r} is not a network") from None
+        applies_to = entry.get("applies_to", "all")
+        if applies_to not in ("all", "images"):
+            raise RulesError(f'{where}: `applies_to` must be "all" or "images"')
+        verdict = _machine_verdict(entry.get("verdict"), where)
+        networks.append((network, Listed(verdict.value, applies_to == "images")))
+    return agents, networks
+
+
+def _machine_verdict(value: object, where: str) -> Verdict:
+    if value not in {v.value for v in MACHINE_VERDICTS}:
+        names = ", ".join(v.value for v in MACHINE_VERDICTS)
+        raise RulesError(f"{where}: `verdict` must be one of {names}, got {value!r}")
+    return Verdict(str(value))
+
+
+def shipped_rules_text() -> str:
+    return resources.files("tracker.data").joinpath(ADMIN_FILE).read_text("utf-8")
+
+
+def load_classifier(config_dir: Path | None = None, data_dir: Path | None = None) -> Classifier:
+    """The shipped rules, then the admin's `<config dir>/machines.toml`, then the
+    network lists imported into `<data dir>/networks/`."""
+    agents, networks = _read_rules(shipped_rules_text(), "tracker/data/machines.toml")
+    admin = config_dir / ADMIN_FILE if config_dir is not None else None
+    if admin is not None and admin.is_file():
+        more_agents, more_networks = _read_rules(admin.read_text("utf-8"), str(admin))
+        agents += more_agents
+        networks += more_networks
+    if data_dir is not None:
+        networks.extend(read_lists(data_dir, IMAGES_ONLY))
+    return Classifier(agents, NetworkTable(networks))
+
+
+_SHIPPED: Classifier | None = None
 
 
 def classify(method: str, user_agent: str | None) -> Verdict:
-    """The verdict for one request. Pure: the same facts give the same verdict."""
-    agent = user_agent or ""
-    if _PROXY.search(agent):
-        return Verdict.PROXY
-    # A HEAD asks whether the URL exists without looking at it: link checkers do, people don't.
-    if method.upper() == "HEAD" or _SCANNER.search(agent):
-        return Verdict.SCANNER
-    return Verdict.HUMAN
+    """The verdict by the shipped agent rules and the method alone."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = load_classifier()
+    return _SHIPPED.verdict(method, user_agent)

@@ -43,6 +43,8 @@ def env(tmp_path: Path, config_dir: Path, sink: SmtpSink) -> Iterator[dict[str, 
         "SIGRELAY_TRACKER__PUBLIC_URL": f"http://127.0.0.1:{tracker_port}",
         "SIGRELAY_UPSTREAM__URL": sink.url,
         "SIGRELAY_TOKEN_KEYS": "t1:" + "dGVzdC1rZXktZm9yLXRoZS1lbmQtdG8tZW5kLXRlc3Q=",
+        # These tests click within a second of sending, as only scanners do in real life.
+        "SIGRELAY_TRACKER__SCANNER_CLICK_SECONDS": "0",
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tracker.store import queries, stats
 from tracker.store.records import CopyRecord, EventRecord
+from tracker.store.timing import TimingRules, reclassify
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -74,6 +75,8 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # Set by the tracker: judge clicks by their timing as they are written.
+        self.timing: TimingRules | None = None
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -117,6 +120,8 @@ class Store:
         if not records:
             return
         async with self.engine.begin() as conn:
+            if self.timing is not None:
+                records = await reclassify(conn, records, self.timing)
             await conn.execute(queries.insert_events(), _rows(records))
 
     # --- reading --------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""Timing rules, applied as events are written: clicks no person makes are scanner clicks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from tracker.store import CopyRecord, EventRecord, Store
+from tracker.store.models import events
+from tracker.store.timing import TimingRules
+
+SENT = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+COPY = CopyRecord(
+    "00000000000000c1", "q", SENT, "ann@corp.example", "sales", "personal", None, None,
+    "kim@customer.test", "customer.test",
+)  # fmt: skip
+
+
+def click(after: timedelta, target: str = "https://shop.example/a", verdict: str = "human"):
+    return EventRecord(COPY.copy_id, "click", SENT + after, verdict, target)
+
+
+async def verdicts(store: Store) -> list[str]:
+    async with store.engine.connect() as conn:
+        return list((await conn.execute(select(events.c.verdict).order_by(events.c.id))).scalars())
+
+
+async def timed(store: Store) -> Store:
+    store.timing = TimingRules()  # 10 s after sending, 1 s bursts
+    await store.record_copies([COPY])
+    return store
+
+
+async def test_a_click_seconds_after_sending_is_a_scanner(store: Store):
+    await (await timed(store)).record_events([click(timedelta(seconds=3))])
+    assert await verdicts(store) == ["scanner"]
+
+
+async def test_a_click_minutes_after_sending_is_a_person(store: Store):
+    await (await timed(store)).record_events([click(timedelta(minutes=3))])
+    assert await verdicts(store) == ["human"]
+
+
+async def test_different_links_clicked_within_a_second_are_all_scanner_clicks(store: Store):
+    start = timedelta(hours=1)
+    burst = [click(start), click(start + timedelta(milliseconds=300), "https://shop.example/b")]
+    await (await timed(store)).record_events(burst)
+    assert await verdicts(store) == ["scanner", "scanner"]
+
+
+async def test_a_burst_reaching_back_into_an_earlier_batch_marks_the_stored_click(store: Store):
+    start = timedelta(hours=1)
+    await (await timed(store)).record_events([click(start)])
+    assert await verdicts(store) == ["human"]
+    await store.record_events(
+        [click(start + timedelta(milliseconds=500), "https://shop.example/b")]
+    )
+    assert await verdicts(store) == ["scanner", "scanner"]
+
+
+async def test_the_same_link_clicked_twice_quickly_is_a_person_double_clicking(store: Store):
+    start = timedelta(hours=1)
+    await (await timed(store)).record_events(
+        [click(start), click(start + timedelta(milliseconds=200))]
+    )
+    assert await verdicts(store) == ["human", "human"]
+
+
+async def test_different_links_seconds_apart_are_a_person_reading(store: Store):
+    start = timedelta(hours=1)
+    await (await timed(store)).record_events(
+        [click(start), click(start + timedelta(seconds=20), "https://shop.example/b")]
+    )
+    assert await verdicts(store) == ["human", "human"]
+
+
+async def test_a_click_of_a_copy_the_store_has_not_seen_is_left_as_it_is(store: Store):
+    store.timing = TimingRules()
+    await store.record_events([click(timedelta(seconds=1))])
+    assert await verdicts(store) == ["human"]
+
+
+async def test_zero_turns_the_rules_off(store: Store):
+    await (await timed(store)).record_copies([])
+    store.timing = TimingRules.of_seconds(0, 0)
+    start = timedelta(seconds=1)
+    await store.record_events([click(start), click(start, "https://shop.example/b")])
+    assert await verdicts(store) == ["human", "human"]

@@ -1,0 +1,61 @@
+"""The client's address, as far as we may believe it, and how little of it we keep.
+
+Behind a reverse proxy the peer is the proxy; the client is in
+X-Forwarded-For, which anyone can write. So the header counts only when the
+peer is a configured trusted proxy, and then we take the rightmost address
+that is not itself a trusted proxy (RFC 7239 7.4: the nearest hop we trust
+appended it). The address is used to classify the request; it is stored only
+if the admin asked, and then only truncated (/24 for IPv4, /48 for IPv6).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from tracker.networks import IpAddress, IpNetwork
+
+TRUNCATE_V4 = 24
+TRUNCATE_V6 = 48
+
+
+def _parse(text: str | None) -> IpAddress | None:
+    if not text:
+        return None
+    try:
+        address = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class ClientAddresses:
+    def __init__(self, trusted_proxies: Iterable[IpNetwork] = ()) -> None:
+        self.trusted = tuple(trusted_proxies)
+
+    def _is_trusted(self, address: IpAddress) -> bool:
+        return any(address in network for network in self.trusted)
+
+    def client(self, peer: str | None, forwarded_for: str | None) -> IpAddress | None:
+        """The client's address: the peer, unless a trusted proxy forwarded for someone."""
+        address = _parse(peer)
+        if address is None or not self.trusted or not forwarded_for:
+            return address
+        if not self._is_trusted(address):
+            return address
+        for hop in reversed(forwarded_for.split(",")):
+            hop_address = _parse(hop)
+            if hop_address is None:
+                return address  # a garbled chain: believe no further than the proxy
+            if not self._is_trusted(hop_address):
+                return hop_address
+            address = hop_address
+        return address
+
+
+def truncated(address: IpAddress) -> str:
+    """The network the address is in, as stored: `203.0.113.0/24`, `2001:db8:1::/48`."""
+    prefix = TRUNCATE_V4 if address.version == 4 else TRUNCATE_V6
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

@@ -1,0 +1,180 @@
+"""The dashboard's pages: login, campaigns, one campaign, opt-outs, events, privacy."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiohttp import web
+
+from tracker.dashboard import reads
+from tracker.dashboard.abtest import ab_panel
+from tracker.dashboard.auth import SESSION_COOKIE, SESSION_SECONDS, Session
+from tracker.dashboard.pages import admin_page, current_session, render, see_other, settings
+from tracker.dashboard.svg import Series, line_chart, sparkline
+from tracker.store.retention import forget
+
+log = logging.getLogger("sigrelay.tracker.dashboard")
+
+SPARKLINE_DAYS = 30
+BREAKDOWNS = ("variant", "group", "domain", "day")
+CHART_SERIES = ("impressions", "opens", "clicks")
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    if current_session(request) is not None:
+        return see_other("/admin/campaigns")
+    return render(
+        request, "login.html", {"error": None, "configured": bool(settings(request).admins)}
+    )
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    config = settings(request)
+    if not (name and password and await config.admins.verify(name, password)):
+        log.warning("dashboard login failed")  # never the name or password: they may be swapped
+        context = {"error": "Wrong name or password.", "configured": bool(config.admins)}
+        return render(request, "login.html", context, status=401)
+    _, cookie = config.sessions.issue(name)
+    response = see_other("/admin/campaigns")
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=config.secure_cookies,
+    )
+    log.info("dashboard login admin=%s", name)
+    return response
+
+
+@admin_page
+async def logout(request: web.Request, session: Session) -> web.StreamResponse:
+    response = see_other("/admin/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    return see_other("/admin/campaigns")
+
+
+def _last_days(rows: list[dict], key: str, days: int, today) -> list[float]:
+    by_day = {row["day"]: row[key] for row in rows}
+    start = today - timedelta(days=days - 1)
+    return [float(by_day.get((start + timedelta(days=i)).isoformat(), 0)) for i in range(days)]
+
+
+@admin_page
+async def campaigns(request: web.Request, session: Session) -> web.StreamResponse:
+    config = settings(request)
+    result = await config.store.stats(by="campaign")
+    seen = {row["campaign"]: row for row in result["rows"]}
+    today = config.clock().date()
+    listed = []
+    # Copies without a campaign count in the totals only.
+    for campaign_id in sorted((set(seen) - {None}) | set(config.campaign_names)):
+        daily = await config.store.stats(by="day", campaign=campaign_id)
+        clicks = _last_days(daily["rows"], "unique_clicks", SPARKLINE_DAYS, today)
+        listed.append(
+            {
+                "id": campaign_id,
+                "name": config.campaign_names.get(campaign_id, campaign_id),
+                "figures": seen.get(campaign_id) or daily["totals"],
+                "sparkline": sparkline(clicks),
+            }
+        )
+    context = {"campaigns": listed, "totals": result["totals"]}
+    return render(request, "campaigns.html", context, session)
+
+
+@admin_page
+async def campaign(request: web.Request, session: Session) -> web.StreamResponse:
+    config = settings(request)
+    campaign_id = request.match_info["campaign"]
+    daily = await config.store.stats(by="day", campaign=campaign_id)
+    if not daily["rows"] and campaign_id not in config.campaign_names:
+        return render(request, "not_found.html", {"what": "campaign"}, session, status=404)
+    breakdowns = {"day": daily["rows"]}
+    for by in BREAKDOWNS:
+        if by != "day":
+            breakdowns[by] = (await config.store.stats(by=by, campaign=campaign_id))["rows"]
+    days = [row["day"] for row in daily["rows"]]
+    chart = line_chart(
+        days,
+        [Series(name, tuple(float(r[name]) for r in daily["rows"])) for name in CHART_SERIES],
+    )
+    recent = await reads.events_page(config.store, campaign=campaign_id, limit=50)
+    context = {
+        "campaign_id": campaign_id,
+        "name": config.campaign_names.get(campaign_id, campaign_id),
+        "totals": daily["totals"],
+        "chart": chart,
+        "breakdowns": breakdowns,
+        "ab": ab_panel(breakdowns["variant"]),
+        "events": recent.events,
+    }
+    return render(request, "campaign.html", context, session)
+
+
+@admin_page
+async def events(request: web.Request, session: Session) -> web.StreamResponse:
+    before = request.query.get("before", "")
+    page = await reads.events_page(
+        settings(request).store, before=int(before) if before.isdigit() else None
+    )
+    return render(request, "events.html", {"page": page}, session)
+
+
+@admin_page
+async def optouts(request: web.Request, session: Session) -> web.StreamResponse:
+    rows = await reads.optouts_by_domain(settings(request).store)
+    return render(request, "optouts.html", {"rows": rows}, session)
+
+
+@admin_page
+async def privacy(request: web.Request, session: Session) -> web.StreamResponse:
+    enabled = settings(request).pseudonym_key is not None
+    return render(request, "privacy.html", {"enabled": enabled, "error": None}, session)
+
+
+@admin_page
+async def forget_confirm(request: web.Request, session: Session) -> web.StreamResponse:
+    """Step one: show what will happen; nothing changes until the admin confirms."""
+    address = str((await request.post()).get("address", "")).strip()
+    if "@" not in address:
+        context = {"enabled": True, "error": "Enter the recipient's e-mail address."}
+        return render(request, "privacy.html", context, session, status=400)
+    return render(request, "forget_confirm.html", {"address": address}, session)
+
+
+@admin_page
+async def forget_now(request: web.Request, session: Session) -> web.StreamResponse:
+    config = settings(request)
+    address = str((await request.post()).get("address", "")).strip()
+    if config.pseudonym_key is None or "@" not in address:
+        return see_other("/admin/privacy")
+    result = await forget(config.store, address, config.pseudonym_key, config.clock())
+    log.info(
+        "dashboard forget admin=%s subject=%s rows=%d", session.admin, result.subject, result.rows
+    )
+    return render(request, "forgotten.html", {"result": result}, session)
+
+
+def add_page_routes(app: web.Application) -> None:
+    app.router.add_get("/admin", home)
+    app.router.add_get("/admin/", home)
+    app.router.add_get("/admin/login", login_form)
+    app.router.add_post("/admin/login", login)
+    app.router.add_post("/admin/logout", logout)
+    app.router.add_get("/admin/campaigns", campaigns)
+    app.router.add_get("/admin/campaigns/{campaign}", campaign)
+    app.router.add_get("/admin/events", events)
+    app.router.add_get("/admin/optouts", optouts)
+    app.router.add_get("/admin/privacy", privacy)
+    app.router.add_post("/admin/privacy/forget/confirm", forget_confirm)
+    app.router.add_post("/admin/privacy/forget", forget_now)

@@ -1,0 +1,142 @@
+"""Timing rules: clicks no person makes, judged when events are written.
+
+- A click within `click_after_send` of the copy's sent time is a security
+  scanner (Safe Links, Proofpoint and others follow every link on delivery).
+- Different links of one copy clicked within `burst` of each other: a
+  scanner following all links at once; every click of the burst is one.
+
+Why here and not in the request handler: the rules need the copy's sent time
+and its other clicks, which live in the store. Looking them up per request
+would put a query (or a cache that misses on every first click) on the click
+path; carrying the sent time in the click token would change the token format
+and, at the minute resolution that keeps tokens short, be too coarse for a
+10-second rule. Applied per batch, it costs two indexed queries per batch,
+works the same for events replayed from the journal after an outage, and sees
+clicks recorded by every tracker node. A burst split between two batches
+written at the same moment by two nodes can be missed; that is the price of
+never waiting in the handler.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracker.store.models import copies, events
+from tracker.store.queries import COUNTED_VERDICTS
+from tracker.store.records import EventRecord
+
+SCANNER = "scanner"
+
+
+@dataclass(frozen=True)
+class TimingRules:
+    click_after_send: timedelta = timedelta(seconds=10)  # zero: off
+    burst: timedelta = timedelta(seconds=1)  # zero: off
+
+    @classmethod
+    def of_seconds(cls, click_after_send: float, burst: float) -> TimingRules:
+        return cls(timedelta(seconds=click_after_send), timedelta(seconds=burst))
+
+
+@dataclass
+class _Click:
+    at: datetime
+    target: str | None
+    batch_index: int | None = None  # position in the batch, or
+    stored_id: int | None = None  # the stored event's id
+    counted: bool = True  # still counted as a person's click
+
+
+async def reclassify(
+    conn: AsyncConnection, records: list[EventRecord], rules: TimingRules
+) -> list[EventRecord]:
+    """The batch with clicks no person makes turned into scanner clicks; clicks
+    stored earlier that turn out to belong to a burst are updated too."""
+    clicks = [i for i, r in enumerate(records) if r.kind == "click"]
+    if not clicks:
+        return records
+    copy_ids = sorted({records[i].copy_id for i in clicks})
+    scanner: set[int] = set()
+    if rules.click_after_send > timedelta(0):
+        scanner |= await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+    if rules.burst > timedelta(0):
+        batch_burst, stored_burst = await _bursts(conn, records, clicks, copy_ids, rules.burst)
+        scanner |= batch_burst
+        if stored_burst:
+            await conn.execute(
+                update(events).where(events.c.id.in_(stored_burst)).values(verdict=SCANNER)
+            )
+    if not scanner:
+        return records
+    return [
+        replace(r, verdict=SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
+        for i, r in enumerate(records)
+    ]
+
+
+async def _too_soon(
+    conn: AsyncConnection,
+    records: list[EventRecord],
+    clicks: list[int],
+    copy_ids: list[str],
+    window: timedelta,
+) -> set[int]:
+    query = select(copies.c.copy_id, copies.c.sent_at).where(copies.c.copy_id.in_(copy_ids))
+    sent_at = {row.copy_id: row.sent_at for row in await conn.execute(query)}
+    return {
+        i
+        for i in clicks
+        if (sent := sent_at.get(records[i].copy_id)) is not None and records[i].at - sent < window
+    }
+
+
+async def _bursts(
+    conn: AsyncConnection,
+    records: list[EventRecord],
+    clicks: list[int],
+    copy_ids: list[str],
+    window: timedelta,
+) -> tuple[set[int], list[int]]:
+    """(batch positions, stored event ids) of clicks in a burst of different links."""
+    per_copy: dict[str, list[_Click]] = defaultdict(list)
+    for i in clicks:
+        record = records[i]
+        counted = record.verdict in COUNTED_VERDICTS
+        per_copy[record.copy_id].append(_Click(record.at, record.target, i, counted=counted))
+    earliest = min(records[i].at for i in clicks) - window
+    latest = max(records[i].at for i in clicks) + window
+    stored = select(events.c.id, events.c.copy_id, events.c.at, events.c.target, events.c.verdict)
+    stored = stored.where(
+        events.c.copy_id.in_(copy_ids),
+        events.c.kind == "click",
+        events.c.at >= earliest,
+        events.c.at <= latest,
+    )
+    for row in await conn.execute(stored):
+        counted = row.verdict in COUNTED_VERDICTS
+        per_copy[row.copy_id].append(_Click(row.at, row.target, stored_id=row.id, counted=counted))
+    in_burst: list[_Click] = []
+    for copy_clicks in per_copy.values():
+        in_burst.extend(_in_bursts(copy_clicks, window))
+    batch = {c.batch_index for c in in_burst if c.batch_index is not None}
+    stored_ids = [c.stored_id for c in in_burst if c.stored_id is not None and c.counted]
+    return batch, stored_ids  # type: ignore[return-value]
+
+
+def _in_bursts(clicks: list[_Click], window: timedelta) -> list[_Click]:
+    """Clicks that have a click on a different link within `window` of them."""
+    clicks.sort(key=lambda c: c.at)
+    marked: dict[int, _Click] = {}
+    for i, first in enumerate(clicks):
+        for second in clicks[i + 1 :]:
+            if second.at - first.at > window:
+                break
+            if second.target != first.target:
+                marked[id(first)] = first
+                marked[id(second)] = second
+    return list(marked.values())
