@@ -21,9 +21,12 @@ from aiohttp import web
 from config import Config
 from proxy.relay import Relay
 from tracker.app import make_app
+from tracker.classify import load_classifier
+from tracker.clientip import ClientAddresses
 from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
+from tracker.store.timing import TimingRules
 from tracker.tokens import load_keyring
 from tracker.writer import EventWriter
 
@@ -63,10 +66,21 @@ class Service:
         self.store = await Store.open(cfg.store.url)
         await self.store.upgrade()
         self._start_retention(cfg)
+        tracker_cfg = cfg.tracker
+        self.store.timing = TimingRules.of_seconds(
+            tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
+        )
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
         await self.writer.start()
         if self.parts.tracker:
-            app = make_app(keyring=keyring, writer=self.writer, banner_file=cfg.banner_file)
+            app = make_app(
+                keyring=keyring,
+                writer=self.writer,
+                banner_file=cfg.banner_file,
+                classifier=load_classifier(cfg.config_dir, cfg.data.dir),
+                addresses=ClientAddresses(tracker_cfg.trusted_proxies),
+                store_ip=cfg.privacy.store_ip,
+            )
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             host, port = _host_port(cfg.tracker.listen)

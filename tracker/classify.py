@@ -1,7 +1,7 @@
 """Who fetched a tracker URL: a person, or a machine acting around them.
 
 The verdict of a request comes from the request alone: its method, its user
-agent and its client address, against the rules in `tracker/data/machines.toml`
+agent and its client address, against the rules in `tracker/machines.toml`
 (with sources), the admin's `machines.toml` in the config directory, and the
 network lists imported into the data directory (`sigrelay classify import`).
 Timing rules (a click seconds after sending, many links at once) need the
@@ -121,13 +121,13 @@ def _machine_verdict(value: object, where: str) -> Verdict:
 
 
 def shipped_rules_text() -> str:
-    return resources.files("tracker.data").joinpath(ADMIN_FILE).read_text("utf-8")
+    return resources.files("tracker").joinpath(ADMIN_FILE).read_text("utf-8")
 
 
 def load_classifier(config_dir: Path | None = None, data_dir: Path | None = None) -> Classifier:
     """The shipped rules, then the admin's `<config dir>/machines.toml`, then the
     network lists imported into `<data dir>/networks/`."""
-    agents, networks = _read_rules(shipped_rules_text(), "tracker/data/machines.toml")
+    agents, networks = _read_rules(shipped_rules_text(), "tracker/machines.toml")
     admin = config_dir / ADMIN_FILE if config_dir is not None else None
     if admin is not None and admin.is_file():
         more_agents, more_networks = _read_rules(admin.read_text("utf-8"), str(admin))
