@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from dashboardsite import PSEUDONYM_KEY, XSS_RECIPIENT, XSS_TARGET, Dashboard
+from dashboardsite import NOW, PSEUDONYM_KEY, XSS_RECIPIENT, XSS_TARGET, Dashboard
 from sqlalchemy import select
 
 from tracker.pseudonym import pseudonym
 from tracker.store import Store
 from tracker.store.models import audit_log, copies
+from tracker.store.optout import opt_out
 
 
 @pytest.fixture
@@ -94,3 +95,11 @@ async def test_forget_without_csrf_token_changes_nothing(logged_in):
 async def test_stylesheet_is_served_locally(logged_in):
     response, css = await logged_in.page("/admin/static/dashboard.css")
     assert response.status == 200 and "body" in css
+
+
+async def test_optout_list_shows_recipient_hashes_and_choices(logged_in):
+    await opt_out(logged_in.store, "a" * 32, "untracked", NOW)
+    _, html = await logged_in.page("/admin/optouts")
+    page = BeautifulSoup(html, "html.parser")
+    assert [td.get_text() for td in page.select("table.optouts td code")] == ["a" * 32]
+    assert "1 not tracked at all" in " ".join(page.get_text().split())

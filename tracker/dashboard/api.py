@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from tracker.dashboard.auth import Session
 from tracker.dashboard.openapi import openapi_document
 from tracker.dashboard.pages import SECURITY_HEADERS, admin_page, render, settings
 from tracker.store import StoreError
+from tracker.store.optout import list_optouts
 from tracker.store.stats import figures
 
 API = "/api/v1"
@@ -110,8 +112,8 @@ async def events(request: web.Request) -> web.Response:
 
 @api_route
 async def optouts(request: web.Request) -> web.Response:
-    rows = await reads.optouts_by_domain(settings(request).store)
-    return _json({"optouts": sum(r["optouts"] for r in rows), "by_domain": rows})
+    listed = await list_optouts(settings(request).store)
+    return _json({"optouts": len(listed), "by_choice": dict(Counter(o.choice for o in listed))})
 
 
 async def openapi(request: web.Request) -> web.Response:

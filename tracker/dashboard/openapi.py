@@ -138,14 +138,20 @@ PATHS: dict[str, Any] = {
     },
     "/optouts": {
         "get": {
-            "summary": "How many opt-outs, in total and per recipient domain (never addresses)",
+            "summary": "How many recipients opted out, in total and per choice (never who)",
             "responses": _ok(
                 "opt-out counts",
                 {
                     "type": "object",
                     "properties": {
                         "optouts": {"type": "integer"},
-                        "by_domain": {"type": "array", "items": {"type": "object"}},
+                        "by_choice": {
+                            "type": "object",
+                            "properties": {
+                                "anonymous": {"type": "integer"},
+                                "untracked": {"type": "integer"},
+                            },
+                        },
                     },
                 },
             ),

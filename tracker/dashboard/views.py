@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from tracker.dashboard.abtest import ab_panel
 from tracker.dashboard.auth import SESSION_COOKIE, SESSION_SECONDS, Session
 from tracker.dashboard.pages import admin_page, current_session, render, see_other, settings
 from tracker.dashboard.svg import Series, line_chart, sparkline
+from tracker.store.optout import list_optouts
 from tracker.store.retention import forget
 
 log = logging.getLogger("sigrelay.tracker.dashboard")
@@ -132,8 +134,14 @@ async def events(request: web.Request, session: Session) -> web.StreamResponse:
 
 @admin_page
 async def optouts(request: web.Request, session: Session) -> web.StreamResponse:
-    rows = await reads.optouts_by_domain(settings(request).store)
-    return render(request, "optouts.html", {"rows": rows}, session)
+    store = settings(request).store
+    listed = await list_optouts(store)
+    context = {
+        "optouts": listed,
+        "choices": Counter(o.choice for o in listed),
+        "rows": await reads.optouts_by_domain(store),
+    }
+    return render(request, "optouts.html", context, session)
 
 
 @admin_page
