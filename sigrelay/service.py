@@ -23,11 +23,12 @@ from proxy.relay import Relay
 from tracker.app import make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
+from tracker.dashboard import DashboardSettings, settings_from_config
 from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.store.timing import TimingRules
-from tracker.tokens import load_keyring
+from tracker.tokens import Keyring, load_keyring
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.service")
@@ -80,6 +81,7 @@ class Service:
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
+                dashboard=self._dashboard(keyring),
             )
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
@@ -106,6 +108,12 @@ class Service:
             first_delay=self.retention_first_delay,
         )
         self._retention = asyncio.create_task(job, name="sigrelay-retention")
+
+    def _dashboard(self, keyring: Keyring) -> DashboardSettings:
+        """/admin and /api/v1: admins, API tokens and the forget key from the config."""
+        assert self.store is not None
+        key = load_pseudonym_key(self.cfg.data.dir, os.environ)
+        return settings_from_config(self.cfg, self.store, keyring, os.environ, key)
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
