@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import ldap3
-from ldap3.core.exceptions import LDAPBindError, LDAPException
+from ldap3.core.exceptions import LDAPBindError, LDAPException, LDAPInvalidCredentialsResult
 from ldap3.utils.dn import escape_rdn
 
 from proxy.auth import AuthUnavailable, Identity
@@ -33,14 +33,16 @@ class LdapBind:
             # "unauthenticated" bind that many servers let succeed.
             return None
         dn = self.user_dn.format(user=escape_rdn(login))
-        server = ldap3.Server(self.url, connect_timeout=self.timeout)
+        # ldap3 packs the receive timeout into a C struct: whole seconds only.
+        seconds = max(1, int(self.timeout))
+        server = ldap3.Server(self.url, connect_timeout=seconds)
         connection = ldap3.Connection(
-            server, user=dn, password=password, receive_timeout=self.timeout, raise_exceptions=True
+            server, user=dn, password=password, receive_timeout=seconds, raise_exceptions=True
         )
         try:
             connection.bind()
-        except LDAPBindError:
-            return None
+        except (LDAPBindError, LDAPInvalidCredentialsResult):
+            return None  # wrong password, or no such entry (also 49, RFC 4513 6.3)
         except LDAPException as exc:
             raise AuthUnavailable(f"LDAP {self.url}: {type(exc).__name__}") from None
         try:

@@ -1,0 +1,111 @@
+"""A private OpenLDAP slapd (Debian `slapd`) on a free loopback port, from a temp dir.
+
+The directory is loaded with slapadd before slapd starts (no admin password
+needed); slapd runs in the foreground (-d 0) and is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from peers import free_port, require_binary
+
+SUFFIX = "dc=example,dc=com"
+USER_DN = "uid={user},ou=people," + SUFFIX
+
+_CONFIG = """\
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile {root}/slapd.pid
+database mdb
+suffix "{suffix}"
+rootdn "cn=admin,{suffix}"
+directory {root}/db
+access to attrs=userPassword by anonymous auth by self read by * none
+access to * by self read by * none
+"""
+
+
+@dataclass(frozen=True)
+class LdapUser:
+    uid: str
+    mail: str
+    password: str
+
+
+def _ldif(users: list[LdapUser], hash_password) -> str:
+    entries = [
+        f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\n"
+        "o: Example\ndc: example\n",
+        f"dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n",
+    ]
+    for user in users:
+        entries.append(
+            f"dn: uid={user.uid},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\n"
+            f"uid: {user.uid}\ncn: {user.uid}\nsn: {user.uid}\nmail: {user.mail}\n"
+            f"userPassword: {hash_password(user.password)}\n"
+        )
+    return "\n".join(entries)
+
+
+class Slapd:
+    def __init__(self, root: Path, users: list[LdapUser]) -> None:
+        self.root = root
+        self.users = users
+        self.port = free_port()
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        slapd, slapadd = require_binary("slapd"), require_binary("slapadd", "slapd")
+        slappasswd = require_binary("slappasswd", "slapd")
+
+        def hash_password(password: str) -> str:
+            result = subprocess.run([slappasswd, "-s", password], capture_output=True, text=True)
+            return result.stdout.strip()
+
+        (self.root / "db").mkdir(parents=True)
+        config = self.root / "slapd.conf"
+        config.write_text(_CONFIG.format(root=self.root, suffix=SUFFIX))
+        ldif = self.root / "people.ldif"
+        ldif.write_text(_ldif(self.users, hash_password))
+        subprocess.run(
+            [slapadd, "-f", str(config), "-l", str(ldif)], check=True, capture_output=True
+        )
+        self._process = subprocess.Popen(
+            [slapd, "-d", "0", "-f", str(config), "-h", f"{self.url}/"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self._wait_listening(timeout)
+
+    def _wait_listening(self, timeout: float) -> None:
+        # Readiness probe: slapd writes no "ready" line at -d 0, so connect until it accepts.
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                error = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RuntimeError(f"slapd exited: {error}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
