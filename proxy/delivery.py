@@ -207,7 +207,7 @@ class DeliveryWorker:
             return
         state = entry.state
         if state is None:
-            state = self.planner.plan(entry)
+            state = self.planner.plan(entry, await self.planner.recipient_caps(entry))
             await self.spool.run(self.spool.save_state, queue_id, state)
             log.info(
                 "planned queue_id=%s group=%s copies=%d", queue_id, state.group, len(state.copies)
@@ -244,7 +244,8 @@ class DeliveryWorker:
     async def _deliver_copy(
         self, entry: SpoolEntry, state: MessageState, copy: CopyState
     ) -> MessageState:
-        data = self.planner.render(entry, copy)
+        rewritten = self.planner.render(entry, copy)
+        data = rewritten.message
         if self.sign is not None:
             data = self.sign(data)
         replies = await self.upstream.deliver(entry.envelope.mail_from, copy.remaining, data)
@@ -256,10 +257,12 @@ class DeliveryWorker:
         state = state.with_copy(updated)
         await self.spool.run(self.spool.save_state, entry.queue_id, state)
         log.info(
-            "copy queue_id=%s copy_id=%s rcpts=%d status=%s attempts=%d%s",
+            "copy queue_id=%s copy_id=%s rcpts=%d outcome=%s reason=%s status=%s attempts=%d%s",
             entry.queue_id,
             copy.copy_id,
             len(copy.recipients),
+            rewritten.outcome.value,
+            metrics.rewrite_reason(rewritten.reason) or "-",
             updated.status.value,
             updated.attempts,
             f" error={updated.last_error!r}" if updated.last_error else "",

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from config import Config, Tracking, build_plan
 from config.schema import CampaignSection, VariantSection
+from proxy import metrics
 from proxy.fanout import OFF, split
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
-from rewriter import Outcome
+from rewriter import Outcome, Rewritten
 from rewriter.rewrite import rewrite
 from tracker.store import CopyRecord
 from tracker.tokens import (
@@ -97,16 +98,18 @@ class Planner:
 
     # --- once per delivery attempt --------------------------------------------
 
-    def render(self, entry: SpoolEntry, copy: CopyState) -> bytes:
+    def render(self, entry: SpoolEntry, copy: CopyState) -> Rewritten:
+        """The copy's bytes and how the rewriter fared (counted, and logged by delivery)."""
         try:
             plan = self._rewriter_plan(entry, copy)
             result = rewrite(entry.data, plan)
-        except Exception:
+        except Exception as error:
             # rewrite() never raises by contract; build_plan renders templates and might.
             log.exception(
                 "rewrite failed queue_id=%s copy_id=%s: original sent", entry.queue_id, copy.copy_id
             )
-            return entry.data
+            result = Rewritten(entry.data, Outcome.FAILED, f"plan: {type(error).__name__}")
+        metrics.REWRITES.labels(result.outcome.value, metrics.rewrite_reason(result.reason)).inc()
         if result.outcome is Outcome.FAILED:
             log.warning(
                 "rewrite failed queue_id=%s copy_id=%s reason=%s: original sent",
@@ -114,7 +117,7 @@ class Planner:
                 copy.copy_id,
                 result.reason,
             )
-        return result.message
+        return result
 
     def _campaign(self, copy: CopyState) -> tuple[CampaignSection | None, VariantSection | None]:
         campaign = self.cfg.campaign(copy.campaign) if copy.campaign else None
@@ -142,7 +145,9 @@ class Planner:
                 tag_link=self._tagger(copy.copy_id),
                 untag_link=self._untag,
             )
-        return build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
+        plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
+        # We sign what we send: a DKIM-signed original may then be rewritten.
+        return replace(plan, resign_dkim=True) if cfg.dkim.enabled else plan
 
     def _tagger(self, copy_id: str) -> Callable[[str], str]:
         public, keyring = self.cfg.tracker.public_url, self.keyring

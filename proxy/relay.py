@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 
 from config import Config
+from proxy import metrics
 from proxy.backoff import RetryPolicy
 from proxy.delivery import DeliveryWorker
+from proxy.dkim import load_signer
 from proxy.listeners import Listeners
 from proxy.planning import Planner
 from proxy.recorder import CopyStore, Recorder
@@ -47,13 +49,16 @@ class Relay:
             password=cfg.upstream_password,
         )
         self.recorder = Recorder(store, self.spool.root / "records", retry_initial=store_retry)
+        signer = load_signer(cfg)
         self.worker = DeliveryWorker(
             self.spool,
             Planner(cfg, keyring),
             self.upstream,
             self.recorder,
-            retry or RetryPolicy(),
+            retry or RetryPolicy(max_age=cfg.relay.max_age_days * 86400),
             concurrency=concurrency,
+            hostname=cfg.relay.hostname,
+            sign=signer.sign if signer else None,
         )
         self.handler = RelayHandler(
             self.spool,
@@ -62,7 +67,7 @@ class Relay:
                 max_recipients=cfg.relay.max_recipients,
                 max_message_size=cfg.relay.max_message_size,
             ),
-            on_queued=self.worker.wake,
+            on_queued=self._queued,
         )
         self.handler.senders = SenderAuthorization(cfg)
         self.listeners = Listeners(cfg, self.handler)
@@ -74,7 +79,12 @@ class Relay:
         assert bound, "the relay is not started"
         return bound[0].address
 
+    def _queued(self, queue_id: str) -> None:
+        metrics.ACCEPTED.inc()
+        self.worker.wake(queue_id)
+
     async def start(self) -> None:
+        metrics.watch_spool(self.spool)
         await self.recorder.start()
         await self.worker.start()
         await self.listeners.start()
@@ -84,3 +94,4 @@ class Relay:
         await self.worker.stop()
         await self.recorder.stop()
         await self.upstream.close()
+        metrics.unwatch_spool(self.spool)

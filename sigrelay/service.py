@@ -20,6 +20,7 @@ from aiohttp import web
 
 from config import Config
 from proxy.relay import Relay
+from sigrelay import sdnotify
 from tracker.app import make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
@@ -142,14 +143,22 @@ async def run(cfg: Config, parts: Parts) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     service = Service(cfg, parts)
+    watchdog: asyncio.Task[None] | None = None
     try:
         await service.start()
         # A line for supervisors and tests to wait on instead of polling ports.
         ready = f"{READY_LINE} relay={parts.relay} tracker={parts.tracker}"
         print(ready, file=sys.stderr, flush=True)
+        sdnotify.notify(f"READY=1\nSTATUS={ready}")
+        interval = sdnotify.watchdog_interval()
+        if interval is not None:
+            watchdog = asyncio.create_task(sdnotify.keep_watchdog_fed(interval))
         await stop.wait()
         log.info("shutting down")
+        sdnotify.notify("STOPPING=1")
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         await service.stop()
 
 
