@@ -17,7 +17,6 @@ from config.check import check as check_config
 from sigrelay import logsetup
 
 STATS_KEYS = ("campaign", "variant", "group", "sender", "domain", "recipient", "day")
-STATS_COLUMNS = ("sent", "impressions", "opens", "clicks", "unique_clicks", "ctr", "optouts")
 
 config_option = click.option(
     "--config",
@@ -161,20 +160,9 @@ def _print_csv(result: dict, by: str | None) -> None:
 
 
 def _print_table(result: dict, by: str | None) -> None:
-    columns = ([by] if by else []) + list(STATS_COLUMNS)
-    body = [[_cell(row.get(c)) for c in columns] for row in result["rows"]]
-    totals = [_cell(result["totals"].get(c)) for c in STATS_COLUMNS]
-    body.append((["TOTAL"] if by else []) + totals)
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in body:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    from sigrelay.statstable import render
 
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.1%}"
-    return "" if value is None else str(value)
+    click.echo(render(result, by))
 
 
 @main.group()
@@ -221,3 +209,4 @@ main.add_command(cli_retention.purge)
 main.add_command(__import__("sigrelay.cli_user", fromlist=["user"]).user)
 main.add_command(__import__("sigrelay.cli_classify", fromlist=["classify"]).classify)
 main.add_command(__import__("sigrelay.cli_spool", fromlist=["spool"]).spool)
+main.add_command(__import__("sigrelay.cli_admin", fromlist=["admin"]).admin)
