@@ -58,6 +58,8 @@ class Dashboard:
     store: Store
     http: aiohttp.ClientSession
     app: web.Application
+    writer: EventWriter
+    keyring: Keyring
 
     async def login(self, name: str = ADMIN, password: str = PASSWORD) -> aiohttp.ClientResponse:
         form = {"name": name, "password": password}
@@ -110,7 +112,7 @@ async def serve_dashboard(tmp_path: Path, settings: DashboardSettings) -> AsyncI
     await web.TCPSite(runner, "127.0.0.1", port).start()
     # unsafe=True: aiohttp keeps no cookies for IP-address hosts otherwise.
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        yield Dashboard(f"http://127.0.0.1:{port}", settings.store, http, app)
+        yield Dashboard(f"http://127.0.0.1:{port}", settings.store, http, app, writer, keyring)
     await runner.cleanup()
     await writer.close()
 
