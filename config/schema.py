@@ -262,6 +262,8 @@ class PrivacySection(Section):
     event_retention_days: int = Field(default=180, gt=0)
     store_ip: Literal["none", "truncated"] = "none"
     tracking_enabled: bool = True  # the global switch: False means no tags anywhere
+    # A subject containing this (any case) is sent untracked; the tag is removed.
+    notrack_tag: str = Field(default="[notrack]", min_length=1)
 
 
 class MatchRule(Section):
@@ -289,6 +291,7 @@ class GroupSection(Section):
     link_mode: LinkMode = LinkMode.SIGNATURE
     excluded_domains: tuple[Domain, ...] = ()
     embed_images: bool = False
+    language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False
     match: tuple[MatchRule, ...] = ()

@@ -12,6 +12,7 @@ the original message unmodified; mail is never held back by a template.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -20,6 +21,9 @@ from config import Config, Tracking, build_plan
 from config.schema import CampaignSection, VariantSection
 from proxy import metrics
 from proxy.fanout import OFF, split
+from proxy.notrack import strip_notrack, wants_no_tracking
+from proxy.optout_footer import optout_url, with_optout_link
+from proxy.recipient_choices import Caps, RecipientChoices, cap_of
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
 from rewriter import Outcome, Rewritten
@@ -45,28 +49,33 @@ class Planner:
         self.cfg = cfg
         self.keyring = keyring
         self.new_id = new_id
+        # The opt-out and consent lists; the relay sets them when it has a store.
+        self.choices: RecipientChoices | None = None
 
     # --- once per message ---------------------------------------------------
 
-    def plan(self, entry: SpoolEntry) -> MessageState:
+    def plan(self, entry: SpoolEntry, caps: Caps | None = None) -> MessageState:
+        """`caps`: what each recipient allows, from `await recipient_caps(entry)`."""
         envelope = entry.envelope
         try:
-            return self._plan(entry)
+            return self._plan(entry, caps or {})
         except Exception:
             log.exception("planning failed queue_id=%s: one untracked copy", entry.queue_id)
             untracked = CopyState(self.new_id(), envelope.rcpts, tracked=False, privacy=OFF)
             return MessageState(envelope.mail_from, "", (untracked,))
 
-    def _plan(self, entry: SpoolEntry) -> MessageState:
+    def _plan(self, entry: SpoolEntry, caps: Caps) -> MessageState:
         cfg, envelope = self.cfg, entry.envelope
         sender = cfg.sender(envelope.mail_from)
         group = sender.group
         # A null sender is a bounce or other machine mail (RFC 5321 4.5.5): never tracked.
         tracked = bool(envelope.mail_from) and cfg.tracking_allowed(group)
+        # The sender's own switch for this one message (header or subject tag).
+        tracked = tracked and not wants_no_tracking(entry.data, cfg.privacy.notrack_tag)
         mode = group.privacy.value if tracked else OFF
         campaign = cfg.campaign_for(group.name, envelope.received_at)
         copies = []
-        for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id):
+        for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id, cap_of(caps)):
             variant = None
             if campaign is not None:
                 # Deterministic per recipient: the same person sees the same banner.
@@ -75,6 +84,13 @@ class Planner:
             campaign_id = campaign.id if campaign else None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
+
+    async def recipient_caps(self, entry: SpoolEntry) -> Caps:
+        """What each recipient allows (opt-out, consent), looked up before plan()."""
+        if self.choices is None:
+            return {}
+        cfg = self.cfg
+        return await self.choices.caps(entry.envelope.rcpts, cfg.privacy, cfg.is_internal)
 
     def records(self, entry: SpoolEntry, state: MessageState) -> list[CopyRecord]:
         """The "sent" facts of the tracked copies; untracked copies leave no trace."""
@@ -100,8 +116,16 @@ class Planner:
 
     def render(self, entry: SpoolEntry, copy: CopyState) -> Rewritten:
         """The copy's bytes and how the rewriter fared (counted, and logged by delivery)."""
+        # Our no-track header and subject tag never reach the recipients; the
+        # spooled original keeps them (new bytes for the copy, no edit in place).
+        data = strip_notrack(entry.data, self.cfg.privacy.notrack_tag)
+        entry = dataclasses.replace(entry, data=data)
         try:
             plan = self._rewriter_plan(entry, copy)
+            url = self._optout_url(copy)
+            if url is not None:
+                language = self.cfg.sender(entry.envelope.mail_from).group.language
+                plan = with_optout_link(plan, url, language)
             result = rewrite(entry.data, plan)
         except Exception as error:
             # rewrite() never raises by contract; build_plan renders templates and might.
@@ -148,6 +172,12 @@ class Planner:
         plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
         # We sign what we send: a DKIM-signed original may then be rewritten.
         return replace(plan, resign_dkim=True) if cfg.dkim.enabled else plan
+
+    def _optout_url(self, copy: CopyState) -> str | None:
+        if self.choices is None:
+            return None
+        public, key = self.cfg.tracker.public_url, self.choices.pseudonym_key
+        return optout_url(copy, self.keyring, public, key)
 
     def _tagger(self, copy_id: str) -> Callable[[str], str]:
         public, keyring = self.cfg.tracker.public_url, self.keyring

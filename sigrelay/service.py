@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from config import Config
+from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
 from sigrelay import sdnotify
 from tracker.app import make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings, settings_from_config
+from tracker.optout import OptOutSettings
 from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
@@ -74,6 +76,8 @@ class Service:
         )
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
         await self.writer.start()
+        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
+        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
         if self.parts.tracker:
             app = make_app(
                 keyring=keyring,
@@ -82,6 +86,7 @@ class Service:
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
+                optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
                 dashboard=self._dashboard(keyring),
             )
             self._runner = web.AppRunner(app, access_log=None)
@@ -93,6 +98,7 @@ class Service:
             )
         if self.parts.relay:
             self.relay = Relay(cfg, self.store, keyring)
+            self.relay.worker.planner.choices = RecipientChoices(self.store, pseudonym_key)
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
             log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
