@@ -7,7 +7,9 @@
   host must not become a way to forge foreign senders.
 - Anyone else may not send at all (the SMTP handler refuses before this).
 The null sender `<>` (bounces, RFC 5321 4.5.5) carries no address to forge
-and is allowed to both; its From: is still checked.
+and is allowed to both. Its From: is still checked for authenticated users;
+from a trusted MTA a bounce's From: is the MTA's own MAILER-DAEMON address
+(often a host name outside the company's mail domains), so it is not.
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ class SenderAuthorization:
             return None
         return self._check(identity, sender, "envelope sender")
 
-    def check_from(self, identity: Identity | None, data: bytes) -> Refusal | None:
+    def check_from(
+        self, identity: Identity | None, data: bytes, mail_from: str = "x"
+    ) -> Refusal | None:
+        if identity is None and not mail_from:
+            return None  # a trusted MTA's bounce: see the module docstring
         addresses = from_header_addresses(data)
         if addresses is None:
             return Refusal("the message has no From: address")

@@ -101,7 +101,7 @@ class RelayHandler:
             log.info("refused client=%s reason=not-trusted stage=mail", session.peer)
             return AUTH_REQUIRED
         if self.senders is not None:
-            refusal = self.senders.check_envelope(identity_of(session), address)
+            refusal = self.senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
                 log.info(
                     "refused client=%s reason=sender stage=mail from=<%s>", session.peer, address
@@ -132,12 +132,13 @@ class RelayHandler:
         data = envelope.original_content or envelope.content
         assert isinstance(data, bytes), "the server runs with decode_data=False"
         if self.senders is not None:
-            refusal = self.senders.check_from(identity_of(session), data)
+            identity = identity_of(session)
+            refusal = self.senders.check_from(identity, data, _sender(envelope.mail_from))
             if refusal is not None:
                 log.info("refused client=%s reason=from-header stage=data", session.peer)
                 return refusal.status
         spooled = SpoolEnvelope(
-            mail_from=envelope.mail_from or "",
+            mail_from=_sender(envelope.mail_from),
             rcpts=tuple(envelope.rcpt_tos),
             received_at=datetime.now(UTC),
             client_address=str(session.peer[0]) if isinstance(session.peer, tuple) else "",
@@ -177,3 +178,10 @@ def smtp_factory(handler: RelayHandler, *, hostname: str) -> Callable[[], SMTP]:
         )
 
     return factory
+
+
+def _sender(mail_from: str | None) -> str:
+    """The envelope sender with the null sender (RFC 5321 4.5.5) as "": aiosmtpd
+    keeps it as "<>" (and needs that to know MAIL was given); the spool, the sender
+    checks and "never bounce a bounce" know it as ""."""
+    return "" if mail_from in (None, "", "<>") else mail_from

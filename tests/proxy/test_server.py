@@ -36,6 +36,15 @@ async def test_accepted_message_is_in_the_spool_when_the_client_gets_250(
     assert entry.envelope.client_address == "127.0.0.1"
 
 
+async def test_null_sender_is_spooled_as_empty_so_it_is_never_bounced_to(
+    spool: Spool, listening_handler
+):
+    port = await listening_handler(RelayHandler(spool, policy()))
+    refused = await smtp_send(port, "", ["kim@customer.test"], message(SENDER))
+    assert refused == {}
+    assert spool.load(spool.list()[0]).envelope.mail_from == ""
+
+
 async def test_the_250_reply_names_the_queue_id(spool: Spool, listening_handler):
     port = await listening_handler(RelayHandler(spool, policy()))
 

@@ -25,7 +25,7 @@ RELAY_PROBES = {
     "source-route": ("spammer@other.test", "@example.com:victim@third.test"),
     "quoted-local-part": ("spammer@other.test", '"victim@third.test"@example.com'),
     "forged-internal-sender": (ANNA, "victim@third.test"),
-    "null-sender": ("", "victim@third.test"),
+    "null-sender": ("<>", "victim@third.test"),
 }
 
 
@@ -103,3 +103,25 @@ async def test_trusted_network_may_not_relay_with_a_routing_recipient_even_as_co
         relay.address[1], "--from", COLLEAGUE, "--to", "victim%third.test@example.com"
     )
     assert run.server_said("550 5.7.1 Sender-specified routing"), run.transcript
+
+
+async def test_trusted_mta_may_relay_a_bounce_from_its_own_mailer_daemon(
+    start_relay, sink: SmtpSink
+):
+    """Postfix in front of us returns bounces with MAIL FROM:<> and From: its own
+    MAILER-DAEMON, often at a host name outside the company's mail domains."""
+    relay = await start_relay()
+    run = await swaks(
+        relay.address[1], "--from", "<>", "--to", CUSTOMER,
+        "--header", "From: Mail Delivery System <MAILER-DAEMON@mx1.internal.test>",
+    )  # fmt: skip
+    assert run.delivered, run.transcript
+
+
+async def test_authenticated_user_bounce_still_needs_an_own_from(secure_relay):
+    relay = await secure_relay()
+    run = await swaks(
+        relay.ports[SUBMISSION], *AS_ANNA, "--from", "<>", "--to", CUSTOMER,
+        "--header", "From: ceo@example.com",
+    )  # fmt: skip
+    assert not run.delivered and run.server_said("550 5.7.1"), run.transcript
