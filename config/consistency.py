@@ -43,6 +43,14 @@ def cross_section_problems(
                     f"no group named {name!r}",
                     f"known groups: {', '.join(sorted(seen_groups))}",
                 )
+        if campaign.follow_up_of is not None and all(
+            c.id != campaign.follow_up_of for c in cfg.campaigns
+        ):
+            yield (
+                ("campaigns", index, "follow_up_of"),
+                f"no campaign named {campaign.follow_up_of!r}",
+                "name the campaign whose clickers should see this one",
+            )
         for position, variant in enumerate(campaign.variants):
             if not (banners_dir / variant.image).is_file():
                 yield (

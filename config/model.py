@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from config import campaigns as campaign_choice
+from config.campaigns import Audience
 from config.directory import Directory
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
@@ -35,6 +37,7 @@ from config.schema import (
     UpstreamEndpoint,
     UpstreamSection,
     VariantSection,
+    WebhookSection,
     parse_upstream,
 )
 from config.templates import SignatureTemplate
@@ -56,6 +59,7 @@ class Config(BaseModel):
     groups: tuple[GroupSection, ...] = Field(min_length=1)
     campaigns: tuple[CampaignSection, ...] = ()
     directory: DirectorySection = DirectorySection()
+    webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()
     admins: tuple[AdminSection, ...] = ()  # dashboard logins
     api_tokens: tuple[ApiTokenSection, ...] = ()  # bearer tokens for /api/v1
@@ -184,8 +188,14 @@ class Config(BaseModel):
     def campaign(self, campaign_id: str) -> CampaignSection | None:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
 
-    def campaign_for(self, group_name: str, now: datetime) -> CampaignSection | None:
-        return campaign_choice.campaign_for(self.campaigns, group_name, now)
+    def campaign_for(
+        self, group_name: str, now: datetime, audience: Audience | None = None
+    ) -> CampaignSection | None:
+        """The campaign for a group at `now`; with an audience (the recipients of
+        one copy), recipient targeting, follow-ups and fallbacks apply too."""
+        return campaign_choice.campaign_for(
+            self.campaigns, group_name, now, audience, self.is_internal
+        )
 
     def variant_for(self, campaign: CampaignSection, recipient_key: str) -> VariantSection:
         return campaign_choice.variant_for(campaign, recipient_key)
@@ -194,6 +204,11 @@ class Config(BaseModel):
         campaign = self.campaign(campaign_id)
         variant = campaign.variant(variant_id) if campaign else None
         return self.banners_dir / variant.image if variant else None
+
+    def is_landing_page(self, url: str) -> bool:
+        """True for a URL on one of the company's landing domains (or a subdomain)."""
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.company.landing_domains)
 
     def is_internal(self, address: str) -> bool:
         """True for the company's domains and their subdomains."""

@@ -7,13 +7,16 @@ plus the sender's group and the campaign into a `rewriter.Plan`.
 
 from __future__ import annotations
 
+import functools
+import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from config.model import Config
 from config.rules import Sender
-from config.schema import CampaignSection, VariantSection
-from rewriter import Banner, Plan
+from config.schema import BannerDelivery, CampaignSection, VariantSection
+from rewriter import Banner, InlineImage, Plan
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,28 @@ def build_plan(
     tracking: Tracking | None,
 ) -> Plan:
     """`tracking=None` means no tracker URLs at all: no pixel, no tagged
-    links and (having no URL for it) no banner."""
+    links and (having no URL for it) no hosted banner; an embedded banner
+    (campaign delivery "embedded") goes along as an inline image regardless."""
     group = sender.group
     tracking = tracking or Tracking()
     # The group's privacy mode and the global switch overrule whatever the
     # caller passed: a group with privacy "off" never carries a tag.
     tracked = cfg.tracking_allowed(group)
-    banner = None
-    if campaign is not None and variant is not None and tracking.banner_url:
-        banner = Banner(
-            image_url=tracking.banner_url,
-            alt=variant.alt or campaign.name,
-            link_url=variant.link,
-            width=variant.width,
-            height=variant.height,
-        )
+    banner, inline = None, ()
+    if campaign is not None and variant is not None:
+        if campaign.delivery is BannerDelivery.EMBEDDED:
+            inline = (_inline_banner(cfg, campaign, variant),)
+            image_url: str | None = f"cid:{inline[0].cid}"
+        else:
+            image_url = tracking.banner_url
+        if image_url:
+            banner = Banner(
+                image_url=image_url,
+                alt=variant.alt or campaign.name,
+                link_url=variant.link,
+                width=variant.width,
+                height=variant.height,
+            )
     return Plan(
         signature=cfg.signature_for(sender),
         reply_signature=cfg.reply_signature_for(sender),
@@ -70,4 +80,26 @@ def build_plan(
         tag_link=tracking.tag_link if tracked else None,
         tracker_prefix=cfg.tracker.public_url,
         excluded_domains=frozenset(group.excluded_domains),
+        embed_images=group.embed_images or bool(inline),
+        inline_images=inline,
     )
+
+
+def _inline_banner(cfg: Config, campaign: CampaignSection, variant: VariantSection) -> InlineImage:
+    """The banner as a CID part: shown even with remote images blocked, but an
+    embedded image cannot tell us it was seen, so it counts no impression."""
+    path = cfg.banners_dir / variant.image
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return InlineImage(
+        cid=f"banner.{campaign.id}.{variant.id}@sigrelay",
+        content_type=content_type,
+        data=_read_banner(path, path.stat().st_mtime_ns),
+        filename=path.name,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _read_banner(path: Path, mtime_ns: int) -> bytes:
+    # Keyed by mtime: a banner replaced on disk is read again (hot reload).
+    del mtime_ns
+    return path.read_bytes()

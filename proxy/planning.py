@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 
 from config import Config, Tracking, build_plan
+from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
 from proxy import metrics
-from proxy.fanout import OFF, split
+from proxy.fanout import OFF, PERSONAL, CopySpec, split
 from proxy.notrack import strip_notrack, wants_no_tracking
 from proxy.optout_footer import optout_url, with_optout_link
 from proxy.recipient_choices import Caps, RecipientChoices, cap_of
@@ -44,13 +45,21 @@ log = logging.getLogger("sigrelay.proxy.planning")
 
 class Planner:
     def __init__(
-        self, cfg: Config, keyring: Keyring, new_id: Callable[[], str] = new_copy_id
+        self,
+        cfg: Config,
+        keyring: Keyring,
+        new_id: Callable[[], str] = new_copy_id,
+        clicked: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
+        # `cfg` is replaced as a whole on a hot reload; one message is planned
+        # with the Config it started with (read once into a local).
         self.cfg = cfg
         self.keyring = keyring
         self.new_id = new_id
         # The opt-out and consent lists; the relay sets them when it has a store.
         self.choices: RecipientChoices | None = None
+        # recipient address -> campaigns they clicked (personal mode follow-ups).
+        self.clicked = clicked
 
     # --- once per message ---------------------------------------------------
 
@@ -75,6 +84,9 @@ class Planner:
         mode = group.privacy.value if tracked else OFF
         campaign = cfg.campaign_for(group.name, envelope.received_at)
         copies = []
+            # The schedule is read at the time the message was received, per copy:
+            # campaigns may target some recipients only.
+            campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
         for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id, cap_of(caps)):
             variant = None
             if campaign is not None:
@@ -84,6 +96,14 @@ class Planner:
             campaign_id = campaign.id if campaign else None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
+    def _audience(self, spec: CopySpec) -> Audience:
+        # Past behaviour only where the store keeps the address (personal mode):
+        # a domain or anonymous copy is never targeted by what someone did.
+        clicked: frozenset[str] = frozenset()
+        if spec.privacy == PERSONAL and spec.recipient and self.clicked is not None:
+            clicked = self.clicked(spec.recipient)
+        return Audience(spec.recipients, clicked)
+
 
     async def recipient_caps(self, entry: SpoolEntry) -> Caps:
         """What each recipient allows (opt-out, consent), looked up before plan()."""

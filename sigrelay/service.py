@@ -15,10 +15,12 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from config import Config
+from config import watch as config_watch
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
 from sigrelay import sdnotify
@@ -62,6 +64,9 @@ class Service:
         self._runner: web.AppRunner | None = None
         self._retention: asyncio.Task[None] | None = None
         self.retention_first_delay = FIRST_RUN_DELAY
+        self.config_poll_interval = config_watch.DEFAULT_INTERVAL
+        self.config_watcher: config_watch.ConfigWatcher | None = None
+        self._config_watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         cfg = self.cfg
@@ -82,7 +87,7 @@ class Service:
             app = make_app(
                 keyring=keyring,
                 writer=self.writer,
-                banner_file=cfg.banner_file,
+                banner_file=self._banner_file,
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
@@ -102,6 +107,7 @@ class Service:
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
             log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
+        self._start_config_watch()
 
     def _start_retention(self, cfg: Config) -> None:
         """The retention policy, applied daily by every node (purging is idempotent)."""
@@ -116,6 +122,29 @@ class Service:
         )
         self._retention = asyncio.create_task(job, name="sigrelay-retention")
 
+    def _banner_file(self, campaign: str, variant: str) -> Path | None:
+        return self.cfg.banner_file(campaign, variant)  # the current config, after reloads
+
+    def _start_config_watch(self) -> None:
+        self.config_watcher = config_watch.ConfigWatcher(
+            self.cfg, self.apply_config, interval=self.config_poll_interval
+        )
+        self._config_watch = asyncio.create_task(
+            self.config_watcher.run(), name="sigrelay-config-watch"
+        )
+
+    def apply_config(self, cfg: Config) -> None:
+        """Swap in a reloaded, valid config. Plain attribute assignments on the
+        event loop: every message or request sees the old or the new Config whole.
+        Listen addresses, the store and the upstream need a restart."""
+        old, self.cfg = self.cfg, cfg
+        if self.relay is not None:
+            self.relay.cfg = cfg
+            self.relay.worker.planner.cfg = cfg
+        for name in ("relay", "upstream", "tracker", "store", "data"):
+            if getattr(old, name) != getattr(cfg, name):
+                log.warning("config [%s] changed: takes effect after a restart", name)
+
     def _dashboard(self, keyring: Keyring) -> DashboardSettings:
         """/admin and /api/v1: admins, API tokens and the forget key from the config."""
         assert self.store is not None
@@ -124,6 +153,11 @@ class Service:
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
+        if self._config_watch is not None:
+            self._config_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._config_watch
+            self._config_watch = None
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
