@@ -82,12 +82,11 @@ class Planner:
         # The sender's own switch for this one message (header or subject tag).
         tracked = tracked and not wants_no_tracking(entry.data, cfg.privacy.notrack_tag)
         mode = group.privacy.value if tracked else OFF
-        campaign = cfg.campaign_for(group.name, envelope.received_at)
         copies = []
+        for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id, cap_of(caps)):
             # The schedule is read at the time the message was received, per copy:
             # campaigns may target some recipients only.
             campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
-        for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id, cap_of(caps)):
             variant = None
             if campaign is not None:
                 # Deterministic per recipient: the same person sees the same banner.
@@ -96,6 +95,7 @@ class Planner:
             campaign_id = campaign.id if campaign else None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
+
     def _audience(self, spec: CopySpec) -> Audience:
         # Past behaviour only where the store keeps the address (personal mode):
         # a domain or anonymous copy is never targeted by what someone did.
@@ -103,7 +103,6 @@ class Planner:
         if spec.privacy == PERSONAL and spec.recipient and self.clicked is not None:
             clicked = self.clicked(spec.recipient)
         return Audience(spec.recipients, clicked)
-
 
     async def recipient_caps(self, entry: SpoolEntry) -> Caps:
         """What each recipient allows (opt-out, consent), looked up before plan()."""
