@@ -107,3 +107,19 @@ consents = Table(
     Column("recipient_key", String(32), primary_key=True),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+# The stats rollup: one row per copy with its event counters, kept up to date by
+# the writer in the same transaction as the events (tracker/store/rollup.py).
+# Stats then aggregate one row per copy instead of every event, and "unique"
+# (distinct copies) is simply "counter > 0". Counted = human or proxy verdicts.
+copy_counts = Table(
+    "copy_counts",
+    metadata,
+    Column("copy_id", String(16), primary_key=True),
+    Column("impressions", Integer, nullable=False, default=0),
+    Column("opens", Integer, nullable=False, default=0),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("optouts", Integer, nullable=False, default=0),
+    Column("machine_opens", Integer, nullable=False, default=0),
+    Column("machine_clicks", Integer, nullable=False, default=0),
+)

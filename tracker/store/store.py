@@ -17,7 +17,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tracker.store import queries, stats
+from tracker.store import queries, rollup, stats
 from tracker.store.records import CopyRecord, EventRecord
 from tracker.store.timing import TimingRules, reclassify
 
@@ -123,6 +123,7 @@ class Store:
             if self.timing is not None:
                 records = await reclassify(conn, records, self.timing)
             await conn.execute(queries.insert_events(), _rows(records))
+            await rollup.add_events(conn, records)
 
     # --- reading --------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class Store:
         async with self.engine.connect() as conn:
             sent_total = (await conn.execute(queries.sent_per(None, campaign, self.dialect))).one()
             counts_total = (
-                (await conn.execute(queries.events_per(None, campaign, self.dialect)))
+                (await conn.execute(rollup.counts_per(None, campaign)))
                 .mappings()
                 .one()
             )
@@ -148,7 +149,13 @@ class Store:
             }
             if by is not None:
                 sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
-                counts = await conn.execute(queries.events_per(by, campaign, self.dialect))
+                # By day, events count on the day they happened: only the events know.
+                per_key = (
+                    queries.events_per(by, campaign, self.dialect)
+                    if by == "day"
+                    else rollup.counts_per(by, campaign)
+                )
+                counts = await conn.execute(per_key)
                 result["rows"] = stats.rows(
                     by,
                     {row.key: row.sent for row in sent},
