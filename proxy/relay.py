@@ -2,12 +2,14 @@
 
 Start order: spool (recover), recorder, worker, then the listener, so that
 nothing is accepted before delivery can take it. Stop order is the reverse:
-stop accepting, let the worker finish the copy on the wire, journal the facts
+stop accepting, let connected clients finish their transactions (bounded by a
+grace period), let the worker finish the copy on the wire, journal the facts
 the store has not taken; everything else stays in the spool for the next start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from config import Config
@@ -25,6 +27,9 @@ from proxy.upstream import Upstream, open_upstream
 from tracker.tokens import Keyring
 
 log = logging.getLogger("sigrelay.proxy.relay")
+
+SHUTDOWN_GRACE = 10.0  # seconds open SMTP sessions get to finish (systemd allows 60)
+DRAIN_POLL = 0.05
 
 
 class Relay:
@@ -79,6 +84,20 @@ class Relay:
         assert bound, "the relay is not started"
         return bound[0].address
 
+    async def _drain(self, grace: float) -> None:
+        """With the listeners closed, let connected clients finish what they
+        are sending (a 250 is owed to every message on disk) before delivery
+        stops; after `grace` seconds the rest are cut off and will retry."""
+        connections = self.listeners.guard.connections
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if connections:
+            log.info("waiting for %d client connection(s) to finish", sum(connections.values()))
+        while connections and loop.time() < deadline:
+            await asyncio.sleep(DRAIN_POLL)  # no event exists for "a client left"
+        if connections:
+            log.warning("cutting off %d client connection(s)", sum(connections.values()))
+
     def _queued(self, queue_id: str) -> None:
         metrics.ACCEPTED.inc()
         self.worker.wake(queue_id)
@@ -89,8 +108,9 @@ class Relay:
         await self.worker.start()
         await self.listeners.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
         await self.listeners.stop()
+        await self._drain(grace)
         await self.worker.stop()
         await self.recorder.stop()
         await self.upstream.close()

@@ -14,13 +14,14 @@ from sigrelay.service import READY_LINE
 @dataclass
 class ServeProcess:
     env: dict[str, str]
+    command: str = "serve"  # or "relay", "tracker"
     proc: asyncio.subprocess.Process | None = None
     log: list[str] = field(default_factory=list)
     _drain: asyncio.Task | None = None
 
     async def start(self, timeout: float = 30) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "sigrelay", "serve",
+            sys.executable, "-m", "sigrelay", self.command,
             env={**os.environ, **self.env},
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
