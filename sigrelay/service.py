@@ -28,6 +28,7 @@ from tracker.app import make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings, settings_from_config
+from tracker.landing import LandingSettings
 from tracker.optout import OptOutSettings
 from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
@@ -91,8 +92,9 @@ class Service:
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
-                optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
                 dashboard=self._dashboard(keyring),
+                landing=LandingSettings(lambda: self.cfg.company.landing_domains),
+                optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
             )
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()

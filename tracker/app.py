@@ -24,6 +24,9 @@ from tracker.classify import Classifier, load_classifier
 from tracker.clientip import ClientAddresses, truncated
 from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
+from tracker.landing import LandingSettings
+from tracker.landing import add_routes as add_landing_routes
+from tracker.landing import click_decorator as landing_click_decorator
 from tracker.optout import OptOutSettings
 from tracker.optout import add_routes as add_optout_routes
 from tracker.store import EventRecord
@@ -75,7 +78,13 @@ def redirect_target(target: str) -> str | None:
     return quote(target, safe=_LOCATION_SAFE)
 
 
+def _same_location(location: str, _token: Token) -> str:
+    return location
+
+
 class _Handlers:
+    decorate_location: Callable[[str, Token], str] = staticmethod(_same_location)
+
     def __init__(
         self,
         keyring: Keyring,
@@ -140,6 +149,7 @@ class _Handlers:
             # Never an open redirect: a link we did not sign leads nowhere.
             return web.Response(status=400, text=BAD_LINK_PAGE, headers=NO_STORE)
         self._record(request, token, "click")
+        location = self.decorate_location(location, token)  # landing pages: + sr_vid
         # A returned response, not `raise HTTPFound`: raising halves aiohttp's rate.
         return web.Response(
             status=302,
@@ -180,6 +190,7 @@ def make_app(
     addresses: ClientAddresses | None = None,
     store_ip: str = "none",
     dashboard: DashboardSettings | None = None,
+    landing: LandingSettings | None = None,
 ) -> web.Application:
     """The tracker application. `banner_file(campaign, variant)` names a variant's
     image (or None); `store_ping` raises when the store is unreachable (default:
@@ -206,4 +217,7 @@ def make_app(
         add_optout_routes(app, optout, keyring=keyring, writer=writer, clock=clock)
     if dashboard is not None:  # /admin/..., /api/v1/... (tracker/dashboard/)
         add_dashboard_routes(app, dashboard)
+    if landing is not None:  # /t.js, /t/e and sr_vid on clicks (tracker/landing.py)
+        handlers.decorate_location = landing_click_decorator(landing, keyring)
+        add_landing_routes(app, landing, keyring=keyring, writer=writer, clock=clock)
     return app

@@ -1,0 +1,175 @@
+"""Landing pages: a signed visit id on clicks to company sites, /t.js and /t/e.
+
+A click whose target is on one of the company's landing domains is redirected
+with `sr_vid=<visit id>` appended (the rest of the URL stays exactly as it
+was). The visit id names the copy, signed with the token keyring, so it can
+be neither forged nor pointed at someone else's copy. The landing page
+includes `<script src="https://tracker/t.js" async></script>`; the script
+posts the page view, link clicks and document downloads to `/t/e` with
+sendBeacon. Events attach to the copy, exactly like a click: whatever the
+copy's privacy mode keeps (a personal copy's recipient, a domain, or nothing
+for an anonymous copy) is what the visit is known by.
+
+CORS: only the landing domains' origins may post events; anything else is 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from tracker.store import EventRecord
+from tracker.tokens import Keyring, Token
+from tracker.writer import EventWriter
+
+log = logging.getLogger("sigrelay.tracker.landing")
+
+PARAMETER = "sr_vid"
+SCRIPT = Path(__file__).resolve().parent / "static" / "t.js"
+EVENT_TYPES = {"view": "visit", "link": "link", "download": "download"}
+MAX_BODY = 4096
+_VID = re.compile(r"^([a-z0-9]{1,4})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{16})$")
+_TAG_BYTES = 12
+
+
+def _tag(secret: bytes, key_id: str, copy_id: str) -> str:
+    digest = hmac.digest(secret, f"sr_vid.{key_id}.{copy_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest[:_TAG_BYTES]).decode().rstrip("=")
+
+
+def visit_id(copy_id: str, keyring: Keyring) -> str:
+    """`<key id>.<copy id>.<tag>`: 34 to 37 URL-safe characters."""
+    key_id = keyring.current
+    return f"{key_id}.{copy_id}.{_tag(keyring.keys[key_id], key_id, copy_id)}"
+
+
+def copy_of_visit(vid: str, keyring: Keyring) -> str | None:
+    """The copy id a visit id names, or None if it is forged, altered or of an unknown key."""
+    match = _VID.fullmatch(vid)
+    if match is None or match.group(1) not in keyring.keys:
+        return None
+    key_id, copy_id, tag = match.groups()
+    expected = _tag(keyring.keys[key_id], key_id, copy_id)
+    return copy_id if hmac.compare_digest(expected, tag) else None
+
+
+def with_visit_id(location: str, vid: str) -> str:
+    """The URL with `sr_vid=` added to its query, before any #fragment; nothing else changes."""
+    base, hash_sign, fragment = location.partition("#")
+    if "?" not in base:
+        separator = "?"
+    elif base.endswith(("?", "&")):
+        separator = ""
+    else:
+        separator = "&"
+    return f"{base}{separator}{PARAMETER}={vid}{hash_sign}{fragment}"
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True)
+class LandingSettings:
+    """`domains()` is called per request, so a reloaded config takes effect at once."""
+
+    domains: Callable[[], tuple[str, ...]]
+
+    def is_landing(self, url: str) -> bool:
+        host = _host(url)
+        return bool(host) and any(host == d or host.endswith("." + d) for d in self.domains())
+
+
+def click_decorator(settings: LandingSettings, keyring: Keyring) -> Callable[[str, Token], str]:
+    """For the click handler: the redirect location, with a visit id if it is a landing page."""
+
+    def decorate(location: str, token: Token) -> str:
+        if not settings.is_landing(location):
+            return location
+        return with_visit_id(location, visit_id(token.copy_id, keyring))
+
+    return decorate
+
+
+class _LandingHandlers:
+    def __init__(
+        self,
+        settings: LandingSettings,
+        keyring: Keyring,
+        writer: EventWriter,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.keyring = keyring
+        self.writer = writer
+        self.clock = clock
+        self.script = SCRIPT.read_bytes()
+
+    def _cors(self, request: web.Request) -> dict[str, str] | None:
+        """CORS headers for an allowed origin; None for any other origin."""
+        origin = request.headers.get("Origin")
+        if origin is None or not self.settings.is_landing(origin):
+            return None
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+    async def script_js(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=self.script,
+            content_type="application/javascript",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        cors = self._cors(request)
+        if cors is None:
+            return web.Response(status=403)
+        allow = {"Access-Control-Allow-Methods": "POST", "Access-Control-Max-Age": "86400"}
+        allow["Access-Control-Allow-Headers"] = "Content-Type"
+        return web.Response(status=204, headers={**cors, **allow})
+
+    async def event(self, request: web.Request) -> web.Response:
+        cors = self._cors(request)
+        if cors is None:
+            return web.Response(status=403, text="origin not allowed\n")
+        if (request.content_length or 0) > MAX_BODY:
+            return web.Response(status=413, headers=cors)
+        try:
+            body = json.loads(await request.content.read(MAX_BODY + 1))
+            vid, kind, url = body["vid"], EVENT_TYPES[body["type"]], body["url"]
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400, text="bad event\n", headers=cors)
+        copy_id = copy_of_visit(vid, self.keyring) if isinstance(vid, str) else None
+        target = url[:2048] if isinstance(url, str) else None
+        if copy_id is None:
+            return web.Response(status=204, headers=cors)  # forged: record nothing, say nothing
+        self.writer.submit(EventRecord(copy_id, kind, self.clock(), "human", target))
+        return web.Response(status=204, headers=cors)
+
+
+def add_routes(
+    app: web.Application,
+    settings: LandingSettings,
+    *,
+    keyring: Keyring,
+    writer: EventWriter,
+    clock: Callable[[], datetime],
+) -> None:
+    handlers = _LandingHandlers(settings, keyring, writer, clock)
+    app.router.add_get("/t.js", handlers.script_js)
+    app.router.add_post("/t/e", handlers.event)
+    app.router.add_route("OPTIONS", "/t/e", handlers.preflight)
