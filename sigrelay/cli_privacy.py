@@ -1,0 +1,227 @@
+"""`sigrelay optout …` and `sigrelay consent …`: the recipients' choices, by admin.
+
+Both lists hold the keyed recipient hash (tracker/recipients.py), never the
+address: `list` shows hashes, and for addresses given on the command line
+whether they are in the list (computed here, not looked up by address).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sigrelay.cli import _load as load_or_fail  # one way to load, errors as one line
+from sigrelay.cli import config_option
+
+
+def _run(config_dir: Path | None, action: Callable[[Any, bytes], Awaitable[Any]]) -> Any:
+    from tracker.pseudonym import load_pseudonym_key
+    from tracker.store import Store
+
+    cfg = load_or_fail(config_dir)
+    key = load_pseudonym_key(cfg.data.dir, os.environ)
+
+    async def run() -> Any:
+        store = await Store.open(cfg.store.url)
+        try:
+            return await action(store, key)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _echo(as_json: bool, data: dict, text: str) -> None:
+    click.echo(json.dumps(data, default=str) if as_json else text)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+
+
+# --- opt-out ------------------------------------------------------------------
+
+
+@click.group()
+def optout() -> None:
+    """Recipients who opted out of tracking (keyed hashes, never addresses)."""
+
+
+@optout.command("add")
+@config_option
+@click.argument("address")
+@click.option(
+    "--choice",
+    type=click.Choice(["untracked", "anonymous"]),
+    default="untracked",
+    help="untracked: not tracked at all (default); anonymous: counted only anonymously.",
+)
+@json_option
+def optout_add(config_dir: Path | None, address: str, choice: str, as_json: bool) -> None:
+    """Opt ADDRESS out, as if they had used their opt-out link."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import opt_out
+
+    async def action(store, key: bytes) -> str:
+        hashed = recipient_key(address, key)
+        await opt_out(store, hashed, choice, _now())
+        return hashed
+
+    hashed = _run(config_dir, action)
+    _echo(as_json, {"recipient_key": hashed, "choice": choice}, f"opted out ({choice}): {hashed}")
+
+
+@optout.command("remove")
+@config_option
+@click.argument("address")
+@json_option
+def optout_remove(config_dir: Path | None, address: str, as_json: bool) -> None:
+    """Opt ADDRESS back in."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import opt_in
+
+    removed = _run(config_dir, lambda store, key: opt_in(store, recipient_key(address, key)))
+    _echo(as_json, {"removed": removed}, "opted back in" if removed else "was not opted out")
+
+
+@optout.command("list")
+@config_option
+@click.argument("addresses", nargs=-1)
+@json_option
+def optout_list(config_dir: Path | None, addresses: tuple[str, ...], as_json: bool) -> None:
+    """Every opt-out (hash, choice, when); for each ADDRESS given, its choice or "in"."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import list_optouts
+
+    async def action(store, key: bytes) -> dict:
+        rows = await list_optouts(store)
+        by_key = {row.recipient_key: row.choice for row in rows}
+        return {
+            "optouts": [
+                {"recipient_key": r.recipient_key, "choice": r.choice, "at": r.at} for r in rows
+            ],
+            "addresses": {a: by_key.get(recipient_key(a, key), "in") for a in addresses},
+        }
+
+    result = _run(config_dir, action)
+    lines = [
+        f"{r['recipient_key']}  {r['choice']:9}  {r['at']:%Y-%m-%d %H:%M}"
+        for r in result["optouts"]
+    ]
+    lines += [f"{address}: {state}" for address, state in result["addresses"].items()]
+    _echo(as_json, result, "\n".join(lines) or "nobody opted out")
+
+
+# --- consent ------------------------------------------------------------------
+
+
+@click.group()
+def consent() -> None:
+    """Recipients who consented to personal tracking (privacy.require_consent)."""
+
+
+@consent.command("add")
+@config_option
+@click.argument("address")
+@json_option
+def consent_add(config_dir: Path | None, address: str, as_json: bool) -> None:
+    """Record ADDRESS's consent."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import add_consent
+
+    async def action(store, key: bytes) -> str:
+        hashed = recipient_key(address, key)
+        await add_consent(store, hashed, _now())
+        return hashed
+
+    hashed = _run(config_dir, action)
+    _echo(as_json, {"recipient_key": hashed}, f"consent recorded: {hashed}")
+
+
+@consent.command("remove")
+@config_option
+@click.argument("address")
+@json_option
+def consent_remove(config_dir: Path | None, address: str, as_json: bool) -> None:
+    """Withdraw ADDRESS's consent."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import remove_consent
+
+    removed = _run(
+        config_dir, lambda store, key: remove_consent(store, recipient_key(address, key))
+    )
+    _echo(as_json, {"removed": removed}, "consent withdrawn" if removed else "had no consent")
+
+
+@consent.command("list")
+@config_option
+@click.argument("addresses", nargs=-1)
+@json_option
+def consent_list(config_dir: Path | None, addresses: tuple[str, ...], as_json: bool) -> None:
+    """Every consent (hash, when); for each ADDRESS given, whether it consented."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import list_consents
+
+    async def action(store, key: bytes) -> dict:
+        rows = await list_consents(store)
+        keys = {row.recipient_key for row in rows}
+        return {
+            "consents": [{"recipient_key": r.recipient_key, "at": r.at} for r in rows],
+            "addresses": {a: recipient_key(a, key) in keys for a in addresses},
+        }
+
+    result = _run(config_dir, action)
+    lines = [f"{r['recipient_key']}  {r['at']:%Y-%m-%d %H:%M}" for r in result["consents"]]
+    lines += [f"{a}: {'yes' if yes else 'no'}" for a, yes in result["addresses"].items()]
+    _echo(as_json, result, "\n".join(lines) or "no consents recorded")
+
+
+@consent.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def consent_import(config_dir: Path | None, file: Path, as_json: bool) -> None:
+    """Record the consent of every address in FILE.csv (column "email" or
+    "address", else the first column; a header row is optional)."""
+    from tracker.recipients import recipient_key
+    from tracker.store.optout import add_consent
+
+    addresses = _addresses_in(file)
+
+    async def action(store, key: bytes) -> int:
+        now = _now()
+        for address in addresses:
+            await add_consent(store, recipient_key(address, key), now)
+        return len(addresses)
+
+    count = _run(config_dir, action)
+    _echo(as_json, {"imported": count}, f"consent recorded for {count} address(es)")
+
+
+def _addresses_in(file: Path) -> list[str]:
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = next((header.index(n) for n in ("email", "address", "e-mail") if n in header), None)
+    body = rows[1:] if column is not None or "@" not in rows[0][0] else rows
+    column = column or 0
+    found = [row[column].strip() for row in body if len(row) > column and "@" in row[column]]
+    if len(found) != len(body):
+        bad = len(body) - len(found)
+        raise click.ClickException(
+            f"{file}: {bad} row(s) without an address in column {column + 1}"
+        )
+    return list(dict.fromkeys(a.lower() for a in found))
