@@ -1,0 +1,72 @@
+"""Real Postfix on both sides of the relay (a private instance per test,
+loopback only, no DNS): as the upstream that stores what the relay delivers,
+and as the client-side MTA that uses the relay as its relayhost."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from relayclient import smtp_send
+
+from postfixpeer import PostfixInstance
+from smtpsink import SmtpSink
+
+SALES = "anna.schmidt@example.com"
+
+
+def offer(to: str) -> bytes:
+    return (
+        f"From: {SALES}\r\nTo: {to}\r\nSubject: Our offer\r\n"
+        "Message-ID: <offer-pf@example.com>\r\n\r\nHello,\r\n\r\nplease find our offer.\r\n"
+    ).encode()
+
+
+@pytest.fixture
+async def postfix() -> AsyncIterator[Callable[..., PostfixInstance]]:
+    instances: list[PostfixInstance] = []
+
+    def start(**options) -> PostfixInstance:
+        instance = PostfixInstance(**options)
+        instances.append(instance)
+        instance.start()
+        return instance
+
+    yield start
+    for instance in instances:
+        await asyncio.to_thread(instance.cleanup)
+
+
+async def test_postfix_upstream_stores_the_signed_copy_with_our_trace(start_relay, postfix):
+    upstream = postfix()
+    relay = await start_relay(SIGRELAY_UPSTREAM__URL=f"smtp://127.0.0.1:{upstream.port}")
+
+    await smtp_send(relay.address[1], SALES, ["kim@customer.test"], offer("kim@customer.test"))
+    (stored,) = await upstream.wait_delivered(1)
+
+    assert b"X-Sigrelay-Processed:" in stored
+    assert b"by relay.example.com (sigrelay) with ESMTP id " in stored
+    assert b"Message-ID: <offer-pf@example.com>" in stored
+
+
+async def test_postfix_with_the_relay_as_relayhost_passes_mail_through_it(
+    start_relay, postfix, sink: SmtpSink
+):
+    relay = await start_relay()
+    client_mta = postfix(relayhost=f"127.0.0.1:{relay.address[1]}")
+
+    def submit() -> None:
+        with smtplib.SMTP("127.0.0.1", client_mta.port, timeout=10) as smtp:
+            smtp.sendmail(SALES, ["kim@customer.test"], offer("kim@customer.test"))
+
+    await asyncio.to_thread(submit)
+    (copy,) = await sink.handler.wait_for(1, timeout=30)
+
+    assert copy.rcpt_tos == ("kim@customer.test",)
+    assert b"X-Sigrelay-Processed:" in copy.data
+    postfix_name = f"postfix-{client_mta.port}.test".encode()
+    ours = b"Received: from " + postfix_name + b" (unknown [127.0.0.1])\r\n\tby relay.example.com"
+    assert copy.data.startswith(ours), "our trace on top, naming Postfix as the client"
+    assert b"by " + postfix_name in copy.data, "Postfix's own trace kept below"
