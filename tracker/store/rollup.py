@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tracker.store.bulk import BulkInsert
 from tracker.store.models import copies, copy_counts, events
 from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord
@@ -68,13 +69,20 @@ def _upsert(dialect_name: str):
     )
 
 
+# Built once: the upsert runs with every batch of events (tracker/store/bulk.py).
+_UPSERTS = {
+    name: BulkInsert(_upsert(name), ("copy_id", *COUNTERS)) for name in ("sqlite", "postgresql")
+}
+
+
 async def add_events(conn: AsyncConnection, records: Iterable[EventRecord]) -> None:
     """Add a batch of events to the rollup (call inside the events' transaction)."""
     rows = increments(records)
     if rows:
         # Sorted: concurrent batches lock rows in one order, so they never deadlock.
         rows.sort(key=lambda row: str(row["copy_id"]))
-        await conn.execute(_upsert(conn.dialect.name), rows)
+        values = [tuple(row.values()) for row in rows]  # in ("copy_id", *COUNTERS) order
+        await _UPSERTS[conn.dialect.name].execute(conn, values)
 
 
 def rebuild(conn: Connection) -> None:
@@ -121,6 +129,19 @@ def _columns() -> list[ColumnElement]:
         total(c.machine_opens).label("machine_opens"),
         total(c.machine_clicks).label("machine_clicks"),
     ]
+
+
+def figures_per(by: str | None, campaign: str | None) -> Select:
+    """Sent and every event figure in one pass over the campaign's copies (left
+    join: a copy without events still counts as sent). Each copy lands in
+    exactly one row, so rows add up to the totals, unique counts included."""
+    joined = copies.outerjoin(copy_counts, copy_counts.c.copy_id == copies.c.copy_id)
+    where = [copies.c.campaign == campaign] if campaign is not None else []
+    sent = func.coalesce(func.sum(copies.c.recipients), 0).label("sent")
+    if by is None:
+        return select(sent, *_columns()).select_from(joined).where(*where)
+    key = copies.c[by].label("key")
+    return select(key, sent, *_columns()).select_from(joined).where(*where).group_by(key)
 
 
 def counts_per(by: str | None, campaign: str | None) -> Select:

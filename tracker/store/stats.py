@@ -38,3 +38,13 @@ def rows(
     """One row per key seen in either query, ordered by key (no key last)."""
     keys = sorted(set(sent) | set(counts), key=lambda k: (k is None, str(k)))
     return [{by: key, **figures(sent.get(key, 0), counts.get(key))} for key in keys]
+
+
+def from_rows(by: str, per_key: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
+    """Totals and rows from per-key figures that add up (each copy in one row)."""
+    names = ("sent", *EVENT_COUNTS, *_SPLITS)
+    summed = {name: sum(int(row.get(name) or 0) for row in per_key.values()) for name in names}
+    return {
+        "totals": figures(summed["sent"], summed),
+        "rows": rows(by, {k: v.get("sent") or 0 for k, v in per_key.items()}, per_key),
+    }

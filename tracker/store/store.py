@@ -137,25 +137,17 @@ class Store:
         if by is not None and by not in queries.GROUPINGS:
             raise StoreError(f"stats by {by!r}: use one of {', '.join(queries.GROUPINGS)}")
         async with self.engine.connect() as conn:
-            sent_total = (await conn.execute(queries.sent_per(None, campaign, self.dialect))).one()
-            counts_total = (
-                (await conn.execute(rollup.counts_per(None, campaign)))
-                .mappings()
-                .one()
-            )
-            result: dict[str, Any] = {
-                "totals": stats.figures(sent_total.sent, counts_total),
-                "rows": [],
-            }
-            if by is not None:
-                sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
+            if by not in (None, "day"):
+                # One pass over the rollup; every copy is in one row, so rows sum to totals.
+                figures = await conn.execute(rollup.figures_per(by, campaign))
+                rows = {row["key"]: row for row in figures.mappings()}
+                return stats.from_rows(by, rows)
+            total = (await conn.execute(rollup.figures_per(None, campaign))).mappings().one()
+            result: dict[str, Any] = {"totals": stats.figures(total["sent"], total), "rows": []}
+            if by == "day":
                 # By day, events count on the day they happened: only the events know.
-                per_key = (
-                    queries.events_per(by, campaign, self.dialect)
-                    if by == "day"
-                    else rollup.counts_per(by, campaign)
-                )
-                counts = await conn.execute(per_key)
+                sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
+                counts = await conn.execute(queries.events_per(by, campaign, self.dialect))
                 result["rows"] = stats.rows(
                     by,
                     {row.key: row.sent for row in sent},
