@@ -207,7 +207,7 @@ class DeliveryWorker:
             return
         state = entry.state
         if state is None:
-            state = self.planner.plan(entry)
+            state = self.planner.plan(entry, await self.planner.recipient_caps(entry))
             await self.spool.run(self.spool.save_state, queue_id, state)
             log.info(
                 "planned queue_id=%s group=%s copies=%d", queue_id, state.group, len(state.copies)
