@@ -1,0 +1,237 @@
+"""Relay throughput and latency, beside a bare pass-through and Postfix's own tools.
+
+usage (as root, for `smtp-sink -u nobody`):
+    .venv/bin/python bench/relay.py [--messages 2000] [--sessions 32] [--size 40960]
+
+Measured in one run, all on loopback, with Postfix's `smtp-source` (C, the
+standard SMTP load tool) as the client and `smtp-sink` as the upstream:
+  - direct:      smtp-source -> smtp-sink (the ceiling of the tools themselves);
+  - bare:        smtp-source -> a bare aiosmtpd -> aiosmtplib pass-through relay
+                 (no rewriting, no spool) -> smtp-sink;
+  - sigrelay:    smtp-source -> `sigrelay relay` (example config: personal mode,
+                 rewriting on, fsync spool) -> smtp-sink; also end to end, until
+                 the spool is empty again.
+Then the median latency of one client sending one message at a time (smtplib,
+MAIL FROM to the final 250) into bare and sigrelay.
+
+Targets (issue 5): sigrelay >= 60% of bare's messages/s; median latency added
+over bare <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import shutil
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SENDER = "anna.schmidt@example.com"  # example config: group "sales", personal mode
+RECIPIENT = "kim@customer.test"
+READY_LINE = "sigrelay ready"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path="/usr/sbin:/usr/bin:" + os.environ.get("PATH", ""))
+    if path is None:
+        sys.exit(f"{name} not found: install Debian's postfix package")
+    return path
+
+
+@contextmanager
+def process(argv: list[str], env: dict[str, str] | None = None, ready: str | None = None):
+    """A child process, stopped by its pid at the end."""
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE if ready else None, text=True)
+    try:
+        if ready:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if ready in line:
+                    break
+            else:
+                sys.exit(f"{argv[0]} exited before it was ready")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def smtp_sink(port: int):
+    argv = [tool("smtp-sink"), "-u", "nobody", f"127.0.0.1:{port}", "1024"]
+    return process(argv)
+
+
+def smtp_source(port: int, messages: int, sessions: int, size: int) -> float:
+    """Messages per second that smtp-source got a 250 for."""
+    argv = [tool("smtp-source"), "-s", str(sessions), "-l", str(size), "-m", str(messages),
+            "-f", SENDER, "-t", RECIPIENT, f"127.0.0.1:{port}"]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(argv, check=True)
+    return messages / (time.perf_counter() - started)
+
+
+def latency_ms(port: int, size: int, count: int = 100) -> float:
+    """Median milliseconds of one transaction, one message at a time."""
+    body = ("x" * 76 + "\r\n") * (size // 78)
+    message = (
+        f"From: {SENDER}\r\nTo: {RECIPIENT}\r\nSubject: latency\r\n\r\nHello,\r\n\r\n{body}"
+    ).encode()
+    times = []
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            client.sendmail(SENDER, [RECIPIENT], message)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+# --- the bare pass-through relay (run as a subprocess of this script) -----------
+
+
+def run_passthrough(listen_port: int, upstream_port: int) -> None:
+    import aiosmtplib
+    from aiosmtpd.smtp import SMTP
+
+    class PassThrough:
+        async def handle_DATA(self, server, session, envelope) -> str:
+            try:
+                await aiosmtplib.send(
+                    envelope.original_content or envelope.content,
+                    sender=envelope.mail_from,
+                    recipients=envelope.rcpt_tos,
+                    hostname="127.0.0.1",
+                    port=upstream_port,
+                )
+            except aiosmtplib.SMTPException as exc:
+                return f"451 4.4.1 upstream: {exc}"
+            return "250 2.0.0 passed on"
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        handler = PassThrough()
+        server = await loop.create_server(
+            lambda: SMTP(handler, decode_data=False), "127.0.0.1", listen_port
+        )
+        print("passthrough ready", file=sys.stderr, flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def passthrough(listen_port: int, upstream_port: int):
+    argv = [sys.executable, __file__, "--passthrough", str(listen_port), str(upstream_port)]
+    return process(argv, ready="passthrough ready")
+
+
+# --- sigrelay -------------------------------------------------------------------
+
+
+def sigrelay(listen_port: int, upstream_port: int, data_dir: Path):
+    env = {
+        **os.environ,
+        "SIGRELAY_CONFIG": str(ROOT / "config" / "example"),
+        "SIGRELAY_DATA": str(data_dir),
+        "SIGRELAY_RELAY__LISTEN": f"127.0.0.1:{listen_port}",
+        "SIGRELAY_RELAY__MAX_CONNECTIONS_PER_IP": "256",
+        "SIGRELAY_UPSTREAM__URL": f"smtp://127.0.0.1:{upstream_port}",
+        "SIGRELAY_TOKEN_KEYS": "b1:" + base64.b64encode(os.urandom(32)).decode(),
+        "SIGRELAY_LOG_LEVEL": "WARNING",
+    }
+    argv = [sys.executable, "-m", "sigrelay", "--log-level", "WARNING", "relay"]
+    return process(argv, env=env, ready=READY_LINE)
+
+
+def spool_depth(data_dir: Path) -> int:
+    return sum(
+        1 for name in ("incoming", "deferred") for _ in (data_dir / "spool" / name).iterdir()
+    )
+
+
+def wait_spool_empty(data_dir: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while spool_depth(data_dir):
+        if time.monotonic() > deadline:
+            sys.exit("the spool did not empty in time")
+        time.sleep(0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=32)
+    parser.add_argument("--size", type=int, default=40 * 1024)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: smtp-sink needs -u nobody")
+    load = (args.messages, args.sessions, args.size)
+
+    sink_port = free_port()
+    with smtp_sink(sink_port):
+        wait_listening(sink_port)
+        direct = smtp_source(sink_port, *load)
+
+        bare_port = free_port()
+        with passthrough(bare_port, sink_port):
+            bare = smtp_source(bare_port, *load)
+            bare_latency = latency_ms(bare_port, args.size)
+
+        relay_port = free_port()
+        with (
+            tempfile.TemporaryDirectory(prefix="sigrelay-bench-") as tmp,
+            sigrelay(relay_port, sink_port, Path(tmp)),
+        ):
+            started = time.perf_counter()
+            ours = smtp_source(relay_port, *load)
+            wait_spool_empty(Path(tmp))
+            end_to_end = args.messages / (time.perf_counter() - started)
+            ours_latency = latency_ms(relay_port, args.size)
+            wait_spool_empty(Path(tmp))
+
+    print(f"\n{args.messages} messages of {args.size} bytes, {args.sessions} sessions")
+    print(f"direct   smtp-source -> smtp-sink        {direct:8.0f} msg/s")
+    print(f"bare     aiosmtpd -> aiosmtplib          {bare:8.0f} msg/s")
+    print(f"sigrelay accepted (250s)                 {ours:8.0f} msg/s"
+          f"   {ours / bare:5.2f}x bare (target >= 0.60)")  # fmt: skip
+    print(f"sigrelay end to end (spool empty)        {end_to_end:8.0f} msg/s"
+          f"   {end_to_end / bare:5.2f}x bare")  # fmt: skip
+    print(f"median latency: bare {bare_latency:.1f} ms, sigrelay {ours_latency:.1f} ms, "
+          f"added {ours_latency - bare_latency:+.1f} ms (target <= 20 ms)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--passthrough":
+        run_passthrough(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
