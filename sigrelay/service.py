@@ -35,6 +35,12 @@ from tracker.store import Store
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.store.timing import TimingRules
 from tracker.tokens import Keyring, load_keyring
+from tracker.webhooks import (
+    NotifyingWriter,
+    WebhookDispatcher,
+    describe_from_store,
+    hooks_from_config,
+)
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.service")
@@ -66,6 +72,7 @@ class Service:
         self._retention: asyncio.Task[None] | None = None
         self.retention_first_delay = FIRST_RUN_DELAY
         self.config_poll_interval = config_watch.DEFAULT_INTERVAL
+        self.webhooks: WebhookDispatcher | None = None
         self.config_watcher: config_watch.ConfigWatcher | None = None
         self._config_watch: asyncio.Task[None] | None = None
 
@@ -87,7 +94,7 @@ class Service:
         if self.parts.tracker:
             app = make_app(
                 keyring=keyring,
-                writer=self.writer,
+                writer=await self._start_webhooks(cfg, self.writer),
                 banner_file=self._banner_file,
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
@@ -110,6 +117,15 @@ class Service:
             upstream = _safe_url(cfg.upstream.url)
             log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
         self._start_config_watch()
+
+    async def _start_webhooks(self, cfg: Config, writer: EventWriter) -> EventWriter:
+        """The writer the tracker submits to: told to the webhooks too, if any."""
+        hooks = hooks_from_config(cfg.webhooks, os.environ)
+        if not hooks:
+            return writer
+        self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
+        await self.webhooks.start()
+        return NotifyingWriter(writer, [self.webhooks.submit])  # type: ignore[return-value]
 
     def _start_retention(self, cfg: Config) -> None:
         """The retention policy, applied daily by every node (purging is idempotent)."""
@@ -171,6 +187,9 @@ class Service:
             await relay.stop()
         if runner is not None:
             await runner.cleanup()
+        if self.webhooks is not None:
+            await self.webhooks.close()
+            self.webhooks = None
         if writer is not None:
             await writer.close()
         if store is not None:
