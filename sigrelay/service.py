@@ -21,6 +21,7 @@ from aiohttp import web
 
 from config import Config
 from config import watch as config_watch
+from config.campaigns import follow_up_sources
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
 from sigrelay import sdnotify
@@ -32,6 +33,7 @@ from tracker.landing import LandingSettings
 from tracker.optout import OptOutSettings
 from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
+from tracker.store.behaviour import ClickHistory
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.store.timing import TimingRules
 from tracker.tokens import Keyring, load_keyring
@@ -73,6 +75,7 @@ class Service:
         self.retention_first_delay = FIRST_RUN_DELAY
         self.config_poll_interval = config_watch.DEFAULT_INTERVAL
         self.webhooks: WebhookDispatcher | None = None
+        self._click_history: asyncio.Task[None] | None = None
         self.config_watcher: config_watch.ConfigWatcher | None = None
         self._config_watch: asyncio.Task[None] | None = None
 
@@ -113,6 +116,7 @@ class Service:
         if self.parts.relay:
             self.relay = Relay(cfg, self.store, keyring)
             self.relay.worker.planner.choices = RecipientChoices(self.store, pseudonym_key)
+            self._start_click_history()
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
             log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
@@ -126,6 +130,13 @@ class Service:
         self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
         await self.webhooks.start()
         return NotifyingWriter(writer, [self.webhooks.submit])  # type: ignore[return-value]
+
+    def _start_click_history(self) -> None:
+        """Who clicked which campaign (personal mode), for follow-up campaigns."""
+        assert self.relay is not None and self.store is not None
+        history = ClickHistory(self.store, lambda: follow_up_sources(self.cfg.campaigns))
+        self.relay.worker.planner.clicked = history.clicked
+        self._click_history = asyncio.create_task(history.run(), name="sigrelay-click-history")
 
     def _start_retention(self, cfg: Config) -> None:
         """The retention policy, applied daily by every node (purging is idempotent)."""
@@ -171,11 +182,12 @@ class Service:
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
-        if self._config_watch is not None:
-            self._config_watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._config_watch
-            self._config_watch = None
+        for task in (self._config_watch, self._click_history):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._config_watch = self._click_history = None
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
