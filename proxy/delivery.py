@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -94,6 +95,8 @@ class DeliveryWorker:
         self.hostname = hostname
         self.sign = sign  # DKIM: the rewritten copy -> the signed copy
         self.flush_poll = flush_poll  # how often to look for `sigrelay spool retry`
+        # Its own threads: rewriting must never wait behind (or hold up) spool I/O.
+        self._rewriting = ThreadPoolExecutor(concurrency, thread_name_prefix="sigrelay-rewrite")
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -177,6 +180,7 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._rewriting.shutdown(wait=False)
 
     async def _run(self) -> None:
         task = asyncio.current_task()
@@ -244,7 +248,10 @@ class DeliveryWorker:
     async def _deliver_copy(
         self, entry: SpoolEntry, state: MessageState, copy: CopyState
     ) -> MessageState:
-        rewritten = self.planner.render(entry, copy)
+        # Rewriting is CPU work (tens of ms for a long text): off the event loop,
+        # so accepting mail and other deliveries are not held up by it.
+        loop = asyncio.get_running_loop()
+        rewritten = await loop.run_in_executor(self._rewriting, self.planner.render, entry, copy)
         data = rewritten.message
         if self.sign is not None:
             data = self.sign(data)
