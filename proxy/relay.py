@@ -52,6 +52,7 @@ class Relay:
             local_hostname=cfg.relay.hostname,
             username=cfg.upstream.username,
             password=cfg.upstream_password,
+            ca_file=cfg.config_dir / cfg.upstream.ca_file if cfg.upstream.ca_file else None,
         )
         self.recorder = Recorder(store, self.spool.root / "records", retry_initial=store_retry)
         signer = load_signer(cfg)

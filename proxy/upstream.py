@@ -61,12 +61,20 @@ def open_upstream(
     local_hostname: str,
     username: str | None = None,
     password: str | None = None,
+    ca_file: Path | None = None,
 ) -> Upstream:
+    """`ca_file`: the PEM bundle that verifies the upstream's certificate
+    (default: the system's trust store)."""
     if endpoint.scheme == "maildir":
         assert endpoint.path is not None
         return MaildirUpstream(data_dir / endpoint.path)  # an absolute path stays absolute
+    context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     return SmtpUpstream(
-        endpoint, local_hostname=local_hostname, username=username, password=password
+        endpoint,
+        local_hostname=local_hostname,
+        username=username,
+        password=password,
+        tls_context=context,
     )
 
 
