@@ -23,7 +23,7 @@ from proxy.recorder import CopyStore, Recorder
 from proxy.senders import SenderAuthorization
 from proxy.server import RelayHandler, RelayPolicy
 from proxy.spool import Spool
-from proxy.upstream import Upstream, open_upstream
+from proxy.upstream import Upstream, upstream_from_config
 from tracker.tokens import Keyring
 
 log = logging.getLogger("sigrelay.proxy.relay")
@@ -46,14 +46,7 @@ class Relay:
     ) -> None:
         self.cfg = cfg
         self.spool = Spool(cfg.data.dir / "spool")
-        self.upstream = upstream or open_upstream(
-            cfg.upstream_endpoint,
-            data_dir=cfg.data.dir,
-            local_hostname=cfg.relay.hostname,
-            username=cfg.upstream.username,
-            password=cfg.upstream_password,
-            ca_file=cfg.config_dir / cfg.upstream.ca_file if cfg.upstream.ca_file else None,
-        )
+        self.upstream = upstream or upstream_from_config(cfg)
         self.recorder = Recorder(store, self.spool.root / "records", retry_initial=store_retry)
         signer = load_signer(cfg)
         self.worker = DeliveryWorker(

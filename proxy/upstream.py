@@ -22,7 +22,7 @@ from typing import Protocol
 
 import aiosmtplib
 
-from config import UpstreamEndpoint
+from config import Config, UpstreamEndpoint
 
 NETWORK_FAILURE = 451
 POOL_IDLE_SECONDS = 30.0  # below the 5-minute idle timeout servers commonly use (RFC 5321 4.5.3.2)
@@ -75,6 +75,19 @@ def open_upstream(
         username=username,
         password=password,
         tls_context=context,
+    )
+
+
+def upstream_from_config(cfg: Config) -> Upstream:
+    """The upstream `[upstream]` describes, with its secret and CA file resolved."""
+    ca_file = cfg.upstream.ca_file
+    return open_upstream(
+        cfg.upstream_endpoint,
+        data_dir=cfg.data.dir,
+        local_hostname=cfg.relay.hostname,
+        username=cfg.upstream.username,
+        password=cfg.upstream_password,
+        ca_file=cfg.config_dir / ca_file if ca_file else None,
     )
 
 
