@@ -22,6 +22,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from proxy import metrics
 from proxy.auth import Identity
 from proxy.senders import SenderAuthorization
 from proxy.spool import Envelope as SpoolEnvelope
@@ -98,15 +99,11 @@ class RelayHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if not self.may_relay(session):
-            log.info("refused client=%s reason=not-trusted stage=mail", session.peer)
-            return AUTH_REQUIRED
+            return _refuse(session, AUTH_REQUIRED, "not-trusted", "mail")
         if self.senders is not None:
             refusal = self.senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
-                log.info(
-                    "refused client=%s reason=sender stage=mail from=<%s>", session.peer, address
-                )
-                return refusal.status
+                return _refuse(session, refusal.status, "sender", "mail", f"from=<{address}>")
         # SIZE= above the limit was already refused by aiosmtpd (552), from data_size_limit.
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -116,27 +113,25 @@ class RelayHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if not self.may_relay(session):
-            return AUTH_REQUIRED
+            return _refuse(session, AUTH_REQUIRED, "not-trusted", "rcpt")
         if uses_routing(address):
-            log.info("refused client=%s reason=routing stage=rcpt to=<%s>", session.peer, address)
-            return ROUTING_REFUSED
+            return _refuse(session, ROUTING_REFUSED, "routing", "rcpt", f"to=<{address}>")
         if len(envelope.rcpt_tos) >= self.policy.max_recipients:
-            return TOO_MANY_RECIPIENTS
+            return _refuse(session, TOO_MANY_RECIPIENTS, "too-many-recipients", "rcpt")
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if not self.may_relay(session) or not envelope.rcpt_tos:
-            return AUTH_REQUIRED
+            return _refuse(session, AUTH_REQUIRED, "not-trusted", "data")
         data = envelope.original_content or envelope.content
         assert isinstance(data, bytes), "the server runs with decode_data=False"
         if self.senders is not None:
             identity = identity_of(session)
             refusal = self.senders.check_from(identity, data, _sender(envelope.mail_from))
             if refusal is not None:
-                log.info("refused client=%s reason=from-header stage=data", session.peer)
-                return refusal.status
+                return _refuse(session, refusal.status, "from-header", "data")
         spooled = SpoolEnvelope(
             mail_from=_sender(envelope.mail_from),
             rcpts=tuple(envelope.rcpt_tos),
@@ -144,13 +139,15 @@ class RelayHandler:
             client_address=str(session.peer[0]) if isinstance(session.peer, tuple) else "",
             client_name=session.host_name or "",
             smtputf8=envelope.smtp_utf8,
+            tls=server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None,
+            authenticated=identity_of(session) is not None,
         )
         try:
             # fsync blocks: run it off the event loop so other sessions and deliveries go on.
             queue_id = await self.spool.run(self.spool.put, spooled, data)
         except SpoolWriteError as exc:
-            log.error("refused client=%s reason=spool-write-failed error=%s", session.peer, exc)
-            return NO_SPACE
+            return _refuse(session, NO_SPACE, "spool-write-failed", "data", f"error={exc}")
         log.info(
             "queued queue_id=%s from=<%s> rcpts=%d size=%d client=%s",
             queue_id,
@@ -185,3 +182,10 @@ def _sender(mail_from: str | None) -> str:
     keeps it as "<>" (and needs that to know MAIL was given); the spool, the sender
     checks and "never bounce a bounce" know it as ""."""
     return "" if mail_from in (None, "", "<>") else mail_from
+
+
+def _refuse(session: Session, status: str, reason: str, stage: str, detail: str = "") -> str:
+    """One log line and one metric per refusal, then the status line for the client."""
+    metrics.REJECTED.labels(reason).inc()
+    log.info("refused client=%s reason=%s stage=%s %s", session.peer, reason, stage, detail)
+    return status

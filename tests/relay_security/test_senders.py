@@ -125,3 +125,22 @@ async def test_authenticated_user_bounce_still_needs_an_own_from(secure_relay):
         "--header", "From: ceo@example.com",
     )  # fmt: skip
     assert not run.delivered and run.server_said("550 5.7.1"), run.transcript
+
+
+async def test_received_header_says_the_client_used_tls_and_auth(secure_relay, sink: SmtpSink):
+    relay = await secure_relay()
+    run = await swaks(relay.ports[SUBMISSION], *AS_ANNA, "--from", ANNA, "--to", CUSTOMER)
+    assert run.delivered, run.transcript
+    (copy,) = await sink.handler.wait_for(1)
+    received = copy.data.split(b"\r\n\r\n", 1)[0].split(b"Received:")[1]
+    assert b"with ESMTPSA" in received, received  # RFC 3848: TLS + AUTH
+
+
+async def test_refusals_are_counted_by_reason(start_relay):
+    from proxy import metrics
+
+    before = metrics.REJECTED.labels("routing")._value.get()
+    relay = await start_relay()
+    run = await swaks(relay.address[1], "--from", COLLEAGUE, "--to", "third.test!victim")
+    assert not run.delivered
+    assert metrics.REJECTED.labels("routing")._value.get() == before + 1
