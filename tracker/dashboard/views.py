@@ -9,10 +9,10 @@ from datetime import timedelta
 from aiohttp import web
 
 from tracker.dashboard import reads
-from tracker.dashboard.abtest import ab_panel
 from tracker.dashboard.auth import SESSION_COOKIE, SESSION_SECONDS, Session
 from tracker.dashboard.pages import admin_page, current_session, render, see_other, settings
 from tracker.dashboard.svg import Series, line_chart, sparkline
+from tracker.store.abtest import ab_result
 from tracker.store.optout import list_optouts
 from tracker.store.retention import forget
 
@@ -117,7 +117,7 @@ async def campaign(request: web.Request, session: Session) -> web.StreamResponse
         "totals": daily["totals"],
         "chart": chart,
         "breakdowns": breakdowns,
-        "ab": ab_panel(breakdowns["variant"]),
+        "ab": ab_result(campaign_id, breakdowns["variant"]),
         "events": recent.events,
     }
     return render(request, "campaign.html", context, session)
