@@ -7,8 +7,11 @@ A missing peer skips the test with the reason, unless SIGRELAY_REQUIRE_PEERS=1
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -47,3 +50,24 @@ def postgres_url_reachable(host: str = "127.0.0.1", port: int = 5432) -> bool:
             return True
     except OSError:
         return False
+
+
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@asynccontextmanager
+async def fresh_postgres_database(prefix: str = "sigrelay_test") -> AsyncIterator[str]:
+    """The SQLAlchemy URL of a new, empty PostgreSQL database, dropped afterwards,
+    so tests never see each other's rows (nor those of other test runs)."""
+    import asyncpg
+
+    if not postgres_url_reachable():
+        missing_peer("PostgreSQL is not listening on 127.0.0.1:5432 (Debian package postgresql)")
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -62,14 +62,6 @@ async def landing() -> AsyncIterator[LandingSite]:
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    sink = SmtpSink()
-    await sink.start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture
 def cfg(tmp_path: Path, sink: SmtpSink, landing: LandingSite) -> Config:
     config_dir = tmp_path / "config"
     shutil.copytree(EXAMPLE, config_dir)

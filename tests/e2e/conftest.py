@@ -25,14 +25,6 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    sink = SmtpSink()
-    await sink.start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture
 def env(tmp_path: Path, config_dir: Path, sink: SmtpSink) -> Iterator[dict[str, str]]:
     tracker_port = free_port()
     yield {

@@ -32,14 +32,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    sink = SmtpSink()
-    await sink.start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture
 def spool(tmp_path: Path) -> Spool:
     return Spool(tmp_path / "spool")
 

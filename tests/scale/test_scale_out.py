@@ -8,26 +8,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
 import shutil
 import smtplib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 import pytest
 
 from config import Config, load_config
 from exampleflow import SALES_SENDER, html_message
 from mailparts import body_text, hrefs, tokens
-from peers import free_port, missing_peer, postgres_url_reachable
+from peers import free_port, fresh_postgres_database
 from sigrelay.service import Parts, Service
 from smtpsink import SmtpSink
 from tracker.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example"
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 MESSAGES = 1000
 SENDERS = 8  # concurrent SMTP clients
 FIRERS = 32  # concurrent HTTP requests
@@ -35,16 +32,8 @@ FIRERS = 32  # concurrent HTTP requests
 
 @pytest.fixture
 async def shared_database() -> AsyncIterator[str]:
-    if not postgres_url_reachable():
-        missing_peer("PostgreSQL is not listening on 127.0.0.1:5432 (Debian package postgresql)")
-    name = f"sigrelay_scale_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres_database("sigrelay_scale") as url:
+        yield url
 
 
 def node_config(tmp_path: Path, name: str, database: str, upstream: str, public: str) -> Config:

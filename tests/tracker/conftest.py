@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from peers import free_port, missing_peer, postgres_url_reachable
+from peers import free_port, fresh_postgres_database, missing_peer, postgres_url_reachable
 from tracker.store import Store
 from tracker.tokens import Keyring
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -32,16 +29,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
         return
-    if not postgres_url_reachable():
-        missing_peer("PostgreSQL is not listening on 127.0.0.1:5432 (Debian package postgresql)")
-    name = f"sigrelay_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
