@@ -12,6 +12,7 @@ valid link always redirects, even while the database is down.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from tracker.classify import Classifier, load_classifier
 from tracker.clientip import ClientAddresses, truncated
@@ -42,6 +44,7 @@ PIXEL_GIF = (
 )
 # Every fetch must reach us to be counted; no cache may answer in our place.
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
+_PIXEL_HEADERS = CIMultiDict({"Content-Type": "image/gif", **NO_STORE})  # built once
 # An untracked banner counts nothing, so mail programs and proxies may cache it.
 CACHEABLE = {"Cache-Control": "public, max-age=86400"}
 BAD_LINK_PAGE = (
@@ -62,6 +65,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A campaign's few links are clicked by many recipients: their checks are cached
+# (targets come only from tokens we signed, so nobody else can fill the cache).
+@functools.lru_cache(maxsize=4096)
 def redirect_target(target: str) -> str | None:
     """The Location for a click target, or None if we must not redirect there:
     only absolute http(s) URLs (never javascript:, data:, or header injection)."""
@@ -110,7 +116,11 @@ class _Handlers:
 
     def _record(self, request: web.Request, token: Token, kind: str) -> None:
         headers = request.headers
-        address = self.addresses.client(request.remote, headers.get("X-Forwarded-For"))
+        address = None
+        # The address is parsed only if something looks at it: listed networks or store_ip.
+        if self.store_ip or self.classifier.networks.size:
+            forwarded = headers.get("X-Forwarded-For") if self.addresses.trusted else None
+            address = self.addresses.client(request.remote, forwarded)
         is_click = token.kind is Kind.CLICK
         verdict = self.classifier.verdict(
             request.method, headers.get("User-Agent"), address, image=not is_click
@@ -127,7 +137,7 @@ class _Handlers:
             self._record(request, token, "open")
         # A forged token gets the same GIF: a broken image would tell a prober
         # nothing useful, and a recipient's mail would show a broken image.
-        return web.Response(body=PIXEL_GIF, content_type="image/gif", headers=NO_STORE)
+        return web.Response(body=PIXEL_GIF, headers=_PIXEL_HEADERS)
 
     async def banner(self, request: web.Request) -> web.StreamResponse:
         token = self._token(request, Kind.BANNER)

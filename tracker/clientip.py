@@ -12,11 +12,30 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from ipaddress import IPv4Address, IPv6Address
+from socket import AF_INET, AF_INET6, inet_pton
 
 from tracker.networks import IpAddress, IpNetwork
 
 TRUNCATE_V4 = 24
 TRUNCATE_V6 = 48
+
+
+def _peer(text: str | None) -> IpAddress | None:
+    """The socket's peer address: written by the kernel, so always canonical, and
+    parsed on every request. inet_pton is ~4x quicker than ipaddress's parser;
+    anything it refuses (an IPv6 scope id, say) goes the careful way."""
+    if text:
+        try:
+            return IPv4Address(inet_pton(AF_INET, text))
+        except OSError:
+            pass
+        try:
+            address = IPv6Address(inet_pton(AF_INET6, text))
+        except OSError:
+            return _parse(text)
+        return address.ipv4_mapped or address
+    return None
 
 
 def _parse(text: str | None) -> IpAddress | None:
@@ -40,7 +59,7 @@ class ClientAddresses:
 
     def client(self, peer: str | None, forwarded_for: str | None) -> IpAddress | None:
         """The client's address: the peer, unless a trusted proxy forwarded for someone."""
-        address = _parse(peer)
+        address = _peer(peer)
         if address is None or not self.trusted or not forwarded_for:
             return address
         if not self._is_trusted(address):

@@ -50,7 +50,6 @@ KEYS_FILE_NAME = "token-keys"
 _KEY_ID = re.compile(r"[a-z0-9]{1,4}")
 _COPY_ID = re.compile(r"[0-9a-f]{16}")
 _RECIPIENT = re.compile(r"[0-9a-f]{24}")
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Kind(StrEnum):
@@ -97,6 +96,11 @@ class Token:
 class Keyring:
     keys: Mapping[str, bytes] = field(repr=False)  # key id -> secret; never in logs
     current: str  # the id that signs; all ids verify (rotation)
+    # key id -> kind -> HMAC already fed with the key and "<kind>.<key id>.": a token
+    # then costs one copy and one update (every tracker request checks one).
+    _macs: Mapping[str, Mapping[Kind, hmac.HMAC]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         for key_id, secret in self.keys.items():
@@ -107,19 +111,38 @@ class Keyring:
         if self.current not in self.keys:
             raise TokenError(f"the signing key {self.current!r} is not in the keyring")
         object.__setattr__(self, "keys", MappingProxyType(dict(self.keys)))
+        macs = {
+            key_id: {kind: _keyed_mac(secret, kind, key_id) for kind in Kind}
+            for key_id, secret in self.keys.items()
+        }
+        object.__setattr__(self, "_macs", MappingProxyType(macs))
 
     def __repr__(self) -> str:
         return f"Keyring(ids={sorted(self.keys)}, current={self.current!r})"
 
 
-def _tag(secret: bytes, kind: Kind, key_id: str, body: bytes) -> bytes:
+def _keyed_mac(secret: bytes, kind: Kind, key_id: str) -> hmac.HMAC:
     # The kind and key id are signed too: a token is only valid where it was issued.
-    message = f"{kind.value}.{key_id}.".encode() + body
-    return hmac.digest(secret, message, hashlib.sha256)[:TAG_BYTES]
+    return hmac.new(secret, f"{kind.value}.{key_id}.".encode(), hashlib.sha256)
+
+
+def _tag(mac: hmac.HMAC, body: bytes) -> bytes:
+    """HMAC-SHA256(secret, "<kind>.<key id>." + body), truncated; `mac` is the keyed prefix."""
+    mac = mac.copy()
+    mac.update(body)
+    return mac.digest()[:TAG_BYTES]
+
+
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64encode_bytes(raw: bytes) -> bytes:
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return _b64encode_bytes(raw).decode("ascii")
 
 
 def encode(token: Token, keyring: Keyring) -> str:
@@ -129,7 +152,7 @@ def encode(token: Token, keyring: Keyring) -> str:
     else:
         body = bytes.fromhex(token.copy_id) + (token.target or "").encode("utf-8")
     key_id = keyring.current
-    text = f"{key_id}.{_b64encode(body + _tag(keyring.keys[key_id], token.kind, key_id, body))}"
+    text = f"{key_id}.{_b64encode(body + _tag(keyring._macs[key_id][token.kind], body))}"
     if len(text) > MAX_TOKEN_CHARS:
         raise TokenError(f"token of {len(text)} chars is over {MAX_TOKEN_CHARS} (target too long)")
     return text
@@ -145,33 +168,50 @@ def decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
 
 
 def _decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
+    # Runs on every tracker request: the cheap refusals first, then one HMAC.
     if not isinstance(text, str) or len(text) > MAX_TOKEN_CHARS:
         return None
-    key_id, dot, encoded = text.partition(".")
-    secret = keyring.keys.get(key_id)
-    if not dot or secret is None or not _BASE64URL.fullmatch(encoded):
+    key_id, dot, encoded_text = text.partition(".")
+    macs = keyring._macs.get(key_id)
+    if not dot or macs is None:
         return None
+    encoded = encoded_text.encode("ascii")  # not ASCII: UnicodeEncodeError, refused by decode()
     try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        raw = binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + b"=" * (-len(encoded) % 4))
     except (binascii.Error, ValueError):
         return None
-    # The last base64 character may carry unused bits; only the canonical
-    # spelling is accepted, so that altering any character fails.
-    if _b64encode(raw) != encoded or len(raw) < COPY_ID_BYTES + TAG_BYTES:
+    if len(raw) < COPY_ID_BYTES + TAG_BYTES:
         return None
-    body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
-    if not hmac.compare_digest(tag, _tag(secret, kind, key_id, body)):
+    body = raw[:-TAG_BYTES]
+    if not hmac.compare_digest(raw[-TAG_BYTES:], _tag(macs[kind], body)):
+        return None
+    # Only the canonical spelling is accepted, so that altering any character
+    # fails: the decoder skips characters outside the alphabet, and the last
+    # character may carry unused bits.
+    if _b64encode_bytes(raw) != encoded:
         return None
     if kind is Kind.OPTOUT:
         if len(body) == RECIPIENT_BYTES:
             return Token(kind, UNTRACKED_COPY_ID, recipient=body.hex())
         return Token(kind, body.hex()) if len(body) == COPY_ID_BYTES else None
-    copy_id, target_bytes = body[:COPY_ID_BYTES].hex(), body[COPY_ID_BYTES:]
-    try:
-        target = target_bytes.decode("utf-8") if target_bytes else None
-        return Token(kind, copy_id, target)
-    except (UnicodeDecodeError, TokenError):
+    has_target = len(body) > COPY_ID_BYTES
+    if has_target != (kind in _KINDS_WITH_TARGET):
         return None
+    try:
+        target = body[COPY_ID_BYTES:].decode("utf-8") if has_target else None
+    except UnicodeDecodeError:
+        return None
+    # Signed by us, so built by encode() from a valid Token: no need to validate again.
+    return _signed_token(kind, body[:COPY_ID_BYTES].hex(), target)
+
+
+def _signed_token(kind: Kind, copy_id: str, target: str | None) -> Token:
+    token = object.__new__(Token)
+    object.__setattr__(token, "kind", kind)
+    object.__setattr__(token, "copy_id", copy_id)
+    object.__setattr__(token, "target", target)
+    object.__setattr__(token, "recipient", None)
+    return token
 
 
 def new_copy_id() -> str:

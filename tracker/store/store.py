@@ -8,6 +8,8 @@ redirecting clicks) while the database is still down.
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tracker.store import queries, rollup, stats
+from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord
 from tracker.store.timing import TimingRules, reclassify
 
@@ -62,6 +65,12 @@ def _rows(records: list[CopyRecord] | list[EventRecord]) -> list[dict[str, Any]]
     # Shallow: dataclasses.asdict deep-copies every datetime, which was most of
     # the CPU an event batch cost.
     return [dict(vars(record)) for record in records]
+
+
+# The events insert runs with every batch the tracker writes: compiled once, rows as tuples.
+_EVENT_COLUMNS = tuple(f.name for f in fields(EventRecord))
+_event_values = attrgetter(*_EVENT_COLUMNS)
+_INSERT_EVENTS = BulkInsert(queries.insert_events(), _EVENT_COLUMNS)
 
 
 def _run_alembic(connection: Connection, action: str, revision: str) -> None:
@@ -122,7 +131,7 @@ class Store:
         async with self.engine.begin() as conn:
             if self.timing is not None:
                 records = await reclassify(conn, records, self.timing)
-            await conn.execute(queries.insert_events(), _rows(records))
+            await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             await rollup.add_events(conn, records)
 
     # --- reading --------------------------------------------------------------
