@@ -11,11 +11,16 @@ standard SMTP load tool) as the client and `smtp-sink` as the upstream:
   - sigrelay:    smtp-source -> `sigrelay relay` (example config: personal mode,
                  rewriting on, fsync spool) -> smtp-sink; also end to end, until
                  the spool is empty again.
+  - postfix:     smtp-source -> a private Postfix -> smtp-sink, end to end (until
+                 its queue is empty: Postfix removes a message once the sink said 250);
+  - altermime:   the same Postfix with altermime as a pipe content filter
+                 reinjecting through sendmail (bench/postfix_filter.py), end to end:
+                 what a self-hosting admin builds instead.
 Then the median latency of one client sending one message at a time (smtplib,
 MAIL FROM to the final 250) into bare and sigrelay.
 
 Targets (issue 5): sigrelay >= 60% of bare's messages/s; median latency added
-over bare <= 20 ms.
+over bare <= 20 ms; sigrelay end to end >= 2x Postfix+altermime end to end.
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+
+from postfix_filter import postfix_with_altermime
 
 ROOT = Path(__file__).resolve().parent.parent
 SENDER = "anna.schmidt@example.com"  # example config: group "sales", personal mode
@@ -187,6 +195,18 @@ def wait_spool_empty(data_dir: Path, timeout: float = 600) -> None:
         time.sleep(0.01)
 
 
+def postfix_end_to_end(port: int, queued: Callable[[], int], load: tuple[int, int, int]) -> float:
+    """Messages per second from the first SMTP connection until the queue is empty."""
+    started = time.perf_counter()
+    smtp_source(port, *load)
+    deadline = time.monotonic() + 600
+    while queued():
+        if time.monotonic() > deadline:
+            sys.exit("Postfix's queue did not empty in time")
+        time.sleep(0.01)
+    return load[0] / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
@@ -219,6 +239,12 @@ def main() -> None:
             ours_latency = latency_ms(relay_port, args.size)
             wait_spool_empty(Path(tmp))
 
+        with postfix_with_altermime(sink_port) as postfix:
+            wait_listening(postfix.plain)
+            wait_listening(postfix.filtered)
+            plain_postfix = postfix_end_to_end(postfix.plain, postfix.queued, load)
+            altermime = postfix_end_to_end(postfix.filtered, postfix.queued, load)
+
     print(f"\n{args.messages} messages of {args.size} bytes, {args.sessions} sessions")
     print(f"direct   smtp-source -> smtp-sink        {direct:8.0f} msg/s")
     print(f"bare     aiosmtpd -> aiosmtplib          {bare:8.0f} msg/s")
@@ -226,6 +252,11 @@ def main() -> None:
           f"   {ours / bare:5.2f}x bare (target >= 0.60)")  # fmt: skip
     print(f"sigrelay end to end (spool empty)        {end_to_end:8.0f} msg/s"
           f"   {end_to_end / bare:5.2f}x bare")  # fmt: skip
+    print(f"postfix  end to end                      {plain_postfix:8.0f} msg/s")
+    print(f"postfix + altermime pipe filter, e2e     {altermime:8.0f} msg/s"
+          f"   {altermime / plain_postfix:5.2f}x postfix")  # fmt: skip
+    print(f"sigrelay end to end / postfix+altermime  {end_to_end / altermime:8.2f}x"
+          "          (target >= 2)")  # fmt: skip
     print(f"median latency: bare {bare_latency:.1f} ms, sigrelay {ours_latency:.1f} ms, "
           f"added {ours_latency - bare_latency:+.1f} ms (target <= 20 ms)")  # fmt: skip
 
