@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -219,6 +220,10 @@ async def run(cfg: Config, parts: Parts) -> None:
     watchdog: asyncio.Task[None] | None = None
     try:
         await service.start()
+        # What start-up loaded (SQLAlchemy, aiohttp, the config) lives as long as the
+        # process: frozen out of the collector, a full collection no longer walks it
+        # (otherwise a ~35 ms pause of every request now and then under load).
+        gc.freeze()
         # A line for supervisors and tests to wait on instead of polling ports.
         ready = f"{READY_LINE} relay={parts.relay} tracker={parts.tracker}"
         print(ready, file=sys.stderr, flush=True)
