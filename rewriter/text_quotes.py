@@ -78,13 +78,14 @@ def text_quote_start(text: str) -> int | None:
 # attribution wrapped over up to three lines), ends in ":" -- every attribution
 # pattern, quotequail's reply and forward-title patterns, and an address-and-date
 # line above a quote do -- or if it starts like a rule ("---", "___"), a Markdown-bold
-# or Outlook "From:" header, Gmail's "2024/01/02 ..." or a "> " quote. Two regex scans
-# find those few lines in C; the exact checks then run on them alone, so a long text
-# without quotes (smtp-source's 2,200 short lines) costs two scans, not 2,200 checks.
-# `[^\S\n]` is blank space within one line: str.strip() removes it, "\n" ends a line.
-# Each scan starts with a literal ("\n", ":"), which re finds fast; "^" with re.M
-# would be tried at every position.
-_LIKELY_START = r"[^\S\n]*(?:[-_*\d>]|" + FROM_WORDS + r" ?:)"
+# or Outlook "From:" header, Gmail's "2024/01/02 ..." (a year and "/", not just any
+# digit: smtp-source's 40 KB lines all start with one) or a "> " quote. Two regex
+# scans find those few lines in C; the exact checks then run on them alone, so a long
+# text without quotes (smtp-source's 2,200 short lines) costs two scans, not 2,200
+# checks. `[^\S\n]` is blank space within one line: str.strip() removes it, "\n" ends
+# a line. Each scan starts with a literal ("\n", ":"), which re finds fast; "^" with
+# re.M would be tried at every position.
+_LIKELY_START = r"[^\S\n]*(?:[-_*>]|\d{4}/|" + FROM_WORDS + r" ?:)"
 _FIRST_LINE_START = re.compile(_LIKELY_START)
 _LATER_LINE_START = re.compile(r"\n" + _LIKELY_START)
 _COLON_END = re.compile(r":[^\S\n]*$", re.M)

@@ -16,7 +16,8 @@ _LINES = st.sampled_from(
      "Bob <b@x.test> wrote:", "Am 1.1.2024 um 10:00 schrieb", "Hans <h@x.de>:",
      "Il 12 mar 2026 Luca ha scritto:", "Le 12 mars 2026, Jean a écrit :",
      "Dnia 28 lutego 2023 14:00 Anna <anna@example.com> napisał(a):", "Иван написал(а):",
-     "2024/1/2 Bob <b@x.test>", "Begin forwarded message:",
+     "2024/1/2 Bob <b@x.test>", "2024/01/02 9:00 Bob <b@x.test>", "1XXXXXXXX",
+     "Begin forwarded message:",
      "---------- Forwarded message ---------", "-----Original Message-----",
      "________________________________", "From: Bob", "*From:* Bob", "Sent: Monday",
      "De : Jean", "Envoyé : lundi", "Von: Hans", "Gesendet: Montag", "> old text", " > old",
@@ -56,8 +57,13 @@ def _quote_start_checking_every_line(text: str) -> int | None:
 
 
 def _smtp_source_text(lines: int = 2200) -> str:
-    """The body Postfix's smtp-source sends: ~47 KB of short numbered lines."""
+    """The body Postfix's smtp-source sends by default: ~47 KB of short numbered lines."""
     return "".join(f"La de da de da {number}.\r\n" for number in range(1, lines + 1))
+
+
+def _smtp_source_sized_text(size: int = 40960) -> str:
+    """The body of `smtp-source -l 40960`: 80-character lines led by their number."""
+    return "".join(f"{n}".ljust(79, "X") + "\r\n" for n in range(1, size // 81 + 1))
 
 
 @given(_REPLIES)
@@ -78,6 +84,12 @@ def test_quote_start_is_where_checking_every_line_finds_it(lines):
 
 def test_long_text_without_quotes_needs_no_line_checked():
     text = _smtp_source_text()
+    assert candidate_lines(text) == []
+    assert text_quote_start(text) is None
+
+
+def test_lines_led_by_numbers_need_no_check():
+    text = _smtp_source_sized_text()
     assert candidate_lines(text) == []
     assert text_quote_start(text) is None
 
