@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from tracker.classify import Classifier, load_classifier
@@ -119,11 +119,11 @@ class _Handlers:
         address = None
         # The address is parsed only if something looks at it: listed networks or store_ip.
         if self.store_ip or self.classifier.networks.size:
-            forwarded = headers.get("X-Forwarded-For") if self.addresses.trusted else None
+            forwarded = headers.get(hdrs.X_FORWARDED_FOR) if self.addresses.trusted else None
             address = self.addresses.client(request.remote, forwarded)
         is_click = token.kind is Kind.CLICK
         verdict = self.classifier.verdict(
-            request.method, headers.get("User-Agent"), address, image=not is_click
+            request.method, headers.get(hdrs.USER_AGENT), address, image=not is_click
         )
         target = token.target if is_click else None
         ip = truncated(address) if self.store_ip and address is not None else None
