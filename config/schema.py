@@ -233,9 +233,8 @@ class TrackerSection(Section):
     # Different links of one copy clicked this close together: a scanner (0: off).
     scanner_burst_seconds: float = Field(default=1.0, ge=0)
     # Who may read /metrics (the tracker faces the internet): Prometheus' networks.
-    metrics_networks: tuple[IPvAnyNetwork, ...] = (  # type: ignore[assignment]
-        "127.0.0.0/8",
-        "::1/128",
+    metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
+        default=("127.0.0.0/8", "::1/128"), validate_default=True
     )
 
     @property

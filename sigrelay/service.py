@@ -23,9 +23,11 @@ from aiohttp import web
 from config import Config
 from config import watch as config_watch
 from config.campaigns import follow_up_sources
+from proxy import metrics as relay_metrics
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
 from sigrelay import sdnotify
+from tracker import metrics as tracker_metrics
 from tracker.app import make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
@@ -107,6 +109,10 @@ class Service:
                 landing=LandingSettings(lambda: self.cfg.company.landing_domains),
                 optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
             )
+            registries = [tracker_metrics.tracker_registry(self.writer)]
+            if self.parts.relay:
+                registries.insert(0, relay_metrics.REGISTRY)
+            tracker_metrics.add_routes(app, registries, tracker_cfg.metrics_networks)
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             host, port = _host_port(cfg.tracker.listen)

@@ -35,7 +35,6 @@ def _proxy_conftest():
 
 
 _shared = _proxy_conftest()
-sink = _shared.sink
 config_dir = _shared.config_dir
 relay_env = _shared.relay_env
 store = _shared.store

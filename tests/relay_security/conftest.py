@@ -26,7 +26,6 @@ _spec = importlib.util.spec_from_file_location(
 assert _spec and _spec.loader
 _proxy_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_proxy_fixtures)
-sink = _proxy_fixtures.sink
 config_dir = _proxy_fixtures.config_dir
 relay_env = _proxy_fixtures.relay_env
 keyring = _proxy_fixtures.keyring
