@@ -26,6 +26,7 @@ from config.campaigns import follow_up_sources
 from proxy import metrics as relay_metrics
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
+from proxy.upstream import open_upstream
 from sigrelay import sdnotify
 from tracker import metrics as tracker_metrics
 from tracker.app import make_app
@@ -33,6 +34,7 @@ from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings, settings_from_config
 from tracker.landing import LandingSettings
+from tracker.notify import SenderNotifier
 from tracker.optout import OptOutSettings
 from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
@@ -78,6 +80,7 @@ class Service:
         self.retention_first_delay = FIRST_RUN_DELAY
         self.config_poll_interval = config_watch.DEFAULT_INTERVAL
         self.webhooks: WebhookDispatcher | None = None
+        self.notifier: SenderNotifier | None = None
         self._click_history: asyncio.Task[None] | None = None
         self.config_watcher: config_watch.ConfigWatcher | None = None
         self._config_watch: asyncio.Task[None] | None = None
@@ -130,13 +133,37 @@ class Service:
         self._start_config_watch()
 
     async def _start_webhooks(self, cfg: Config, writer: EventWriter) -> EventWriter:
-        """The writer the tracker submits to: told to the webhooks too, if any."""
+        """The writer the tracker submits to: told to the webhooks and the sender
+        notifier too, when configured."""
+        listeners = []
         hooks = hooks_from_config(cfg.webhooks, os.environ)
-        if not hooks:
+        if hooks:
+            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
+            await self.webhooks.start()
+            listeners.append(self.webhooks.submit)
+        if any(group.notify_sender for group in cfg.groups):
+            self.notifier = SenderNotifier(
+                describe_from_store(self.store),
+                open_upstream(
+                    cfg.upstream_endpoint,
+                    data_dir=cfg.data.dir,
+                    local_hostname=cfg.relay.hostname,
+                    username=cfg.upstream.username,
+                    password=cfg.upstream_password,
+                    ca_file=cfg.config_dir / cfg.upstream.ca_file if cfg.upstream.ca_file else None,
+                ),
+                notify_group=self._notify_group,
+                hostname=cfg.relay.hostname,
+            )
+            await self.notifier.start()
+            listeners.append(self.notifier.submit)
+        if not listeners:
             return writer
-        self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
-        await self.webhooks.start()
-        return NotifyingWriter(writer, [self.webhooks.submit])  # type: ignore[return-value]
+        return NotifyingWriter(writer, listeners)  # type: ignore[return-value]
+
+    def _notify_group(self, name: str) -> bool:
+        group = self.cfg.group(name)  # the current config: a reload may switch it off
+        return group is not None and group.notify_sender
 
     def _start_click_history(self) -> None:
         """Who clicked which campaign (personal mode), for follow-up campaigns."""
@@ -209,6 +236,10 @@ class Service:
         if self.webhooks is not None:
             await self.webhooks.close()
             self.webhooks = None
+        if self.notifier is not None:
+            await self.notifier.close()
+            await self.notifier.upstream.close()
+            self.notifier = None
         if writer is not None:
             await writer.close()
         if store is not None:

@@ -37,7 +37,7 @@ from tracker.store.models import copies
 log = logging.getLogger("sigrelay.tracker.webhooks")
 
 SIGNATURE_HEADER = "X-Sigrelay-Signature"
-COPY_FIELDS = ("campaign", "variant", "group", "sender", "recipient", "domain")
+COPY_FIELDS = ("campaign", "variant", "group", "sender", "privacy", "recipient", "domain")
 
 Describe = Callable[[list[str]], Awaitable[Mapping[str, Mapping[str, Any]]]]
 
