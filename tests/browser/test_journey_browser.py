@@ -2,7 +2,7 @@
 real sockets: the relay delivers a tracked copy to an SMTP sink; its HTML is
 opened as a mail program with images on would; pixel and banner load; the
 banner is clicked and the company's landing page (an aiohttp server on
-loopback) is reached; the opt-out link is followed and confirmed. The store
+loopback) is reached and reports its view through /t.js; the opt-out link is followed and confirmed. The store
 then holds exactly those events, and the next message is untracked."""
 
 from __future__ import annotations
@@ -35,11 +35,14 @@ class LandingSite:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.visits: list[str] = []
+        self.tracker_url = ""  # the page includes the tracker's /t.js, as admins do
         self._runner: web.AppRunner | None = None
 
     async def _page(self, request: web.Request) -> web.Response:
         self.visits.append(request.path_qs)
-        return web.Response(text="<h1>Spring launch</h1>", content_type="text/html")
+        script = f'<script src="{self.tracker_url}/t.js" async></script>'
+        html = f"<!doctype html><title>Spring</title><h1>Spring launch</h1>{script}"
+        return web.Response(text=html, content_type="text/html")
 
     async def start(self) -> None:
         app = web.Application()
@@ -71,7 +74,9 @@ def cfg(tmp_path: Path, sink: SmtpSink, landing: LandingSite) -> Config:
         toml.read_text().replace("https://www.example.com/spring", f"{landing.url}/spring")
     )
     tracker_port = free_port()
+    landing.tracker_url = f"http://127.0.0.1:{tracker_port}"
     env = {
+        "SIGRELAY_COMPANY__LANDING_DOMAINS": "127.0.0.1",
         "SIGRELAY_DATA": str(tmp_path / "data"),
         "SIGRELAY_RELAY__LISTEN": f"127.0.0.1:{free_port()}",
         "SIGRELAY_TRACKER__LISTEN": f"127.0.0.1:{tracker_port}",
@@ -117,10 +122,13 @@ async def test_recipient_opens_clicks_the_banner_and_opts_out(
         > 0
     ), "the banner shows"
 
-    # The banner is clicked: through our redirect to the landing page.
-    await page.click("a:has(img[src*='/b/'])")
-    await page.wait_for_url(f"{landing.url}/spring*")
+    # The banner is clicked: through our redirect to the landing page, whose
+    # /t.js reports the page view with the visit id the redirect appended.
+    async with page.expect_response(f"{tracker}/t/e"):  # answered: the event is submitted
+        await page.click("a:has(img[src*='/b/'])")
+        await page.wait_for_url(f"{landing.url}/spring*")
     assert [visit.split("?")[0] for visit in landing.visits] == ["/spring"]
+    assert "sr_vid=" in landing.visits[0]
 
     # The opt-out link, then "do not track me at all".
     (optout,) = set(tokens(html, "u"))
@@ -137,6 +145,7 @@ async def test_recipient_opens_clicks_the_banner_and_opts_out(
         ("impression", "human"),
         ("open", "human"),
         ("optout", "human"),
+        ("visit", "human"),
     ]
     totals = (await service.store.stats(campaign=CAMPAIGN))["totals"]
     assert (totals["sent"], totals["impressions"], totals["opens"]) == (1, 1, 1)
