@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Dialect,
     Index,
@@ -108,6 +109,13 @@ consents = Table(
     Column("at", UTCDateTime(), nullable=False),
 )
 
+
+def _rollup_counters() -> list[Column]:
+    """The counters both rollup tables keep (tracker/store/rollup.py COUNTERS)."""
+    names = ("impressions", "opens", "clicks", "optouts", "machine_opens", "machine_clicks")
+    return [Column(name, Integer, nullable=False, default=0) for name in names]
+
+
 # The stats rollup: one row per copy with its event counters, kept up to date by
 # the writer in the same transaction as the events (tracker/store/rollup.py).
 # Stats then aggregate one row per copy instead of every event, and "unique"
@@ -116,10 +124,16 @@ copy_counts = Table(
     "copy_counts",
     metadata,
     Column("copy_id", String(16), primary_key=True),
-    Column("impressions", Integer, nullable=False, default=0),
-    Column("opens", Integer, nullable=False, default=0),
-    Column("clicks", Integer, nullable=False, default=0),
-    Column("optouts", Integer, nullable=False, default=0),
-    Column("machine_opens", Integer, nullable=False, default=0),
-    Column("machine_clicks", Integer, nullable=False, default=0),
+    *_rollup_counters(),
+)
+
+# The same counters per copy and UTC day the events happened on: stats by day
+# (the campaign page's chart) read it instead of every event. "Unique" on a day
+# is "counter > 0" in that day's row: the copies with such an event that day.
+copy_day_counts = Table(
+    "copy_day_counts",
+    metadata,
+    Column("copy_id", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_rollup_counters(),
 )

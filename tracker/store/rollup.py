@@ -1,27 +1,34 @@
-"""The stats rollup: per-copy counters maintained with every batch of events.
+"""The stats rollup: event counters maintained with every batch of events,
+per copy (`copy_counts`) and per copy and UTC day (`copy_day_counts`).
 
 `add_events` runs inside the transaction that inserts the events, so the
 rollup and the events never disagree. It adds, never sets: concurrent
 writers on several tracker nodes add their batches in any order and the sum
-is the same (an upsert with `counter = counter + excluded.counter`).
+is the same (an upsert with `counter = counter + excluded.counter`). Stored
+clicks the timing rules re-mark as a scanner's are taken back the same way
+(minus one click, plus one machine click).
 
-The stats queries aggregate `copies` joined to `copy_counts`: one row per
-copy however many events it had. A campaign with 10 million events over a
-million copies is a million-row aggregate (an index range on the campaign)
-instead of a ten-million-row join with COUNT(DISTINCT ...).
+The stats queries aggregate `copies` joined to the rollup: one row per copy
+(or per copy and day) however many events it had. A campaign with 10 million
+events over a million copies is a million-row aggregate (an index range on
+the campaign) instead of a ten-million-row join with COUNT(DISTINCT ...).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
+from datetime import UTC
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
     Select,
+    Table,
     and_,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -31,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.store.bulk import BulkInsert
-from tracker.store.models import copies, copy_counts, events
+from tracker.store.models import copies, copy_counts, copy_day_counts, events
 from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord
 
@@ -50,39 +57,76 @@ def counter_of(event: EventRecord) -> str | None:
     return None
 
 
-def increments(records: Iterable[EventRecord]) -> list[dict[str, object]]:
-    """One row of counter increments per copy in the batch."""
-    per_copy: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for record in records:
-        counter = counter_of(record)
-        if counter is not None:
-            per_copy[record.copy_id][counter] += 1
-    return [{"copy_id": copy_id, **counts} for copy_id, counts in per_copy.items()]
+RowKey = Callable[[EventRecord], tuple[Hashable, ...]]
 
 
-def _upsert(dialect_name: str):
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(copy_counts)
-    return statement.on_conflict_do_update(
-        index_elements=["copy_id"],
-        set_={name: copy_counts.c[name] + statement.excluded[name] for name in COUNTERS},
+def _per_copy(event: EventRecord) -> tuple[Hashable, ...]:
+    return (event.copy_id,)
+
+
+def _per_copy_and_day(event: EventRecord) -> tuple[Hashable, ...]:
+    return (event.copy_id, event.at.astimezone(UTC).date())
+
+
+def increments(
+    records: Iterable[EventRecord],
+    withdrawn: Iterable[EventRecord] = (),
+    key: RowKey = _per_copy,
+) -> list[tuple[object, ...]]:
+    """One row per rollup key in the batch: the key, then the COUNTERS' increments
+    (`withdrawn` events count -1), sorted by key."""
+    per_key: dict[tuple[Hashable, ...], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(COUNTERS, 0)
     )
+    for sign, batch in ((1, records), (-1, withdrawn)):
+        for record in batch:
+            counter = counter_of(record)
+            if counter is not None:
+                per_key[key(record)][counter] += sign
+    # Sorted: concurrent batches lock rows in one order, so they never deadlock.
+    return [
+        (*k, *counts.values()) for k, counts in sorted(per_key.items(), key=lambda kv: str(kv[0]))
+    ]
 
 
-# Built once: the upsert runs with every batch of events (tracker/store/bulk.py).
-_UPSERTS = {
-    name: BulkInsert(_upsert(name), ("copy_id", *COUNTERS)) for name in ("sqlite", "postgresql")
-}
+def _upsert(table: Table, keys: tuple[str, ...], dialect_name: str) -> BulkInsert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS},
+    )
+    return BulkInsert(statement, (*keys, *COUNTERS))
 
 
-async def add_events(conn: AsyncConnection, records: Iterable[EventRecord]) -> None:
-    """Add a batch of events to the rollup (call inside the events' transaction)."""
-    rows = increments(records)
-    if rows:
-        # Sorted: concurrent batches lock rows in one order, so they never deadlock.
-        rows.sort(key=lambda row: str(row["copy_id"]))
-        values = [tuple(row.values()) for row in rows]  # in ("copy_id", *COUNTERS) order
-        await _UPSERTS[conn.dialect.name].execute(conn, values)
+# Built once: the upserts run with every batch of events (tracker/store/bulk.py).
+_ROLLUPS: tuple[tuple[RowKey, dict[str, BulkInsert]], ...] = tuple(
+    (key, {name: _upsert(table, keys, name) for name in ("sqlite", "postgresql")})
+    for table, keys, key in (
+        (copy_counts, ("copy_id",), _per_copy),
+        (copy_day_counts, ("copy_id", "day"), _per_copy_and_day),
+    )
+)
+
+
+async def add_events(
+    conn: AsyncConnection, records: Iterable[EventRecord], withdrawn: Iterable[EventRecord] = ()
+) -> None:
+    """Add a batch of events to the rollup (call inside the events' transaction);
+    `withdrawn`: stored events as they were counted before their verdict changed
+    (their new verdict is among `records`)."""
+    records, withdrawn = list(records), list(withdrawn)
+    for key, upserts in _ROLLUPS:
+        rows = increments(records, withdrawn, key)
+        if rows:
+            await upserts[conn.dialect.name].execute(conn, rows)
+
+
+def _utc_day(column: ColumnElement, dialect_name: str) -> ColumnElement:
+    # PostgreSQL keeps timestamptz; SQLite keeps UTC wall time, whose date() is the UTC date.
+    if dialect_name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
 
 
 def rebuild(conn: Connection) -> None:
@@ -94,21 +138,27 @@ def rebuild(conn: Connection) -> None:
     def count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
         return func.sum(case((and_(*conditions), 1), else_=0))
 
-    per_copy = select(
-        events.c.copy_id,
+    counters = (
         count(kind == "impression", counted),
         count(kind == "open", counted),
         count(kind == "click", counted),
         count(kind == "optout"),
         count(kind == "open", machine),
         count(kind == "click", machine),
-    ).group_by(events.c.copy_id)
-    conn.execute(delete(copy_counts))
-    conn.execute(insert(copy_counts).from_select(["copy_id", *COUNTERS], per_copy))
+    )
+    day = _utc_day(events.c.at, conn.dialect.name)
+    for table, keys in (
+        (copy_counts, (events.c.copy_id,)),
+        (copy_day_counts, (events.c.copy_id, day)),
+    ):
+        per_key = select(*keys, *counters).group_by(*keys)
+        conn.execute(delete(table))
+        names = [column.name for column in table.primary_key.columns]
+        conn.execute(insert(table).from_select([*names, *COUNTERS], per_key))
 
 
-def _columns() -> list[ColumnElement]:
-    c = copy_counts.c
+def _columns(rollup: Table = copy_counts) -> list[ColumnElement]:
+    c = rollup.c
 
     def total(column: ColumnElement) -> ColumnElement[int]:
         return func.coalesce(func.sum(column), 0)
@@ -145,11 +195,12 @@ def figures_per(by: str | None, campaign: str | None) -> Select:
 
 
 def counts_per(by: str | None, campaign: str | None) -> Select:
-    """The event figures per grouping key (not "day": events by the day they
-    happened need the events themselves), or in total when `by` is None."""
-    joined = copy_counts.join(copies, copy_counts.c.copy_id == copies.c.copy_id)
+    """The event figures per grouping key, or in total when `by` is None. By
+    "day", events count on the (UTC) day they happened, the key a date."""
+    rollup = copy_day_counts if by == "day" else copy_counts
+    joined = rollup.join(copies, rollup.c.copy_id == copies.c.copy_id)
     where = [copies.c.campaign == campaign] if campaign is not None else []
     if by is None:
         return select(*_columns()).select_from(joined).where(*where)
-    key = copies.c[by].label("key")
-    return select(key, *_columns()).select_from(joined).where(*where).group_by(key)
+    key = (rollup.c.day if by == "day" else copies.c[by]).label("key")
+    return select(key, *_columns(rollup)).select_from(joined).where(*where).group_by(key)

@@ -8,7 +8,7 @@ redirecting clicks) while the database is still down.
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
+from dataclasses import fields, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tracker.store import queries, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord
-from tracker.store.timing import TimingRules, reclassify
+from tracker.store.timing import SCANNER, TimingRules, reclassify
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -129,10 +129,14 @@ class Store:
         if not records:
             return
         async with self.engine.begin() as conn:
+            remarked: list[EventRecord] = []
             if self.timing is not None:
-                records = await reclassify(conn, records, self.timing)
+                reclassified = await reclassify(conn, records, self.timing)
+                records, remarked = reclassified.records, reclassified.remarked
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
-            await rollup.add_events(conn, records)
+            # Re-marked stored clicks move from the person's counters to the machine's.
+            now_scanner = [replace(r, verdict=SCANNER) for r in remarked]
+            await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
 
     # --- reading --------------------------------------------------------------
 
@@ -154,12 +158,14 @@ class Store:
             total = (await conn.execute(rollup.figures_per(None, campaign))).mappings().one()
             result: dict[str, Any] = {"totals": stats.figures(total["sent"], total), "rows": []}
             if by == "day":
-                # By day, events count on the day they happened: only the events know.
+                # Copies count as sent on the day they were sent, events on the
+                # day they happened (the per-day rollup), so rows need not sum to
+                # the totals: a copy may have events on several days.
                 sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
-                counts = await conn.execute(queries.events_per(by, campaign, self.dialect))
+                counts = await conn.execute(rollup.counts_per(by, campaign))
                 result["rows"] = stats.rows(
                     by,
                     {row.key: row.sent for row in sent},
-                    {row["key"]: row for row in counts.mappings()},
+                    {row["key"].isoformat(): row for row in counts.mappings()},
                 )
         return result

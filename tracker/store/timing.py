@@ -43,6 +43,14 @@ class TimingRules:
         return cls(timedelta(seconds=click_after_send), timedelta(seconds=burst))
 
 
+@dataclass(frozen=True)
+class Reclassified:
+    records: list[EventRecord]  # the batch, clicks no person makes marked as scanner clicks
+    # Stored clicks re-marked as scanner clicks, as they were counted before
+    # (a person's click): the rollup takes them back.
+    remarked: list[EventRecord]
+
+
 @dataclass
 class _Click:
     at: datetime
@@ -54,12 +62,13 @@ class _Click:
 
 async def reclassify(
     conn: AsyncConnection, records: list[EventRecord], rules: TimingRules
-) -> list[EventRecord]:
+) -> Reclassified:
     """The batch with clicks no person makes turned into scanner clicks; clicks
     stored earlier that turn out to belong to a burst are updated too."""
     clicks = [i for i, r in enumerate(records) if r.kind == "click"]
+    remarked: list[EventRecord] = []
     if not clicks:
-        return records
+        return Reclassified(records, remarked)
     copy_ids = sorted({records[i].copy_id for i in clicks})
     scanner: set[int] = set()
     if rules.click_after_send > timedelta(0):
@@ -68,14 +77,29 @@ async def reclassify(
         batch_burst, stored_burst = await _bursts(conn, records, clicks, copy_ids, rules.burst)
         scanner |= batch_burst
         if stored_burst:
-            await conn.execute(
-                update(events).where(events.c.id.in_(stored_burst)).values(verdict=SCANNER)
-            )
+            remarked = await _remark_stored(conn, stored_burst)
     if not scanner:
-        return records
-    return [
+        return Reclassified(records, remarked)
+    marked = [
         replace(r, verdict=SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
         for i, r in enumerate(records)
+    ]
+    return Reclassified(marked, remarked)
+
+
+async def _remark_stored(conn: AsyncConnection, ids: list[int]) -> list[EventRecord]:
+    """Stored counted clicks made scanner clicks, returned as they were counted."""
+    statement = (
+        update(events)
+        .where(events.c.id.in_(ids))
+        .values(verdict=SCANNER)
+        .returning(events.c.copy_id, events.c.at, events.c.target)
+    )
+    # Only counted clicks are re-marked (_bursts); human and proxy count alike.
+    was = COUNTED_VERDICTS[0]
+    return [
+        EventRecord(row.copy_id, "click", row.at, was, row.target)
+        for row in await conn.execute(statement)
     ]
 
 
