@@ -48,6 +48,7 @@ class Recorder:
         self._pending: dict[str, list[CopyRecord]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         self.journal_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -60,6 +61,7 @@ class Recorder:
             self._pending.setdefault(path.stem, records)
         if self._pending:
             self._wake.set()
+        self._stopping = False
         self._task = asyncio.create_task(self._flush_forever(), name="sigrelay-recorder")
 
     def submit(self, queue_id: str, records: list[CopyRecord]) -> None:
@@ -109,9 +111,11 @@ class Recorder:
 
     async def _flush_forever(self) -> None:
         delay = self.retry_initial
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             if await self._flush_once():
                 delay = self.retry_initial
             else:
@@ -122,6 +126,11 @@ class Recorder:
     async def stop(self) -> None:
         """One last try, then everything unrecorded goes to the journal."""
         if self._task is not None:
+            # A flag as well as cancel(): Python 3.11's wait_for can swallow a
+            # cancellation that arrives as the store call completes (gh-86296),
+            # and the loop would then wait for a wake-up that never comes.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
