@@ -5,28 +5,37 @@ usage: .venv/bin/python bench/tracker.py [--seconds 10] [--connections 64] [--co
 
 Each target is loaded with wrk (Debian package wrk) at the same connection
 count; a Lua script spreads the requests over many different tokens (one per
-copy), as real traffic is. Targets, all on loopback, one process each:
-  - `sigrelay tracker` (SQLite store, batched writer): pixel /o/, then click /c/;
-  - a bare aiohttp handler returning the same 43-byte GIF (and the same 302)
-    from memory: the framework's own floor;
-  - nginx serving the GIF as a static file (one worker, like the others).
-Prints req/s, p50/p99 latency and the ratios; then stops the tracker with
+copy), as real traffic is. The copies' sent facts are recorded first, as the
+relay does, so every event goes to its campaign's rollups. Targets, all on
+loopback:
+  - `sigrelay tracker` as in production (SQLite store, no access log, the event
+    writer in its child process): pixel /o/, then click /c/;
+  - a bare aiohttp handler answering the same bytes (status, headers in the same
+    order, body; only Date differs) from memory: the framework's own floor;
+  - nginx serving the GIF as a static file (one worker).
+Prints req/s, p50/p99 latency and the ratios, the server CPU per request (the
+serving process, and the tracker's writer process); then stops the tracker with
 SIGTERM (it flushes its writer) and checks that the store holds one event per
 request served. Targets (issue 6): >= 70% of bare aiohttp, p99 <= 20 ms.
 
-Last measured on 2026-11-24 (2 shared cores, other test runs beside it; median
-of 3 runs, 64 connections, 10 s each):
-  bare aiohttp     pixel 19.3k req/s, click 19.4k req/s
-  tracker pixel    9.5k req/s (49% of bare), p50 6.1 ms, p99 21 ms (runs: 12, 23, 21)
-  tracker click    9.3k req/s (48% of bare), p50 6.3 ms, p99 17 ms (runs: 12, 124, 17)
-  nginx            76k req/s; stored events == served in every run (+ <= 127 in flight)
-  Before the hot-path work (c160548): ~7k req/s (34-45%), p99 30-320 ms.
-  Targets: p99 met in quiet runs; the rate is ~50% of bare, not 70%.
+Last measured on 2026-11-24 (2 shared cores; other helpers' test runs were
+loading the machine: nginx 35-42k instead of ~57-76k quiet, bare aiohttp 16-25k;
+median of 3 runs, 64 connections, 10 s each):
+  bare aiohttp     pixel 19.5k req/s (runs 18.5, 19.5, 19.6), click 18.1k (18.1, 25.3, 15.8)
+  tracker pixel    11.5k req/s, 59% of bare (runs 64%, 59%, 46%), p99 17-21 ms
+  tracker click    10.7k req/s, 49% of bare (runs 59%, 45%, 49%), p99 19-32 ms
+  server CPU/req   bare ~40 us; tracker loop 62-76 us + writer process 35-66 us
+  stored events == served in every run (+ <= 122 in flight at wrk's stop)
+  Targets: NOT met (70%); p99 met in 1 of 3 runs. Before this round (in-process
+  writer): pixel 49%, click 48% (1425554; 52% and 41% in one run today). The
+  loop's store work now runs in the writer process, whose CPU competes with wrk
+  and the loop on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import json
 import os
@@ -40,12 +49,14 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tracker.app import PIXEL_GIF  # noqa: E402
+from tracker.store import CopyRecord, Store  # noqa: E402
 from tracker.tokens import Kind, Token, encode, new_copy_id, parse_keys  # noqa: E402
 
 KEYS = "b1:" + base64.b64encode(b"bench-signing-key-32-bytes-long!").decode()
@@ -73,11 +84,14 @@ BARE = r"""
 import sys
 from aiohttp import web
 gif = bytes.fromhex(sys.argv[2])
-headers = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
+# The tracker's answers byte for byte (apart from Date), headers in its order.
+no_store = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
+pixel_headers = {"Content-Type": "image/gif", **no_store}
+click_headers = {"Location": sys.argv[3], "Referrer-Policy": "no-referrer", **no_store}
 async def pixel(request):
-    return web.Response(body=gif, content_type="image/gif", headers=headers)
+    return web.Response(body=gif, headers=pixel_headers)
 async def click(request):
-    return web.Response(status=302, headers={"Location": sys.argv[3], **headers})
+    return web.Response(status=302, headers=click_headers)
 app = web.Application()
 app.router.add_get("/o/{token}", pixel)
 app.router.add_get("/c/{token}", click)
@@ -146,6 +160,47 @@ def run_wrk(base: str, paths: list[str], work: Path, args: argparse.Namespace) -
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     return Result(**json.loads(line.removeprefix("RESULT ")))
+
+
+def record_sent_copies(database: Path, copies: list[str]) -> None:
+    """The copies' sent facts, as the relay records them before any event: each
+    event then goes to its campaign's rollups, as in production."""
+
+    async def record() -> None:
+        store = await Store.open(f"sqlite+aiosqlite:///{database}")
+        await store.upgrade()
+        sent_at = datetime.now(UTC) - timedelta(days=1)
+        await store.record_copies(
+            [
+                CopyRecord(
+                    copy_id,
+                    f"q{i}",
+                    sent_at,
+                    "anna@example.com",
+                    "sales",
+                    "personal",
+                    "spring",
+                    "A" if i % 2 else "B",
+                    f"r{i}@customer.test",
+                    "customer.test",
+                )
+                for i, copy_id in enumerate(copies)
+            ]
+        )
+        await store.close()
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    asyncio.run(record())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def start_tracker(work: Path, port: int) -> subprocess.Popen:
@@ -217,6 +272,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sigrelay-bench-") as tmp:
         work = Path(tmp)
         results: dict[str, Result] = {}
+        cpu: dict[str, tuple[float, float]] = {}  # server CPU s: (serving process, writer)
+        record_sent_copies(work / "data" / "sigrelay.db", copies)
 
         # Both servers run side by side (an idle one costs nothing) and each tracker
         # run follows its bare run at once: the machine's load drifts, and a ratio
@@ -229,10 +286,14 @@ def main() -> int:
         try:
             wait_http(f"http://127.0.0.1:{bare_port}/o/x")
             wait_http(f"http://127.0.0.1:{port}/healthz")
-            bare_url, tracker_url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
+            bare_url, port_url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
             for name, paths in (("pixel", pixel_paths), ("click", click_paths)):
-                results[f"bare {name}"] = run_wrk(bare_url, paths, work, args)
-                results[f"tracker {name}"] = run_wrk(tracker_url, paths, work, args)
+                for kind, server, url in (("bare", bare, bare_url), ("tracker", tracker, port_url)):
+                    before = {pid: cpu_seconds(pid) for pid in [server.pid, *children(server.pid)]}
+                    results[f"{kind} {name}"] = run_wrk(url, paths, work, args)
+                    after = {pid: cpu_seconds(pid) for pid in [server.pid, *children(server.pid)]}
+                    used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+                    cpu[f"{kind} {name}"] = (used.pop(server.pid), sum(used.values()))
         finally:
             stop(bare)
             stop(tracker)  # SIGTERM: the writer flushes everything before exit
@@ -254,6 +315,10 @@ def main() -> int:
     report("bare aiohttp click", results["bare click"], None)
     report("tracker pixel (recorded)", results["tracker pixel"], results["bare pixel"])
     report("tracker click (recorded)", results["tracker click"], results["bare click"])
+    print("\nserver CPU per request (us): serving process + writer process")
+    for key in ("bare pixel", "tracker pixel", "bare click", "tracker click"):
+        loop, writer = (1e6 * seconds / results[key].requests for seconds in cpu[key])
+        print(f"  {key:<14} {loop:6.1f} + {writer:5.1f}")
     if nginx:
         gap = results["nginx static gif"].rate / results["tracker pixel"].rate
         print(f"\nnginx serves the static GIF {gap:.1f}x faster than the tracker's pixel")

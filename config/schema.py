@@ -135,6 +135,9 @@ class RelaySection(Section):
     auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
     max_connections_per_ip: int = Field(default=20, gt=0)
+    # Relay processes sharing the listeners and the spool (proxy/workers.py): one
+    # process runs Python on one core at a time; set it to the number of cores.
+    workers: int = Field(default=1, ge=1, le=64)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -148,9 +151,7 @@ class RelaySection(Section):
     def _tls_for_tls_listeners(self) -> RelaySection:
         needs_tls = [item.listen for item in self.listeners if item.mode != ListenerMode.PLAIN]
         if needs_tls and (self.tls_cert is None or self.tls_key is None):
-            raise ValueError(
-                f"listeners {needs_tls} use TLS: set tls_cert and tls_key (PEM files)"
-            )
+            raise ValueError(f"listeners {needs_tls} use TLS: set tls_cert and tls_key (PEM files)")
         if self.auth_backend == "ldap" and not self.ldap_url:
             raise ValueError('auth_backend = "ldap" needs ldap_url')
         return self

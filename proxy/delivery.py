@@ -3,7 +3,10 @@
 Woken by the server after each put, and by timers for deferred copies. Each
 message is handled by one task at a time; several messages go in parallel.
 After every copy attempt the new state is written to the spool before the
-next step, so a crash repeats at most the copy that was on the wire.
+next step, so a crash repeats at most the copy that was on the wire. Two
+writes are left out because another one says the same: the plan alone (the
+first outcome is written with it; ids are stable, proxy/copyids.py), and the
+outcome of the attempt that finishes a message (its removal, synced, records it).
 
 A 4xx (or no connection) defers the recipients concerned with exponential
 back-off; a 5xx fails them for good, and so does a temporary failure older
@@ -24,20 +27,25 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from proxy import metrics
 from proxy.backoff import RetryPolicy
 from proxy.dsn import Failure, build_dsn
+from proxy.finishing import Delivered, Finisher
 from proxy.planning import Planner
 from proxy.recorder import Recorder
 from proxy.spool import Envelope, Spool, SpoolEntry, SpoolError
 from proxy.state import CopyState, CopyStatus, MessageState
 from proxy.trace import add_trace
 from proxy.upstream import Reply, Upstream
+from rewriter import Rewritten
 
 log = logging.getLogger("sigrelay.proxy.delivery")
+
+INLINE_RENDER_MAX = 64 * 1024  # octets of a message rewritten in the event loop
 
 
 def _now() -> datetime:
@@ -103,8 +111,10 @@ class DeliveryWorker:
         self._tasks: list[asyncio.Task] = []
         self._busy: set[asyncio.Task] = set()
         self._active: set[str] = set()  # queue ids a task is delivering right now
+        self.finisher = Finisher(spool, recorder)  # delivered messages leave the spool there
         self._stopping = False
         self._recorded: set[str] = set()  # facts (re)submitted by this process
+        self._flush_seen = ""  # the last `sigrelay spool retry` acted on
         # Called after each copy attempt and when a message leaves the spool:
         # for metrics, and for tests to wait on instead of sleeping.
         self.on_attempt: list[Callable[[str, CopyState], None]] = []
@@ -117,8 +127,10 @@ class DeliveryWorker:
         timer = self._timers.pop(queue_id, None)
         if timer is not None:
             timer.cancel()
-        # A message being delivered reschedules itself when its attempt ends.
-        if self._stopping or queue_id in self._queued or queue_id in self._active:
+        # A message being delivered reschedules itself when its attempt ends; a
+        # delivered one is about to leave the spool.
+        busy = queue_id in self._queued or queue_id in self._active or queue_id in self.finisher
+        if self._stopping or busy:
             return
         self._queued.add(queue_id)
         self._ready.put_nowait(queue_id)
@@ -135,9 +147,11 @@ class DeliveryWorker:
         self._timers[queue_id] = loop.call_later(delay, self.wake, queue_id)
 
     async def _reschedule_all(self) -> int:
-        queue_ids = await self.spool.run(self.spool.list)
+        """Schedule every message of this process's share of the spool."""
+        share = self.spool.share
+        queue_ids = [q for q in await self.spool.run(self.spool.list) if share.owns(q)]
         for queue_id in queue_ids:
-            if queue_id in self._active or queue_id in self._queued:
+            if queue_id in self._active or queue_id in self._queued or queue_id in self.finisher:
                 continue
             state = await self.spool.run(self.spool.load_state, queue_id)
             self._schedule(queue_id, state.next_attempt if state else None)
@@ -147,10 +161,12 @@ class DeliveryWorker:
         """Recover what a previous run left in the spool, then start the tasks."""
         for name in await self.spool.run(self.spool.clean_up):
             log.info("removed leftover spool file %s", name)
-        await self.spool.run(self.spool.take_flush_request)  # recovery reads everything anyway
+        # Recovery reads everything anyway: only later requests count.
+        self._flush_seen = await self.spool.run(self.spool.flush_request)
         recovered = await self._reschedule_all()
         if recovered:
             log.info("recovered %d messages from the spool", recovered)
+        await self.finisher.start()
         self._tasks = [
             asyncio.create_task(self._run(), name=f"sigrelay-delivery-{i}")
             for i in range(self.concurrency)
@@ -158,10 +174,12 @@ class DeliveryWorker:
         self._tasks.append(asyncio.create_task(self._watch_flush(), name="sigrelay-flush"))
 
     async def _watch_flush(self) -> None:
-        """`sigrelay spool retry` leaves a trigger file; then every state is re-read."""
+        """`sigrelay spool retry` rewrites a trigger file; then every state is re-read."""
         while not self._stopping:
             await asyncio.sleep(self.flush_poll)
-            if await self.spool.run(self.spool.take_flush_request):
+            requested = await self.spool.run(self.spool.flush_request)
+            if requested != self._flush_seen:
+                self._flush_seen = requested
                 count = await self._reschedule_all()
                 log.info("flush requested: %d messages rescheduled", count)
 
@@ -180,6 +198,7 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.finisher.stop()
         self._rewriting.shutdown(wait=False)
 
     async def _run(self) -> None:
@@ -211,8 +230,9 @@ class DeliveryWorker:
             return
         state = entry.state
         if state is None:
+            # Not written now: the first attempt's outcome is, with the plan. A relay
+            # stopped before that plans again, with the same copy ids (proxy/copyids.py).
             state = self.planner.plan(entry, await self.planner.recipient_caps(entry))
-            await self.spool.run(self.spool.save_state, queue_id, state)
             log.info(
                 "planned queue_id=%s group=%s copies=%d", queue_id, state.group, len(state.copies)
             )
@@ -222,36 +242,57 @@ class DeliveryWorker:
 
         traced = replace(entry, data=add_trace(entry.data, entry.envelope, queue_id, self.hostname))
         now = _now()
+        finishing: list[Attempt] = []  # an attempt whose outcome removing the message records
         for copy in state.copies:
             if self._stopping:
                 return
             due = copy.next_attempt is None or copy.next_attempt <= now
             if copy.status is CopyStatus.PENDING and due:
-                state = await self._deliver_copy(traced, state, copy)
+                attempt = await self._attempt(traced, copy)
+                state = state.with_copy(attempt.after)
+                if state.done and not state.unreported_failures:
+                    finishing.append(attempt)  # the last copy: nothing left to remember
+                else:
+                    # Written before the next copy goes out: a restart never repeats it.
+                    await self.spool.run(self.spool.save_state, queue_id, state)
+                    self._note(entry, attempt)
         if state.unreported_failures:
             state = await self._bounce(entry, state)
 
         if state.done:
-            await self.spool.run(self.recorder.settle, queue_id)
-            await self.spool.run(self.spool.remove, queue_id)
-            self._recorded.discard(queue_id)
-            failed = sum(len(c.failed) for c in state.copies)
-            log.info("done queue_id=%s copies=%d failed=%d", queue_id, len(state.copies), failed)
-            for callback in self.on_done:
-                callback(queue_id, state)
+            # Removed by the finisher, with the messages done meanwhile (proxy/finishing.py).
+            done = partial(self._done, entry, state, finishing)
+            self.finisher.add(Delivered(queue_id, state, done))
             return
         if not entry.deferred:
             await self.spool.run(self.spool.defer, queue_id)
         if not self._stopping:
             self._schedule(queue_id, state.next_attempt)
 
-    async def _deliver_copy(
-        self, entry: SpoolEntry, state: MessageState, copy: CopyState
-    ) -> MessageState:
-        # Rewriting is CPU work (tens of ms for a long text): off the event loop,
-        # so accepting mail and other deliveries are not held up by it.
-        loop = asyncio.get_running_loop()
-        rewritten = await loop.run_in_executor(self._rewriting, self.planner.render, entry, copy)
+    def _done(self, entry: SpoolEntry, state: MessageState, attempts: list[Attempt]) -> None:
+        """The message left the spool: count, log and report it and its last attempts."""
+        for attempt in attempts:
+            self._note(entry, attempt)
+        self._recorded.discard(entry.queue_id)
+        failed = sum(len(c.failed) for c in state.copies)
+        log.info("done queue_id=%s copies=%d failed=%d", entry.queue_id, len(state.copies), failed)
+        for callback in self.on_done:
+            callback(entry.queue_id, state)
+
+    async def _attempt(self, entry: SpoolEntry, copy: CopyState) -> Attempt:
+        # Rewriting is CPU work: a typical message (~1 ms for 40 KB) is rewritten
+        # right here; handing it to a thread would cost more (the hop, and the
+        # event loop waiting for the GIL behind the rewriting thread). A large one
+        # (tens of ms and more) goes to the rewriting threads, so accepting mail
+        # and other deliveries are not held up by it.
+        allow_8bit = self.upstream.accepts_8bit
+        if len(entry.data) <= INLINE_RENDER_MAX:
+            rewritten = self.planner.render(entry, copy, allow_8bit)
+        else:
+            loop = asyncio.get_running_loop()
+            rewritten = await loop.run_in_executor(
+                self._rewriting, self.planner.render, entry, copy, allow_8bit
+            )
         data = rewritten.message
         if self.sign is not None:
             data = self.sign(data)
@@ -260,9 +301,12 @@ class DeliveryWorker:
         updated = apply_replies(
             copy, replies, policy=self.policy, received_at=entry.envelope.received_at, now=now
         )
-        _count(copy, updated, (now - entry.envelope.received_at).total_seconds())
-        state = state.with_copy(updated)
-        await self.spool.run(self.spool.save_state, entry.queue_id, state)
+        return Attempt(copy, updated, rewritten, now)
+
+    def _note(self, entry: SpoolEntry, attempt: Attempt) -> None:
+        """Count, log and report an attempt once its outcome is on disk."""
+        copy, updated, rewritten = attempt.before, attempt.after, attempt.rewritten
+        _count(copy, updated, (attempt.at - entry.envelope.received_at).total_seconds())
         log.info(
             "copy queue_id=%s copy_id=%s rcpts=%d outcome=%s reason=%s status=%s attempts=%d%s",
             entry.queue_id,
@@ -276,7 +320,6 @@ class DeliveryWorker:
         )
         for callback in self.on_attempt:
             callback(entry.queue_id, updated)
-        return state
 
     async def _bounce(self, entry: SpoolEntry, state: MessageState) -> MessageState:
         """Tell the sender about the failures not reported yet: one DSN for all."""
@@ -309,6 +352,14 @@ class DeliveryWorker:
         state = replace(state, bounced=state.bounced + tuple(rcpt for rcpt, _ in failures))
         await self.spool.run(self.spool.save_state, entry.queue_id, state)
         return state
+
+
+@dataclass(frozen=True)
+class Attempt:
+    before: CopyState
+    after: CopyState
+    rewritten: Rewritten
+    at: datetime
 
 
 def _count(before: CopyState, after: CopyState, age: float) -> None:

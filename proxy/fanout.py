@@ -1,8 +1,10 @@
 """Fan-out: how a message's recipients split into copies (DESIGN.md "Fan-out").
 
 Pure: the privacy mode, the internal-domain test and the copy-id source are
-parameters. Tracking tags can only tell recipients apart if each gets its own
-copy, so the split follows the sender group's privacy mode:
+parameters. A copy's id is asked for by what the copy is (its mode and
+recipients), so the same message planned again gets the same ids.
+Tracking tags can only tell recipients apart if each gets its own copy,
+so the split follows the sender group's privacy mode:
 
     personal   one tracked copy per external recipient
     domain     one tracked copy per external recipient domain
@@ -66,7 +68,7 @@ def split(
     rcpts: Iterable[str],
     mode: str,
     is_internal: Callable[[str], bool],
-    new_id: Callable[[], str],
+    copy_id: Callable[[str, tuple[str, ...]], str],
     cap: Callable[[str], str] = _no_cap,
 ) -> list[CopySpec]:
     """The copies of one message, in a stable order: the untracked copy, then
@@ -80,23 +82,21 @@ def split(
     external = [r for r in everyone if r not in internal]
     effective = {r: lower_mode(mode, cap(r)) for r in external}
 
+    def copy(privacy: str, group: list[str], **names: str) -> CopySpec:
+        recipients = tuple(group)
+        return CopySpec(copy_id(privacy, recipients), recipients, privacy != OFF, privacy, **names)
+
     # In the client's order, as one copy's envelope.
     untracked = [r for r in everyone if r in internal or effective[r] == OFF]
-    copies = [CopySpec(new_id(), tuple(untracked), False, OFF)] if untracked else []
+    copies = [copy(OFF, untracked)] if untracked else []
     by_domain: dict[str, list[str]] = {}
     for rcpt in external:
         if effective[rcpt] == PERSONAL:
-            copy = CopySpec(
-                new_id(), (rcpt,), True, PERSONAL, recipient=rcpt.lower(), domain=domain_of(rcpt)
-            )
-            copies.append(copy)
+            copies.append(copy(PERSONAL, [rcpt], recipient=rcpt.lower(), domain=domain_of(rcpt)))
         elif effective[rcpt] == DOMAIN:
             by_domain.setdefault(domain_of(rcpt), []).append(rcpt)
-    copies += [
-        CopySpec(new_id(), tuple(group), True, DOMAIN, domain=domain)
-        for domain, group in by_domain.items()
-    ]
+    copies += [copy(DOMAIN, group, domain=domain) for domain, group in by_domain.items()]
     anonymous = [r for r in external if effective[r] == ANONYMOUS]
     if anonymous:
-        copies.append(CopySpec(new_id(), tuple(anonymous), True, ANONYMOUS))
+        copies.append(copy(ANONYMOUS, anonymous))
     return copies

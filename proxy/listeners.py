@@ -1,8 +1,8 @@
 """The SMTP listeners of the relay: plain, submission (STARTTLS) and smtps.
 
 Each `[[relay.listeners]]` entry becomes one asyncio server whose protocol is
-`RelaySMTP`: aiosmtpd's SMTP plus what production submission needs and
-aiosmtpd leaves to us:
+`RelaySMTP`: aiosmtpd's SMTP (with DATA read in large steps, proxy/smtpdata.py)
+plus what production submission needs and aiosmtpd leaves to us:
 - AUTH PLAIN and LOGIN checked by an async backend (users file, LDAP,
   pass-through), throttled per client IP and per user; aiosmtpd's own
   authenticator hook is synchronous and would block the loop on argon2/LDAP;
@@ -19,18 +19,21 @@ import asyncio
 import binascii
 import ipaddress
 import logging
+import socket
 from base64 import b64decode
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult
+from aiosmtpd.smtp import MISSING, AuthResult
 
 from config import Config
 from config.schema import ListenerMode, ListenerSection, split_host_port
 from proxy.auth import AuthBackend, AuthUnavailable
 from proxy.auth.backends import open_backend
 from proxy.server import RelayHandler
+from proxy.smtpdata import DataSMTP
 from proxy.throttle import AuthThrottle
 from proxy.tls import CertificateFiles
 
@@ -67,7 +70,7 @@ class SessionGuard:
     connections: Counter[str] = field(default_factory=Counter)
 
 
-class RelaySMTP(SMTP):
+class RelaySMTP(DataSMTP):
     def __init__(
         self, handler: RelayHandler, *, guard: SessionGuard, implicit_tls: bool, **options: Any
     ) -> None:
@@ -180,12 +183,22 @@ class BoundListener:
 
 
 class Listeners:
-    """Starts and stops every configured listener of one relay."""
+    """Starts and stops every configured listener of one relay.
 
-    def __init__(self, cfg: Config, handler: RelayHandler) -> None:
+    `inherited`: per configured listener, the file descriptors of sockets the
+    first relay process bound and passed on (proxy/workers.py); this process
+    then accepts from those instead of binding its own."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        handler: RelayHandler,
+        inherited: Sequence[Sequence[int]] | None = None,
+    ) -> None:
         relay = cfg.relay
         self.cfg = cfg
         self.handler = handler
+        self.inherited = inherited
         self.certificates: CertificateFiles | None = None
         if relay.tls_cert is not None and relay.tls_key is not None:
             self.certificates = CertificateFiles(
@@ -201,7 +214,8 @@ class Listeners:
             max_connections_per_ip=relay.max_connections_per_ip,
             auth_on_loopback_without_tls=relay.auth_on_loopback_without_tls,
         )
-        self._servers: list[tuple[ListenerMode, asyncio.Server]] = []
+        # (index in effective_listeners, mode, server)
+        self._servers: list[tuple[int, ListenerMode, asyncio.Server]] = []
 
     def _factory(self, mode: ListenerMode):
         relay = self.cfg.relay
@@ -227,21 +241,26 @@ class Listeners:
 
         return factory
 
-    async def _start_one(self, listener: ListenerSection) -> asyncio.Server:
-        host, port = split_host_port(listener.listen)
+    async def _start_one(self, index: int, listener: ListenerSection) -> list[asyncio.Server]:
         ssl_context = None
         if listener.mode == ListenerMode.SMTPS:
             assert self.certificates is not None, "the config schema requires tls_cert"
             ssl_context = self.certificates.implicit_tls_context()
         loop = asyncio.get_running_loop()
-        return await loop.create_server(
-            self._factory(listener.mode), host or None, port, ssl=ssl_context
-        )
+        factory = self._factory(listener.mode)
+        if self.inherited is not None:
+            return [
+                await loop.create_server(factory, sock=socket.socket(fileno=fd), ssl=ssl_context)
+                for fd in self.inherited[index]
+            ]
+        host, port = split_host_port(listener.listen)
+        return [await loop.create_server(factory, host or None, port, ssl=ssl_context)]
 
     async def start(self) -> None:
         try:
-            for listener in self.cfg.relay.effective_listeners:
-                self._servers.append((listener.mode, await self._start_one(listener)))
+            for index, listener in enumerate(self.cfg.relay.effective_listeners):
+                for server in await self._start_one(index, listener):
+                    self._servers.append((index, listener.mode, server))
         except BaseException:
             await self.stop()
             raise
@@ -253,12 +272,20 @@ class Listeners:
         """Where each listener is bound (the real port when the config said 0)."""
         return [
             BoundListener(mode, server.sockets[0].getsockname()[:2])
-            for mode, server in self._servers
+            for _, mode, server in self._servers
         ]
+
+    def socket_fds(self) -> list[list[int]]:
+        """Per configured listener, the descriptors of its listening sockets (to
+        pass to more relay processes)."""
+        fds: list[list[int]] = [[] for _ in self.cfg.relay.effective_listeners]
+        for index, _, server in self._servers:
+            fds[index].extend(sock.fileno() for sock in server.sockets)
+        return fds
 
     async def stop(self) -> None:
         servers, self._servers = self._servers, []
-        for _, server in servers:
+        for _, _, server in servers:
             server.close()
-        for _, server in servers:
+        for _, _, server in servers:
             await server.wait_closed()

@@ -21,14 +21,15 @@ NO_VALUES = frozenset({"no", "off", "false", "0"})
 _FIELD_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
 
 
-def _split_head(data: bytes) -> tuple[bytes, bytes]:
-    """The header block (with its last line end) and everything from the blank line on."""
-    crlf, lf = data.find(b"\r\n\r\n"), data.find(b"\n\n")
-    if crlf != -1 and (lf == -1 or crlf < lf):
-        return data[: crlf + 2], data[crlf + 2 :]
+def _head_end(data: bytes) -> int:
+    """Where the header block ends (after its last line end): the blank line's
+    start, or the end of `data` when there is none. Searches the header only
+    (a CRLF message has no LF LF, and its body may be megabytes long)."""
+    crlf = data.find(b"\r\n\r\n")
+    lf = data.find(b"\n\n", 0, len(data) if crlf == -1 else crlf)
     if lf != -1:
-        return data[: lf + 1], data[lf + 1 :]
-    return data, b""
+        return lf + 1
+    return crlf + 2 if crlf != -1 else len(data)
 
 
 def _fields(head: bytes) -> list[bytes]:
@@ -79,7 +80,7 @@ def _cut(text: str, pattern: re.Pattern[str]) -> str:
 def wants_no_tracking(data: bytes, tag: str) -> bool:
     """True if the sender asked, by header or subject tag, not to track this message."""
     pattern = _tag_pattern(tag) if tag else None
-    for field in _fields(_split_head(data)[0]):
+    for field in _fields(data[: _head_end(data)]):
         name = _name(field)
         if name == TRACK_HEADER and _value(field).decode("ascii", "replace").lower() in NO_VALUES:
             return True
@@ -91,10 +92,10 @@ def wants_no_tracking(data: bytes, tag: str) -> bool:
 def strip_notrack(data: bytes, tag: str) -> bytes:
     """The message without our header and without the subject tag; unchanged
     bytes (the same object) when there is nothing to remove."""
-    head, rest = _split_head(data)
+    end = _head_end(data)
     pattern = _tag_pattern(tag) if tag else None
     fields, changed = [], False
-    for field in _fields(head):
+    for field in _fields(data[:end]):
         name = _name(field)
         if name == TRACK_HEADER:
             changed = True
@@ -104,7 +105,7 @@ def strip_notrack(data: bytes, tag: str) -> bytes:
             changed = changed or new != field
             field = new
         fields.append(field)
-    return b"".join(fields) + rest if changed else data
+    return b"".join(fields) + data[end:] if changed else data
 
 
 def _subject_without_tag(field: bytes, pattern: re.Pattern[str]) -> bytes:

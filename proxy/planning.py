@@ -2,9 +2,12 @@
 
 `plan()` runs once per message: it fixes the copies (fan-out by the sender
 group's privacy mode), their ids, campaign and banner variant, and the spool
-keeps the result, so a retry or a restart makes exactly the same copies with
-the same tokens. `render()` runs per delivery attempt: config builds the
-rewriter plan from the stored copy, the rewriter makes the bytes.
+keeps the result with the first attempt's outcome, so a retry or a restart
+makes exactly the same copies with the same tokens. Copy ids are derived from
+the queue id and the copy (proxy/copyids.py): a message planned again because
+the relay stopped before its first outcome was written gets the same ids.
+`render()` runs per delivery attempt: config builds the rewriter plan from
+the stored copy, the rewriter makes the bytes.
 
 Fail open (DESIGN.md): if planning or rewriting raises, the recipients get
 the original message unmodified; mail is never held back by a template.
@@ -21,6 +24,7 @@ from config import Config, Tracking, build_plan
 from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
 from proxy import metrics
+from proxy.copyids import copy_id_for
 from proxy.fanout import OFF, PERSONAL, CopySpec, split
 from proxy.notrack import strip_notrack, wants_no_tracking
 from proxy.optout_footer import optout_url, with_optout_link
@@ -36,7 +40,6 @@ from tracker.tokens import (
     Kind,
     Token,
     decode,
-    new_copy_id,
     token_url,
 )
 
@@ -48,14 +51,12 @@ class Planner:
         self,
         cfg: Config,
         keyring: Keyring,
-        new_id: Callable[[], str] = new_copy_id,
         clicked: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         # `cfg` is replaced as a whole on a hot reload; one message is planned
         # with the Config it started with (read once into a local).
         self.cfg = cfg
         self.keyring = keyring
-        self.new_id = new_id
         # The opt-out and consent lists; the relay sets them when it has a store.
         self.choices: RecipientChoices | None = None
         # recipient address -> campaigns they clicked (personal mode follow-ups).
@@ -70,7 +71,8 @@ class Planner:
             return self._plan(entry, caps or {})
         except Exception:
             log.exception("planning failed queue_id=%s: one untracked copy", entry.queue_id)
-            untracked = CopyState(self.new_id(), envelope.rcpts, tracked=False, privacy=OFF)
+            copy_id = copy_id_for(self.keyring, entry.queue_id, OFF, envelope.rcpts)
+            untracked = CopyState(copy_id, envelope.rcpts, tracked=False, privacy=OFF)
             return MessageState(envelope.mail_from, "", (untracked,))
 
     def _plan(self, entry: SpoolEntry, caps: Caps) -> MessageState:
@@ -83,7 +85,11 @@ class Planner:
         tracked = tracked and not wants_no_tracking(entry.data, cfg.privacy.notrack_tag)
         mode = group.privacy.value if tracked else OFF
         copies = []
-        for spec in split(envelope.rcpts, mode, cfg.is_internal, self.new_id, cap_of(caps)):
+
+        def copy_id(privacy: str, recipients: tuple[str, ...]) -> str:
+            return copy_id_for(self.keyring, entry.queue_id, privacy, recipients)
+
+        for spec in split(envelope.rcpts, mode, cfg.is_internal, copy_id, cap_of(caps)):
             # The schedule is read at the time the message was received, per copy:
             # campaigns may target some recipients only.
             campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
@@ -133,14 +139,16 @@ class Planner:
 
     # --- once per delivery attempt --------------------------------------------
 
-    def render(self, entry: SpoolEntry, copy: CopyState) -> Rewritten:
-        """The copy's bytes and how the rewriter fared (counted, and logged by delivery)."""
+    def render(self, entry: SpoolEntry, copy: CopyState, allow_8bit: bool = False) -> Rewritten:
+        """The copy's bytes and how the rewriter fared (counted, and logged by delivery).
+        `allow_8bit`: the upstream takes 8bit text (8BITMIME), so added non-ASCII
+        text need not turn a whole 7bit part into quoted-printable."""
         # Our no-track header and subject tag never reach the recipients; the
         # spooled original keeps them (new bytes for the copy, no edit in place).
         data = strip_notrack(entry.data, self.cfg.privacy.notrack_tag)
         entry = dataclasses.replace(entry, data=data)
         try:
-            plan = self._rewriter_plan(entry, copy)
+            plan = replace(self._rewriter_plan(entry, copy), allow_8bit=allow_8bit)
             url = self._optout_url(copy)
             if url is not None:
                 language = self.cfg.sender(entry.envelope.mail_from).group.language

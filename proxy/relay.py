@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from config import Config
 from proxy import metrics
@@ -22,7 +23,7 @@ from proxy.planning import Planner
 from proxy.recorder import CopyStore, Recorder
 from proxy.senders import SenderAuthorization
 from proxy.server import RelayHandler, RelayPolicy
-from proxy.spool import Spool
+from proxy.spool import WHOLE, Share, Spool
 from proxy.upstream import Upstream, upstream_from_config
 from tracker.tokens import Keyring
 
@@ -43,11 +44,17 @@ class Relay:
         upstream: Upstream | None = None,
         concurrency: int = 8,
         store_retry: float = 1.0,
+        share: Share = WHOLE,
+        inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
+        """`share`: the queue ids this process owns when several relay processes
+        share the spool; `inherited`: their listening sockets (proxy/workers.py)."""
         self.cfg = cfg
-        self.spool = Spool(cfg.data.dir / "spool")
+        self.spool = Spool(cfg.data.dir / "spool", share=share)
         self.upstream = upstream or upstream_from_config(cfg)
-        self.recorder = Recorder(store, self.spool.root / "records", retry_initial=store_retry)
+        self.recorder = Recorder(
+            store, self.spool.root / "records", retry_initial=store_retry, owns=share.owns
+        )
         signer = load_signer(cfg)
         self.worker = DeliveryWorker(
             self.spool,
@@ -69,7 +76,7 @@ class Relay:
             on_queued=self._queued,
         )
         self.handler.senders = SenderAuthorization(cfg)
-        self.listeners = Listeners(cfg, self.handler)
+        self.listeners = Listeners(cfg, self.handler, inherited)
 
     @property
     def address(self) -> tuple[str, int]:

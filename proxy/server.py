@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from proxy import metrics
 from proxy.auth import Identity
 from proxy.senders import SenderAuthorization
+from proxy.smtpdata import DataSMTP
 from proxy.spool import Envelope as SpoolEnvelope
 from proxy.spool import Spool, SpoolWriteError
 
@@ -165,7 +166,7 @@ def smtp_factory(handler: RelayHandler, *, hostname: str) -> Callable[[], SMTP]:
     per client, all in the loop that also runs delivery."""
 
     def factory() -> SMTP:
-        return SMTP(
+        return DataSMTP(
             handler,
             hostname=hostname,
             ident="sigrelay",

@@ -16,12 +16,18 @@ only then may the server answer 250. Moving it to deferred/ is a rename.
 The state file is never edited in place: every change writes a new file into
 tmp/, fsyncs it and renames it over the old one, so after a crash it is
 either the old state or the new one, never half of each.
+
+Several relay processes (`[relay] workers`, proxy/workers.py) share one spool:
+each owns the queue ids of its `Share` (by the id's random part), makes only
+ids it owns, and recovers, delivers and cleans up only those. The admin's
+tools (`sigrelay spool ...`) see the whole spool, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import time
@@ -33,6 +39,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from proxy.state import MessageState
+
+log = logging.getLogger("sigrelay.proxy.spool")
 
 # Crockford base32: digits first, then letters, so ids sort like the times in them.
 _BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -99,6 +107,29 @@ class SpoolEntry:
     deferred: bool = False
 
 
+@dataclass(frozen=True)
+class Share:
+    """Which queue ids one of `count` relay processes owns: worker `index`."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, queue_id: str) -> bool:
+        # The last four characters are 20 random bits (new_queue_id).
+        if self.count == 1:
+            return True
+        value = 0
+        for char in queue_id[-4:]:
+            digit = _BASE32.find(char)
+            if digit < 0:
+                return self.index == 0  # not a queue id: the first process looks after it
+            value = value * 32 + digit
+        return value % self.count == self.index
+
+
+WHOLE = Share()  # a single relay process owns the whole spool
+
+
 def new_queue_id(now: float | None = None) -> str:
     """19 characters: 11 of microseconds since the epoch, 8 of randomness.
     Time-sortable (oldest first), unique without coordination between nodes."""
@@ -146,8 +177,9 @@ class Spool:
     never block the loop and cannot be starved by other users of the loop's
     default executor (a client library blocking in to_thread, say)."""
 
-    def __init__(self, root: Path, io_threads: int = 8) -> None:
+    def __init__(self, root: Path, io_threads: int = 8, share: Share = WHOLE) -> None:
         self.root = root
+        self.share = share
         self._executor = ThreadPoolExecutor(io_threads, thread_name_prefix="sigrelay-spool")
         self.tmp = root / "tmp"
         self.state_dir = root / "state"
@@ -169,6 +201,8 @@ class Spool:
         SpoolWriteError on any OS error (disk full, quota, I/O): then nothing
         is in incoming/ and the client must get a 4xx, never a 250."""
         queue_id = new_queue_id(envelope.received_at.timestamp())
+        while not self.share.owns(queue_id):  # `count` tries on average
+            queue_id = new_queue_id(envelope.received_at.timestamp())
         tmp_path = self.tmp / f"{queue_id}.queue"
         header = json.dumps(envelope.to_json(), separators=(",", ":")).encode() + b"\n"
         try:
@@ -244,17 +278,45 @@ class Spool:
             os.rename(path, self.root / "deferred" / queue_id)
             _fsync_dir(self.root / "deferred")
 
-    def remove(self, queue_id: str) -> None:
-        """Delete a message whose every copy is done. The queue file goes first:
-        a crash in between leaves a state file without a queue file, which
-        clean_up() deletes; never a queue file whose done copies are forgotten."""
-        state = self.load_state(queue_id)
-        if state is None or not state.done:
-            raise SpoolError(f"queue id {queue_id} still has copies to deliver")
-        path = self._queue_file(queue_id)
-        path.unlink()
-        _fsync_dir(path.parent)
-        (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
+    def remove(self, queue_id: str, state: MessageState) -> None:
+        """Delete a message whose every copy is done; see remove_all()."""
+        if self.remove_all([(queue_id, state)]):
+            raise SpoolError(f"queue id {queue_id} could not be removed (see the log)")
+
+    def remove_all(self, done: list[tuple[str, MessageState]]) -> set[str]:
+        """Delete messages whose every copy is done (each with its final state,
+        which need not have been written). Queue files go first, and their
+        removal is synced (one sync per directory for all): from then on a
+        restart cannot deliver them again. A crash before a state file is gone
+        leaves it without its queue file, which clean_up() deletes. Returns the
+        queue ids that could not be removed (logged); raises SpoolError for a
+        message with a copy still pending (a bug, not a disk)."""
+        for queue_id, state in done:
+            if not state.done:
+                raise SpoolError(f"queue id {queue_id} still has copies to deliver")
+        failed: set[str] = set()
+        removed: list[str] = []
+        directories: set[Path] = set()
+        for queue_id, _ in done:
+            paths = [d / queue_id for d in self._queue_dirs()]
+            try:
+                for path in paths:
+                    path.unlink(missing_ok=True)  # gone already: a removal tried again
+            except OSError as exc:
+                log.error("cannot remove queue_id=%s from the spool: %s", queue_id, exc)
+                failed.add(queue_id)
+                continue
+            removed.append(queue_id)
+            directories.update(path.parent for path in paths)
+        try:
+            for directory in directories:
+                _fsync_dir(directory)
+        except OSError as exc:
+            log.error("cannot sync the spool after removing %d messages: %s", len(removed), exc)
+            return failed | set(removed)  # removed, but maybe not for good: tried again
+        for queue_id in removed:
+            (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
+        return failed
 
     def make_due(self, queue_id: str) -> None:
         """Every pending copy of this message is due now; the running relay
@@ -265,16 +327,17 @@ class Spool:
             self.save_state(queue_id, state.made_due())
 
     def request_flush(self) -> None:
-        """Ask the running relay to re-read every state file now (Postfix's
-        `postqueue -f` pokes qmgr the same way: through a file in the queue)."""
-        (self.root / FLUSH_TRIGGER).touch()
+        """Ask the running relay processes to re-read every state file now
+        (Postfix's `postqueue -f` pokes qmgr the same way: through a file in the
+        queue). Each process notices the trigger's new content by itself."""
+        (self.root / FLUSH_TRIGGER).write_text(secrets.token_hex(8))
 
-    def take_flush_request(self) -> bool:
+    def flush_request(self) -> str:
+        """What the last request_flush() wrote ("" if none was made)."""
         try:
-            (self.root / FLUSH_TRIGGER).unlink()
+            return (self.root / FLUSH_TRIGGER).read_text()
         except FileNotFoundError:
-            return False
-        return True
+            return ""
 
     def drop(self, queue_id: str) -> None:
         """Delete a message whatever its state (the admin's `sigrelay spool drop`)."""
@@ -285,14 +348,18 @@ class Spool:
 
     def clean_up(self) -> list[str]:
         """On start: delete half-written tmp files and state files whose queue
-        file is gone. Returns the names deleted, for the log."""
+        file is gone, of the queue ids this process owns (the other processes
+        are writing theirs). Returns the names deleted, for the log."""
         deleted = []
         for path in self.tmp.iterdir():
-            path.unlink()
+            queue_id = path.name.split(".", 1)[0]
+            if len(queue_id) == 19 and not self.share.owns(queue_id):
+                continue
+            path.unlink(missing_ok=True)
             deleted.append(f"tmp/{path.name}")
         present = set(self.list())
         for path in self.state_dir.glob("*.json"):
-            if path.stem not in present:
-                path.unlink()
+            if self.share.owns(path.stem) and path.stem not in present:
+                path.unlink(missing_ok=True)
                 deleted.append(f"state/{path.name}")
         return deleted

@@ -120,7 +120,7 @@ def check(config_dir: Path | None) -> None:
 def stats(
     config_dir: Path | None, campaign: str | None, by: str | None, as_json: bool, as_csv: bool
 ) -> None:
-    """Sent, impressions, opens, clicks and click rate."""
+    """Sent, impressions, opens, clicks, click rate, opt-outs and landing page visits."""
     cfg = _load(config_dir)
     result = asyncio.run(_stats(cfg.store.url, by, campaign))
     if as_json:

@@ -27,6 +27,7 @@ from proxy import metrics as relay_metrics
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
 from proxy.upstream import open_upstream
+from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
 from tracker import metrics as tracker_metrics
 from tracker.app import make_app
@@ -48,7 +49,7 @@ from tracker.webhooks import (
     describe_from_store,
     hooks_from_config,
 )
-from tracker.writer import EventWriter
+from tracker.writer_process import ProcessEventWriter as EventWriter
 
 log = logging.getLogger("sigrelay.service")
 
@@ -84,18 +85,29 @@ class Service:
         self._click_history: asyncio.Task[None] | None = None
         self.config_watcher: config_watch.ConfigWatcher | None = None
         self._config_watch: asyncio.Task[None] | None = None
+        # Among several relay processes ([relay] workers): which one this is,
+        # and in worker 0 the others it started (proxy/workers.py).
+        self.role: WorkerRole | None = None
+        self.workers: WorkerProcesses | None = None
 
     async def start(self) -> None:
         cfg = self.cfg
+        if self.parts.relay:
+            self.role = role_from_env(cfg.relay.workers)
+            if not self.role.first:
+                follow_parent()
         cfg.data.dir.mkdir(parents=True, exist_ok=True)
         keyring = load_keyring(cfg.data.dir, os.environ)
         self.store = await Store.open(cfg.store.url)
         await self.store.upgrade()
-        self._start_retention(cfg)
+        if self.role is None or self.role.first:  # one purge per node is enough
+            self._start_retention(cfg)
         tracker_cfg = cfg.tracker
         self.store.timing = TimingRules.of_seconds(
             tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
         )
+        # The store is written by a child process: storing never costs the request
+        # loop (tracker/writer_process.py).
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
         await self.writer.start()
         # Names recipients in the opt-out and consent lists (tracker/recipients.py).
@@ -124,12 +136,19 @@ class Service:
                 "tracker listening=%s public_url=%s", cfg.tracker.listen, cfg.tracker.public_url
             )
         if self.parts.relay:
-            self.relay = Relay(cfg, self.store, keyring)
+            role = self.role
+            assert role is not None
+            self.relay = Relay(cfg, self.store, keyring, share=role.share, inherited=role.inherited)
             self.relay.worker.planner.choices = RecipientChoices(self.store, pseudonym_key)
             self._start_click_history()
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
             log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
+            if role.first and role.share.count > 1:
+                self.workers = WorkerProcesses(
+                    role.share.count, cfg.config_dir, self.relay.listeners.socket_fds()
+                )
+                await self.workers.start()
         self._start_config_watch()
 
     async def _start_webhooks(self, cfg: Config, writer: EventWriter) -> EventWriter:
@@ -229,8 +248,13 @@ class Service:
             self._retention = None
         relay, runner, writer, store = self.relay, self._runner, self.writer, self.store
         self.relay = self._runner = self.writer = self.store = None  # stop() may be called twice
+        workers, self.workers = self.workers, None
+        if workers is not None:
+            workers.signal_stop()  # all relay processes stop accepting together
         if relay is not None:
             await relay.stop()
+        if workers is not None:
+            await workers.stop()
         if runner is not None:
             await runner.cleanup()
         if self.webhooks is not None:
@@ -263,7 +287,11 @@ async def run(cfg: Config, parts: Parts) -> None:
         gc.freeze()
         # A line for supervisors and tests to wait on instead of polling ports.
         ready = f"{READY_LINE} relay={parts.relay} tracker={parts.tracker}"
-        print(ready, file=sys.stderr, flush=True)
+        if service.role is not None and not service.role.first:
+            # Told to worker 0 only, which is ready once all its workers are.
+            ready += f" worker={service.role.share.index}/{service.role.share.count}"
+        else:
+            print(ready, file=sys.stderr, flush=True)
         sdnotify.notify(f"READY=1\nSTATUS={ready}")
         interval = sdnotify.watchdog_interval()
         if interval is not None:

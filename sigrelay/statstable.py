@@ -1,6 +1,7 @@
 """`sigrelay stats` for a terminal: an aligned table with unique counts, the
-click rate, and people apart from machines (DESIGN.md: "human figures first,
-machines apart"). `--json` and `--csv` are the machine-readable forms."""
+click rate, what the landing pages reported, and people apart from machines
+(DESIGN.md: "human figures first, machines apart"). `--json` and `--csv` are
+the machine-readable forms."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ COLUMNS = (
     Column("clicks (unique)", _with_unique("clicks")),
     Column("CTR", lambda row: f"{float(row.get('ctr') or 0):.1%}"),
     Column("opt-outs", _count("optouts")),
+    # Reported by the landing page script (/t.js): page views, link clicks, downloads.
+    Column("visits (unique)", _with_unique("visits")),
+    Column("link clicks (unique)", _with_unique("link_clicks")),
+    Column("downloads (unique)", _with_unique("downloads")),
     Column("human opens", _split("human", "opens")),
     Column("human clicks", _split("human", "clicks")),
     Column("machine opens", _split("machine", "opens")),

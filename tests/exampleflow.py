@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import smtplib
 import sys
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from config import Config
+
+if TYPE_CHECKING:
+    from sigrelay.service import Service
 
 SALES_SENDER = "anna.schmidt@example.com"  # group "sales": privacy personal
 STAFF_SENDER = "ben.mueller@example.com"  # default group "staff": privacy anonymous
@@ -39,6 +44,16 @@ def send(cfg: Config, sender: str, rcpts: list[str], data: bytes) -> None:
 
 async def relay(cfg: Config, sender: str, rcpts: list[str]) -> None:
     await asyncio.to_thread(send, cfg, sender, rcpts, html_message(sender, rcpts))
+
+
+async def wait_recorded(service: Service, copy: bytes, timeout: float = 10) -> None:
+    """Until the store holds the sent fact of a copy the sink received. The relay
+    records beside delivery; a recipient follows a link only after that, and a
+    test that clicks the instant the copy arrives must wait for it too."""
+    queue_id = re.search(rb"\(sigrelay\) with \S+ id ([^\s;]+)", copy)
+    assert queue_id, "the relay's Received: names its queue id"
+    assert service.relay is not None
+    assert await service.relay.recorder.stored(queue_id.group(1).decode(), timeout)
 
 
 async def cli_json(env: dict[str, str], *args: str) -> dict:

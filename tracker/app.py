@@ -22,8 +22,8 @@ from urllib.parse import quote, urlsplit
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from tracker.classify import Classifier, load_classifier
-from tracker.clientip import ClientAddresses, truncated
+from tracker.classify import Classifier, Verdict, load_classifier
+from tracker.clientip import ClientAddresses, peer_number, truncated
 from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
 from tracker.landing import LandingSettings
@@ -31,8 +31,8 @@ from tracker.landing import add_routes as add_landing_routes
 from tracker.landing import click_decorator as landing_click_decorator
 from tracker.optout import OptOutSettings
 from tracker.optout import add_routes as add_optout_routes
-from tracker.store import EventRecord
-from tracker.tokens import UNTRACKED_COPY_ID, Keyring, Kind, Token, decode
+from tracker.store.records import event_record
+from tracker.tokens import UNTRACKED_COPY_ID, Keyring, Kind, Token, copy_and_target, decode
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.app")
@@ -45,6 +45,7 @@ PIXEL_GIF = (
 # Every fetch must reach us to be counted; no cache may answer in our place.
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 _PIXEL_HEADERS = CIMultiDict({"Content-Type": "image/gif", **NO_STORE})  # built once
+_REDIRECT_HEADERS = {"Referrer-Policy": "no-referrer", **NO_STORE}
 # An untracked banner counts nothing, so mail programs and proxies may cache it.
 CACHEABLE = {"Cache-Control": "public, max-age=86400"}
 BAD_LINK_PAGE = (
@@ -84,12 +85,15 @@ def redirect_target(target: str) -> str | None:
     return quote(target, safe=_LOCATION_SAFE)
 
 
-def _same_location(location: str, _token: Token) -> str:
+def _same_location(location: str, _copy_id: str) -> str:
     return location
 
 
+_VERDICT_TEXT = {verdict: verdict.value for verdict in Verdict}  # Enum.value is a slow property
+
+
 class _Handlers:
-    decorate_location: Callable[[str, Token], str] = staticmethod(_same_location)
+    decorate_location: Callable[[str, str], str] = staticmethod(_same_location)
 
     def __init__(
         self,
@@ -110,31 +114,39 @@ class _Handlers:
         self.classifier = classifier
         self.addresses = addresses
         self.store_ip = store_ip
+        self.submit = writer.submit
 
     def _token(self, request: web.Request, kind: Kind) -> Token | None:
         return decode(request.match_info["token"], self.keyring, kind)
 
-    def _record(self, request: web.Request, token: Token, kind: str) -> None:
+    def _record(
+        self, request: web.Request, copy_id: str, kind: str, target: str | None = None
+    ) -> None:
+        # Every pixel and click comes through here: a few microseconds are the
+        # tracker's rate (bench/tracker.py), hence plain values and no objects.
         headers = request.headers
-        address = None
-        # The address is parsed only if something looks at it: listed networks or store_ip.
-        if self.store_ip or self.classifier.networks.size:
+        address = number = None
+        # The address is parsed only if something looks at it: listed networks or
+        # store_ip; as an ipaddress object only if it is stored or a proxy is trusted.
+        if self.store_ip or self.addresses.trusted:
             forwarded = headers.get(hdrs.X_FORWARDED_FOR) if self.addresses.trusted else None
             address = self.addresses.client(request.remote, forwarded)
-        is_click = token.kind is Kind.CLICK
+        elif self.classifier.networks.size:
+            number = peer_number(request.remote)
         verdict = self.classifier.verdict(
-            request.method, headers.get(hdrs.USER_AGENT), address, image=not is_click
+            request.method,
+            headers.get(hdrs.USER_AGENT),
+            address,
+            image=target is None,
+            number=number,
         )
-        target = token.target if is_click else None
         ip = truncated(address) if self.store_ip and address is not None else None
-        self.writer.submit(
-            EventRecord(token.copy_id, kind, self.clock(), verdict.value, target, ip)
-        )
+        self.submit(event_record(copy_id, kind, self.clock(), _VERDICT_TEXT[verdict], target, ip))
 
     async def pixel(self, request: web.Request) -> web.Response:
-        token = self._token(request, Kind.OPEN)
-        if token is not None:
-            self._record(request, token, "open")
+        fields = copy_and_target(request.match_info["token"], self.keyring, Kind.OPEN)
+        if fields is not None:
+            self._record(request, fields[0], "open")
         # A forged token gets the same GIF: a broken image would tell a prober
         # nothing useful, and a recipient's mail would show a broken image.
         return web.Response(body=PIXEL_GIF, headers=_PIXEL_HEADERS)
@@ -149,22 +161,20 @@ class _Handlers:
             return web.Response(status=404, text="no such banner\n")
         if token.copy_id == UNTRACKED_COPY_ID:
             return web.FileResponse(path, headers=CACHEABLE)
-        self._record(request, token, "impression")
+        self._record(request, token.copy_id, "impression")
         return web.FileResponse(path, headers=NO_STORE)
 
     async def click(self, request: web.Request) -> web.Response:
-        token = self._token(request, Kind.CLICK)
-        location = redirect_target(token.target) if token and token.target else None
-        if token is None or location is None:
+        fields = copy_and_target(request.match_info["token"], self.keyring, Kind.CLICK)
+        location = redirect_target(fields[1]) if fields and fields[1] else None
+        if fields is None or location is None:
             # Never an open redirect: a link we did not sign leads nowhere.
             return web.Response(status=400, text=BAD_LINK_PAGE, headers=NO_STORE)
-        self._record(request, token, "click")
-        location = self.decorate_location(location, token)  # landing pages: + sr_vid
+        copy_id, target = fields
+        self._record(request, copy_id, "click", target)
+        location = self.decorate_location(location, copy_id)  # landing pages: + sr_vid
         # A returned response, not `raise HTTPFound`: raising halves aiohttp's rate.
-        return web.Response(
-            status=302,
-            headers={"Location": location, "Referrer-Policy": "no-referrer", **NO_STORE},
-        )
+        return web.Response(status=302, headers={"Location": location, **_REDIRECT_HEADERS})
 
     async def healthz(self, request: web.Request) -> web.Response:
         # The store being down degrades, but does not stop, the tracker: events are

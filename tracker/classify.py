@@ -19,7 +19,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
-from tracker.networks import IpAddress, IpNetwork, Listed, NetworkTable, read_lists
+from tracker.networks import IpAddress, IpNetwork, Listed, NetworkTable, PeerNumber, read_lists
 
 ADMIN_FILE = "machines.toml"
 AGENT_CACHE_SIZE = 4096  # distinct user agents are few; a dict beats 40 substring scans
@@ -60,17 +60,23 @@ class Classifier:
         user_agent: str | None,
         address: IpAddress | None = None,
         image: bool = True,
+        *,
+        number: PeerNumber | None = None,
     ) -> Verdict:
-        """The verdict for one request; `image` is False for clicks. Pure apart
-        from a cache: the same facts give the same verdict."""
+        """The verdict for one request; `image` is False for clicks. The client's
+        address as an ipaddress object, or as `number` (clientip.peer_number:
+        the request handlers' cheaper form). Pure apart from a cache: the same
+        facts give the same verdict."""
         agent = self._agent_verdict(user_agent or "")
         if agent is not Verdict.HUMAN:
             return agent
         # A HEAD asks whether the URL exists without looking at it: link checkers do, people don't.
-        if method == "HEAD" or method.upper() == "HEAD":
+        if method != "GET" and method.upper() == "HEAD":
             return Verdict.SCANNER
-        if address is not None and self.networks.size:
-            listed = self.networks.find(address)
+        if address is not None:
+            number = (address.version, int(address))
+        if number is not None and self.networks.size:
+            listed = self.networks.find_number(*number)
             if listed is not None and (image or not listed.images_only):
                 return Verdict(listed.verdict)
         return Verdict.HUMAN

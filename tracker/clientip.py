@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address
 from socket import AF_INET, AF_INET6, inet_pton
 
-from tracker.networks import IpAddress, IpNetwork
+from tracker.networks import IpAddress, IpNetwork, PeerNumber
 
 TRUNCATE_V4 = 24
 TRUNCATE_V6 = 48
@@ -35,6 +35,19 @@ def _peer(text: str | None) -> IpAddress | None:
         except OSError:
             return _parse(text)
         return address.ipv4_mapped or address
+    return None
+
+
+def peer_number(text: str | None) -> PeerNumber | None:
+    """The socket peer as (IP version, integer): all a network lookup needs, for
+    the request handlers when no proxy is trusted and no address is stored.
+    Skips building an ipaddress object (~1 us of every tracker request)."""
+    if text:
+        try:
+            return 4, int.from_bytes(inet_pton(AF_INET, text), "big")
+        except OSError:
+            address = _peer(text)  # IPv6, IPv4-mapped IPv6, odd forms: the careful way
+            return None if address is None else (address.version, int(address))
     return None
 
 

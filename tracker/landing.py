@@ -16,6 +16,7 @@ CORS: only the landing domains' origins may post events; anything else is 403.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from tracker.store import EventRecord
-from tracker.tokens import Keyring, Token
+from tracker.tokens import Keyring
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.landing")
@@ -76,6 +77,9 @@ def with_visit_id(location: str, vid: str) -> str:
     return f"{base}{separator}{PARAMETER}={vid}{hash_sign}{fragment}"
 
 
+# A campaign's few links are clicked by many recipients (the click handler asks
+# for every click); the URLs come from tokens we signed, so nobody else fills it.
+@functools.lru_cache(maxsize=4096)
 def _host(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower().rstrip(".")
@@ -94,13 +98,14 @@ class LandingSettings:
         return bool(host) and any(host == d or host.endswith("." + d) for d in self.domains())
 
 
-def click_decorator(settings: LandingSettings, keyring: Keyring) -> Callable[[str, Token], str]:
-    """For the click handler: the redirect location, with a visit id if it is a landing page."""
+def click_decorator(settings: LandingSettings, keyring: Keyring) -> Callable[[str, str], str]:
+    """For the click handler: the redirect location (of a copy's click), with a
+    visit id if it is a landing page."""
 
-    def decorate(location: str, token: Token) -> str:
+    def decorate(location: str, copy_id: str) -> str:
         if not settings.is_landing(location):
             return location
-        return with_visit_id(location, visit_id(token.copy_id, keyring))
+        return with_visit_id(location, visit_id(copy_id, keyring))
 
     return decorate
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+PeerNumber = tuple[int, int]  # (IP version, the address as an integer)
 NETWORKS_DIR = "networks"
 
 
@@ -69,8 +70,10 @@ class NetworkTable:
         return self.size
 
     def find(self, address: IpAddress) -> Listed | None:
-        ranges = self._v4 if address.version == 4 else self._v6
-        return ranges.find(int(address))
+        return self.find_number(address.version, int(address))
+
+    def find_number(self, version: int, number: int) -> Listed | None:
+        return (self._v4 if version == 4 else self._v6).find(number)
 
 
 def parse_egress_csv(lines: Iterable[str]) -> Iterator[IpNetwork]:

@@ -1,7 +1,9 @@
 """The event writer: request handlers hand events over and never wait for the store.
 
 `submit()` appends to an in-memory queue. One background task writes batches
-(every `flush_interval`, or at once when a batch is full). When the store
+(every `flush_interval`, or at once when `batch_size` events wait). A write
+takes everything waiting, up to `max_batch` events in one transaction: when
+the store falls behind, batches grow and each event costs it less. When the store
 raises, the batch is appended to a journal file (JSON lines, fsynced) and
 from then on every batch goes behind it, so the order is kept; once the
 store answers again the journal is replayed from the start, chunk by chunk,
@@ -10,8 +12,17 @@ writes everything still queued, or journals it: nothing is lost on shutdown.
 
 Delivery is at least once: if the store commits a batch but the connection
 drops before it says so, that batch is journaled and replayed a second time.
-Memory is bounded by `max_pending`; events beyond it are dropped and counted
-(the only loss, and only when the store is slower than the traffic for long).
+
+A store that hangs instead of failing (a lock held, a network that drops
+packets) keeps a write in flight for up to `store_timeout`, while a busy
+tracker queues ten thousand events a second. So while a write is in flight,
+events beyond `spill_at` go to the journal at once: the write then either
+succeeds (and the journal is replayed next) or fails (and its batch is
+journaled behind them). That is the one place the journal's order differs
+from the submission order; nothing depends on it (the timing rules compare
+times both ways, the counters add up). Memory is bounded by `max_pending`;
+events beyond it are dropped and counted (only when the journal cannot be
+written either, or the writer is not running).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -47,6 +59,13 @@ def _from_line(line: bytes) -> EventRecord:
     return EventRecord(**(raw | {"at": datetime.fromisoformat(raw["at"])}))
 
 
+def log_dropped(dropped: int, closed: bool, max_pending: int) -> None:
+    """Say that events are being dropped: at the first, then every 10,000th."""
+    if dropped == 1 or dropped % 10_000 == 0:
+        reason = "writer closed" if closed else f"{max_pending} pending"
+        log.error("events dropped=%d (%s)", dropped, reason)
+
+
 class EventWriter:
     def __init__(
         self,
@@ -54,7 +73,9 @@ class EventWriter:
         journal_path: Path,
         batch_size: int = 500,
         flush_interval: float = 0.2,
+        max_batch: int | None = None,
         max_pending: int = 100_000,
+        spill_at: int | None = None,
         retry_interval: float = 1.0,
         max_retry_interval: float = 10.0,
         store_timeout: float = 10.0,
@@ -62,14 +83,22 @@ class EventWriter:
         self.store = store
         self.journal = _Journal(journal_path)
         self.batch_size = batch_size
+        self.max_batch = max_batch if max_batch is not None else batch_size * 10
         self.flush_interval = flush_interval
         self.max_pending = max_pending
+        self.spill_at = spill_at if spill_at is not None else max(1, max_pending // 4)
         self.retry_interval = retry_interval
         self.max_retry_interval = max_retry_interval
         self.store_timeout = store_timeout
         self.written = 0  # events the store took
         self.dropped = 0  # events refused because the queue was full or the writer closed
+        # Events done with, in submission order: written, journaled or dropped. A
+        # writer process (tracker/writer_process.py) acknowledges by this count.
+        self.handled = 0
+        self.on_flushed: Callable[[], None] | None = None  # told after every flush
         self._pending: deque[EventRecord] = deque()
+        self._spill = asyncio.Event()  # set when `spill_at` events wait
+        self._spilled = 0  # journaled during a write in flight, not yet counted handled
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one flush at a time: the journal has one writer
         self._task: asyncio.Task[None] | None = None
@@ -83,13 +112,14 @@ class EventWriter:
         """Queue one event. Never blocks, never raises."""
         if self._closed or len(self._pending) >= self.max_pending:
             self.dropped += 1
-            if self.dropped == 1 or self.dropped % 10_000 == 0:
-                reason = "writer closed" if self._closed else f"{self.max_pending} pending"
-                log.error("events dropped=%d (%s)", self.dropped, reason)
+            self.handled += 1
+            log_dropped(self.dropped, self._closed, self.max_pending)
             return
         self._pending.append(event)
         if len(self._pending) >= self.batch_size:
             self._wake.set()
+            if len(self._pending) >= self.spill_at:
+                self._spill.set()
 
     @property
     def pending(self) -> int:
@@ -141,10 +171,17 @@ class EventWriter:
     # --- writing -------------------------------------------------------------------
 
     async def _flush(self, try_store: bool) -> None:
+        try:
+            await self._flush_pending(try_store)
+        finally:
+            if self.on_flushed is not None:
+                self.on_flushed()
+
+    async def _flush_pending(self, try_store: bool) -> None:
         if try_store and self.journal.waiting:
             try_store = await self._replay()
         while self._pending:
-            batch = [self._pending.popleft() for _ in range(min(self.batch_size, self.pending))]
+            batch = [self._pending.popleft() for _ in range(min(self.max_batch, self.pending))]
             # Behind a journal that waits, a batch must wait too, or the order breaks.
             if try_store and not self.journal.waiting:
                 try:
@@ -155,13 +192,66 @@ class EventWriter:
                     self._pending.extendleft(reversed(batch))
                     raise
                 if try_store:
+                    self._handled(len(batch))
                     continue
             await asyncio.to_thread(self.journal.append, batch)
+            self._handled(len(batch))
+        self._handled(0)  # what a replay's write spilled
+
+    def _handled(self, count: int) -> None:
+        # Events spilled during the write of this batch are newer than it: they
+        # count only now, so that the count stays a prefix of the submissions.
+        self.handled += count + self._spilled
+        self._spilled = 0
+
+    async def _store_or_spill(self, batch: list[EventRecord]) -> None:
+        """Write the batch; meanwhile journal the events that pile up beyond
+        `spill_at`. Raises what the store raised, or TimeoutError."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.store_timeout
+        write = asyncio.ensure_future(self.store.record_events(batch))
+        try:
+            can_spill = True
+            while not write.done():
+                if can_spill and len(self._pending) >= self.spill_at:
+                    can_spill = await self._spill_pending()
+                    continue
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError
+                self._spill.clear()
+                spill = asyncio.ensure_future(self._spill.wait())
+                try:
+                    await asyncio.wait(
+                        {write, spill}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    spill.cancel()
+            write.result()
+        finally:
+            if not write.done():
+                write.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await write
+
+    async def _spill_pending(self) -> bool:
+        """Journal every event waiting; False if the journal cannot be written
+        (the events wait on in memory, up to `max_pending`)."""
+        spilled = list(self._pending)
+        self._pending.clear()
+        try:
+            await asyncio.to_thread(self.journal.append, spilled)
+        except OSError as exc:
+            self._pending.extendleft(reversed(spilled))
+            log.error("store slow and event journal unwritable: %s", exc)
+            return False
+        self._spilled += len(spilled)
+        log.warning("store slow: events=%d journaled while a write waits", len(spilled))
+        return True
 
     async def _write(self, batch: list[EventRecord]) -> bool:
         try:
-            async with asyncio.timeout(self.store_timeout):
-                await self.store.record_events(batch)
+            await self._store_or_spill(batch)
         except Exception as exc:  # the store is down or slow: journal, retry later
             delay = self._retry_delay
             self._retry_at = time.monotonic() + delay

@@ -2,8 +2,9 @@
 real sockets: the relay delivers a tracked copy to an SMTP sink; its HTML is
 opened as a mail program with images on would; pixel and banner load; the
 banner is clicked and the company's landing page (an aiohttp server on
-loopback) is reached and reports its view through /t.js; the opt-out link is followed and confirmed. The store
-then holds exactly those events, and the next message is untracked."""
+loopback) is reached and reports its view through /t.js; the opt-out link is
+followed and confirmed. The store then holds exactly those events, and the next
+message is untracked."""
 
 from __future__ import annotations
 

@@ -119,7 +119,8 @@ async def serve_dashboard(tmp_path: Path, settings: DashboardSettings) -> AsyncI
 
 async def seed(store: Store) -> Store:
     """Campaign spring: variant a (10 copies, 1 clicked) and b (10 copies, 6 clicked);
-    in autumn one copy to an address and with a link target that carry markup; opt-outs."""
+    in autumn one copy to an address and with a link target that carry markup; opt-outs;
+    landing pages: copy 10 visited twice (a link clicked, a file downloaded), copy 11 once."""
     await store.record_copies(
         [copy(n, variant="a") for n in range(10)]
         + [copy(n, variant="b") for n in range(10, 20)]
@@ -131,5 +132,7 @@ async def seed(store: Store) -> Store:
         + [event(n, "click", target="https://example.com/b") for n in range(10, 16)]
         + [event(n, "open", days_ago=d) for n, d in ((1, 1), (2, 2), (11, 3))]
         + [event(99, "click", target=XSS_TARGET), event(3, "optout"), event(99, "optout")]
+        + [event(10, "visit", target="https://shop.example/b"), event(11, "visit")]
+        + [event(10, "visit", days_ago=0), event(10, "link"), event(10, "download")]
     )
     return store

@@ -30,6 +30,16 @@ async def test_stats_have_the_shape_and_figures_of_the_store(api: Dashboard):
     assert body == await api.store.stats(by="variant", campaign="spring")
 
 
+async def test_stats_carry_the_landing_page_figures(api: Dashboard):
+    _, body = await api.api("/campaigns/spring/stats?by=variant")
+    b = next(row for row in body["rows"] if row["variant"] == "b")
+    landing = ("visits", "unique_visits", "link_clicks", "downloads", "unique_downloads")
+    assert [b[name] for name in landing] == [3, 2, 1, 1, 1]
+    _, document = await api.api("/openapi.json")
+    described = document["components"]["schemas"]["Figures"]["required"]
+    assert set(landing) <= set(described)
+
+
 async def test_campaign_stats_are_that_campaigns_stats(api: Dashboard):
     _, body = await api.api("/campaigns/spring/stats?by=day")
     assert body == await api.store.stats(by="day", campaign="spring")

@@ -1,7 +1,10 @@
-"""`sigrelay admin hash|token` and the `sigrelay stats` terminal table."""
+"""`sigrelay admin hash|token` and `sigrelay stats` (terminal table, --json, --csv)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 
 from argon2 import PasswordHasher
@@ -10,6 +13,7 @@ from click.testing import CliRunner
 from sigrelay.cli import main
 from sigrelay.statstable import render
 from tracker.dashboard.auth import ApiTokens
+from tracker.store import Store
 from tracker.store.stats import figures, rows
 
 PASSWORD = "a long admin password"
@@ -62,3 +66,28 @@ def test_stats_table_has_aligned_rows_and_a_total_under_a_rule():
 def test_stats_table_without_grouping_is_the_total_line():
     lines = render({"totals": figures(3, None), "rows": []}, None).splitlines()
     assert len(lines) == 3 and lines[2].split()[0] == "3"
+
+
+def _cli_stats(url: str, *args: str) -> str:
+    result = CliRunner().invoke(
+        main, ["stats", "--campaign", "spring", *args], env={"SIGRELAY_STORE__URL": url}
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_stats_json_csv_and_table_carry_the_landing_page_figures(seeded: Store):
+    url = str(seeded.engine.url)
+    totals = json.loads(_cli_stats(url, "--json"))["totals"]
+    assert (totals["visits"], totals["unique_visits"]) == (3, 2)
+    assert (totals["link_clicks"], totals["downloads"], totals["unique_downloads"]) == (1, 1, 1)
+    by_variant = list(csv.DictReader(io.StringIO(_cli_stats(url, "--csv", "--by", "variant"))))
+    assert [(r["variant"], r["visits"], r["unique_visits"]) for r in by_variant] == [
+        ("a", "0", "0"),
+        ("b", "3", "2"),
+        ("TOTAL", "3", "2"),
+    ]
+    header, _, *rows = _cli_stats(url, "--by", "variant").splitlines()
+    assert "visits (unique)" in header and "downloads (unique)" in header
+    b = next(line for line in rows if line.startswith("b "))
+    assert "3 (2)" in b

@@ -39,6 +39,20 @@ async def test_campaign_page_has_a_chart_breakdowns_and_the_ab_verdict(logged_in
     assert "b beats a, 95% confidence" in html
 
 
+async def test_campaign_page_shows_landing_page_visits_link_clicks_and_downloads(logged_in):
+    _, html = await logged_in.page("/admin/campaigns/spring")
+    page = BeautifulSoup(html, "html.parser")
+    titles = [th.get_text() for th in page.select("table.figures thead th")]
+    assert {"Visits (unique)", "Link clicks (unique)", "Downloads (unique)"} <= set(titles)
+    totals = page.select_one("table.figures tbody tr")
+    cells = [totals.select_one(f"td.{name}").get_text() for name in ("visits", "link-clicks")]
+    assert cells == ["3 (2)", "1 (1)"], "copy 10 visited twice, copy 11 once"
+    by_variant = next(h2 for h2 in page.select("h2") if h2.get_text() == "By variant")
+    rows = by_variant.find_next("table").select("tbody tr")
+    variant_b = next(tr for tr in rows if tr.td.get_text() == "b")
+    assert variant_b.select_one("td.downloads").get_text() == "1 (1)"
+
+
 async def test_unknown_campaign_is_404(logged_in):
     response, _ = await logged_in.page("/admin/campaigns/nope")
     assert response.status == 404

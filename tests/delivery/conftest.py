@@ -22,6 +22,7 @@ from proxy.relay import Relay
 
 PROXY_TESTS = Path(__file__).parents[1] / "proxy"
 sys.path.insert(0, str(PROXY_TESTS))  # relayclient: smtplib sender, DeliveryWatch
+sys.path.insert(0, str(Path(__file__).parent))  # workerprocs: relay processes from outside
 
 
 def _proxy_conftest():

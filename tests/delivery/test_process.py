@@ -4,15 +4,18 @@ transaction, and SIGKILL in the middle of a load (every 250 arrives once)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import smtplib
 import socket
 import tempfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
+from workerprocs import until, workers_of
 
 from proxy.spool import Spool
 from serveprocess import ServeProcess
@@ -20,15 +23,6 @@ from smtpsink import SinkHandler, SmtpSink
 
 SALES = "anna.schmidt@example.com"
 MESSAGE_ID = re.compile(rb"Message-ID: <load-(\d+)@example\.com>")
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    """Wait for a condition only another process can change (checked every 20 ms)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 def load_message(number: int) -> bytes:
@@ -119,10 +113,12 @@ class GatedSink(SinkHandler):
         return await super().handle_DATA(server, session, envelope)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_sigkill_in_the_middle_of_a_load_then_restart_delivers_every_250_exactly_once(
-    relay_env, sink: SmtpSink
+    relay_env, sink: SmtpSink, workers: int
 ):
     sink.handler = upstream = GatedSink()
+    relay_env = {**relay_env, "SIGRELAY_RELAY__WORKERS": str(workers)}
     port = int(relay_env["SIGRELAY_RELAY__LISTEN"].rsplit(":", 1)[1])
     first = ServeProcess(relay_env, command="relay")
     await first.start()
@@ -142,13 +138,15 @@ async def test_sigkill_in_the_middle_of_a_load_then_restart_delivers_every_250_e
 
     clients = [asyncio.to_thread(client, range(i, 200, 8)) for i in range(8)]
     load = asyncio.gather(*clients)
-    # Kill once 60 messages are acknowledged and every delivery task (8) is held
-    # at the upstream: 30 copies were delivered and recorded, 8 are on the wire.
-    while not (len(acked) >= 60 and upstream.held == 8):
+    # Kill once 60 messages are acknowledged and every delivery task (8 per
+    # process) is held at the upstream: 30 copies were delivered and recorded,
+    # 8 or 16 are on the wire.
+    while not (len(acked) >= 60 and upstream.held == 8 * workers):
         progress.clear()
         await asyncio.wait_for(progress.wait(), 30)
     assert first.proc is not None
-    first.proc.kill()
+    for pid in [first.proc.pid, *workers_of(first.proc.pid)]:  # every process at once
+        os.kill(pid, signal.SIGKILL)
     acked_at_kill = len(acked)
     await first.stop()
     second = ServeProcess(relay_env, command="relay")

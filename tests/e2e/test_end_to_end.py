@@ -16,7 +16,15 @@ import aiohttp
 from bs4 import BeautifulSoup
 
 from config import Config
-from exampleflow import EXTERNAL, INTERNAL, SALES_SENDER, STAFF_SENDER, cli_json, relay
+from exampleflow import (
+    EXTERNAL,
+    INTERNAL,
+    SALES_SENDER,
+    STAFF_SENDER,
+    cli_json,
+    relay,
+    wait_recorded,
+)
 from mailparts import body_text, hrefs, tokens
 from sigrelay.service import Service
 from smtpsink import Received, SmtpSink
@@ -63,6 +71,7 @@ async def test_personal_group_gets_one_tracked_copy_per_external_recipient(
 
     first, second = (_copy_for(received, rcpt) for rcpt in EXTERNAL)
     internal = _copy_for(received, INTERNAL)
+    await wait_recorded(service, first.data)  # a recipient opens after the fact is stored
     first_html, second_html = body_text(first.data, "html"), body_text(second.data, "html")
     internal_html = body_text(internal.data, "html")
 
@@ -107,6 +116,7 @@ async def test_anonymous_group_stores_no_recipient_anywhere(
     assert _visible_text(html).count(line) == 1
 
     tracked = [h for h in hrefs(html) if "/c/" in h]
+    await wait_recorded(service, shared.data)  # a recipient opens after the fact is stored
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{cfg.tracker.public_url}/o/{tokens(html, 'o')[0]}") as resp:
             assert resp.status == 200

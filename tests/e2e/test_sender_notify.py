@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from config import Config
-from exampleflow import EXTERNAL, SALES_SENDER, STAFF_SENDER, relay
+from exampleflow import EXTERNAL, SALES_SENDER, STAFF_SENDER, relay, wait_recorded
 from mailparts import body_text, hrefs, parse
 from sigrelay.service import Service
 from smtpsink import SmtpSink
@@ -36,6 +36,7 @@ async def test_clicks_of_a_personal_copy_send_the_sender_one_notice(
 ):
     await relay(cfg, SALES_SENDER, EXTERNAL[:1])
     (copy,) = await sink.handler.wait_for(1)
+    await wait_recorded(service, copy.data)  # the notifier reads the copy's sender from it
     await _click_all(body_text(copy.data, "html"))
     await _click_all(body_text(copy.data, "html"))  # the same day: no second notice
     assert service.notifier is not None
@@ -56,6 +57,7 @@ async def test_anonymous_copies_never_notify(
 ):
     await relay(cfg, STAFF_SENDER, EXTERNAL[:1])  # staff: anonymous mode
     (copy,) = await sink.handler.wait_for(1)
+    await wait_recorded(service, copy.data)  # the notifier reads the copy's sender from it
     await _click_all(body_text(copy.data, "html"))
     assert service.notifier is not None
     await service.notifier.drain()

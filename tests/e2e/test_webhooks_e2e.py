@@ -16,7 +16,7 @@ from aiohttp import web
 from landingsite import serve
 
 from config import Config
-from exampleflow import EXTERNAL, SALES_SENDER, relay
+from exampleflow import EXTERNAL, SALES_SENDER, relay, wait_recorded
 from mailparts import body_text, hrefs
 from sigrelay.service import Service
 from smtpsink import SmtpSink
@@ -49,6 +49,7 @@ async def test_click_is_posted_to_the_webhook_with_a_valid_signature(
 ):
     await relay(cfg, SALES_SENDER, EXTERNAL[:1])
     (copy,) = await sink.handler.wait_for(1)
+    await wait_recorded(service, copy.data)  # the webhook names the copy's recipient from it
     tracked = [h for h in hrefs(body_text(copy.data, "html")) if "/c/" in h]
     async with aiohttp.ClientSession() as http, http.get(tracked[0], allow_redirects=False) as r:
         assert r.status == 302

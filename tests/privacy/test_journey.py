@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 
 from config import Config
-from exampleflow import SALES_SENDER, relay
+from exampleflow import SALES_SENDER, relay, wait_recorded
 from mailparts import body_text, tokens
 from sigrelay.service import Service
 from smtpsink import Received, SmtpSink
@@ -17,10 +17,11 @@ from tracker.store.optout import list_optouts
 KIM = "kim@customer.test"
 
 
-async def _next_copy(cfg: Config, sink: SmtpSink, count: int) -> Received:
-    await relay(cfg, SALES_SENDER, [KIM])
-    received = await sink.handler.wait_for(count)
-    return received[count - 1]
+async def _next_copy(service: Service, sink: SmtpSink, count: int) -> Received:
+    await relay(service.cfg, SALES_SENDER, [KIM])
+    copy = (await sink.handler.wait_for(count))[count - 1]
+    await wait_recorded(service, copy.data)
+    return copy
 
 
 def _tags(copy: Received) -> dict[str, list[str]]:
@@ -37,7 +38,7 @@ async def test_opting_out_untracks_the_next_message_and_opting_in_tracks_again(
     cfg: Config, service: Service, sink: SmtpSink
 ):
     assert service.store is not None and service.writer is not None
-    first = _tags(await _next_copy(cfg, sink, 1))
+    first = _tags(await _next_copy(service, sink, 1))
     assert first["o"] and first["c"], "a personal copy is tracked"
     (link,) = set(first["u"])
 
@@ -47,7 +48,7 @@ async def test_opting_out_untracks_the_next_message_and_opting_in_tracks_again(
         assert await list_optouts(service.store) == [], "showing the page changes nothing"
 
         assert await _choose(http, cfg, link, "untracked") == 200
-        second = _tags(await _next_copy(cfg, sink, 2))
+        second = _tags(await _next_copy(service, sink, 2))
         assert second == {"o": [], "c": [], "u": []}, "no pixel, no tracked link, no opt-out link"
 
         await service.writer.flush()
@@ -55,7 +56,7 @@ async def test_opting_out_untracks_the_next_message_and_opting_in_tracks_again(
         assert stats["totals"]["optouts"] == 1
 
         assert await _choose(http, cfg, link, "in") == 200
-        third = _tags(await _next_copy(cfg, sink, 3))
+        third = _tags(await _next_copy(service, sink, 3))
         assert third["o"] and third["c"] and third["u"], "tracked again"
 
 
@@ -63,10 +64,10 @@ async def test_count_me_anonymously_gives_an_anonymous_copy_that_stores_no_addre
     cfg: Config, service: Service, sink: SmtpSink
 ):
     assert service.store is not None
-    (link,) = set(_tags(await _next_copy(cfg, sink, 1))["u"])
+    (link,) = set(_tags(await _next_copy(service, sink, 1))["u"])
     async with aiohttp.ClientSession() as http:
         assert await _choose(http, cfg, link, "anonymous") == 200
-    second = _tags(await _next_copy(cfg, sink, 2))
+    second = _tags(await _next_copy(service, sink, 2))
     assert second["o"], "still counted"
     assert second["u"] and second["u"] != [link], "its own link names the recipient, not a copy"
     await service.stop()  # the relay records its sent facts before it stops

@@ -16,9 +16,13 @@ def _is_internal(address: str) -> bool:
     return address.lower().endswith("@example.com")
 
 
-def _split(rcpts: list[str], mode: str) -> list[CopySpec]:
+def _counting_ids():
     counter = itertools.count()
-    return split(rcpts, mode, _is_internal, lambda: f"{next(counter):016x}")
+    return lambda privacy, group: f"{next(counter):016x}"
+
+
+def _split(rcpts: list[str], mode: str) -> list[CopySpec]:
+    return split(rcpts, mode, _is_internal, _counting_ids())
 
 
 def _groups(copies: list[CopySpec]) -> list[tuple[tuple[str, ...], bool]]:
@@ -80,14 +84,7 @@ def test_an_unknown_mode_is_an_error_naming_the_modes():
 
 
 def _split_capped(rcpts: list[str], mode: str, caps: dict[str, str]) -> list[CopySpec]:
-    counter = itertools.count()
-    return split(
-        rcpts,
-        mode,
-        _is_internal,
-        lambda: f"{next(counter):016x}",
-        cap=lambda r: caps.get(r, "personal"),
-    )
+    return split(rcpts, mode, _is_internal, _counting_ids(), cap=lambda r: caps.get(r, "personal"))
 
 
 def test_a_recipient_capped_at_off_joins_the_untracked_copy_in_personal_mode():
@@ -110,3 +107,18 @@ def test_a_cap_above_the_mode_changes_nothing():
 def test_an_unknown_cap_is_an_error():
     with pytest.raises(ValueError, match="unknown privacy mode 'maybe'"):
         _split_capped([KIM], "personal", {KIM: "maybe"})
+
+
+def test_each_copy_id_is_asked_for_by_the_copys_mode_and_recipients():
+    copies = split(
+        [KIM, INTERNAL, LEE, MAX],
+        "domain",
+        _is_internal,
+        lambda privacy, group: f"{privacy}:{'+'.join(group)}",
+        cap=lambda r: "anonymous" if r == LEE else "personal",
+    )
+    assert [c.copy_id for c in copies] == [
+        f"off:{INTERNAL}",
+        f"domain:{KIM}+{MAX}",
+        f"anonymous:{LEE}",
+    ]

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from relayclient import DeliveryWatch, smtp_send
+from relayclient import DeliveryWatch, message, smtp_send
 
 if TYPE_CHECKING:
     from proxy.relay import Relay
+from proxy.delivery import INLINE_RENDER_MAX
 from smtpsink import SinkHandler, SmtpSink
 
 SALES = "anna.schmidt@example.com"  # group "sales": privacy personal
@@ -176,3 +177,37 @@ async def test_restart_delivers_a_spooled_message_exactly_once(start_relay, sink
     assert planned is not None
     assert [c.copy_id for c in state.copies] == [c.copy_id for c in planned.copies]
     assert second.spool.list() == []
+
+
+async def test_non_ascii_signature_goes_out_as_8bit_once_the_upstream_offered_8bitmime(
+    start_relay, sink: SmtpSink
+):
+    # The sink (aiosmtpd) says 8BITMIME. Before the first connection the relay
+    # cannot know it: the first copy's plain-text part becomes quoted-printable
+    # for the "·" of the signature; later copies keep the part's text as it was.
+    relay = await start_relay()
+
+    await smtp_send(_port(relay), SALES, ["kim@customer.test"])
+    (first,) = await sink.handler.wait_for(1)
+    await smtp_send(_port(relay), SALES, ["kim@customer.test"])
+    _, second = await sink.handler.wait_for(2)
+
+    assert b"Content-Transfer-Encoding: quoted-printable" in first.data
+    assert "Example GmbH ·".encode() not in first.data
+    assert b"Content-Transfer-Encoding: 8bit" in second.data
+    assert b"please find our offer.\r\n" in second.data
+    assert "Example GmbH ·".encode() in second.data  # the link after it is tracked
+
+
+async def test_a_large_message_is_rewritten_like_a_small_one(start_relay, sink: SmtpSink):
+    # Above INLINE_RENDER_MAX the rewriting runs in the rewriting threads.
+    relay = await start_relay()
+    body = b"".join(b"line %d of a long offer\r\n" % n for n in range(6000))
+    data = message(SALES, "kim@customer.test").replace(b"please find our offer.\r\n", body)
+    assert len(data) > INLINE_RENDER_MAX
+
+    await smtp_send(_port(relay), SALES, ["kim@customer.test"], data)
+    (copy,) = await sink.handler.wait_for(1)
+
+    assert b"X-Sigrelay-Processed:" in copy.data
+    assert b"line 5999 of a long offer\r\n" in copy.data

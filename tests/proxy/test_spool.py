@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.spool import Envelope, Spool, SpoolError, SpoolWriteError, new_queue_id
+from proxy.spool import Envelope, Share, Spool, SpoolError, SpoolWriteError, new_queue_id
 from proxy.state import CopyState, CopyStatus, MessageState
 
 MESSAGE = b"From: a@example.com\r\nTo: b@customer.test\r\nSubject: hi\r\n\r\nHello\r\n"
@@ -90,10 +90,11 @@ def test_state_is_replaced_as_a_whole_and_survives_a_restart(tmp_path: Path):
 def test_remove_refuses_while_a_copy_is_pending(tmp_path: Path):
     spool = Spool(tmp_path)
     queue_id = spool.put(_envelope(), MESSAGE)
-    spool.save_state(queue_id, _state(_copy("a" * 16, "b@customer.test")))
+    pending = _state(_copy("a" * 16, "b@customer.test"))
+    spool.save_state(queue_id, pending)
 
     with pytest.raises(SpoolError, match="still has copies to deliver"):
-        spool.remove(queue_id)
+        spool.remove(queue_id, pending)
     assert spool.list() == [queue_id]
 
 
@@ -107,7 +108,7 @@ def test_remove_deletes_queue_file_and_state_once_every_copy_is_done(tmp_path: P
     assert [c.status for c in done.copies] == [CopyStatus.DELIVERED, CopyStatus.FAILED]
     spool.save_state(queue_id, done)
 
-    spool.remove(queue_id)
+    spool.remove(queue_id, done)
 
     assert spool.list() == []
     assert list((tmp_path / "state").iterdir()) == []
@@ -157,3 +158,75 @@ def test_next_attempt_is_the_earliest_pending_copy(tmp_path: Path):
     )
     assert state.next_attempt == soon
     assert not state.done
+
+
+# --- several relay processes on one spool ([relay] workers) ---------------------
+
+
+def test_each_queue_id_belongs_to_exactly_one_of_the_workers():
+    shares = [Share(index, 3) for index in range(3)]
+    ids = [new_queue_id() for _ in range(3000)]
+    owners = [[share.owns(q) for share in shares].count(True) for q in ids]
+    assert owners == [1] * len(ids)
+    per_worker = [sum(share.owns(q) for q in ids) for share in shares]
+    assert min(per_worker) > 800, f"shares far from even: {per_worker}"
+
+
+def test_a_worker_spools_under_ids_of_its_own_share(tmp_path: Path):
+    share = Share(1, 3)
+    spool = Spool(tmp_path, share=share)
+    ids = [spool.put(_envelope(), MESSAGE) for _ in range(30)]
+    assert all(share.owns(q) for q in ids)
+    assert sorted(ids) == spool.list()
+
+
+def test_clean_up_leaves_the_files_of_other_workers_alone(tmp_path: Path):
+    mine, theirs = Share(0, 2), Share(1, 2)
+    their_spool = Spool(tmp_path, share=theirs)
+    their_id = their_spool.put(_envelope(), MESSAGE)
+    their_spool.save_state(their_id, _state(_copy("a" * 16, "b@customer.test")))
+    (tmp_path / "tmp" / f"{their_id}.state.1234").write_bytes(b"being written")
+    orphan = next(q for q in iter(new_queue_id, None) if theirs.owns(q))
+    (tmp_path / "state" / f"{orphan}.json").write_text("{}")
+    my_half_written = next(q for q in iter(new_queue_id, None) if mine.owns(q))
+    (tmp_path / "tmp" / f"{my_half_written}.queue").write_bytes(b"{")
+
+    deleted = Spool(tmp_path, share=mine).clean_up()
+
+    assert deleted == [f"tmp/{my_half_written}.queue"]
+    assert their_spool.load(their_id).state is not None
+
+
+def test_a_flush_request_is_seen_by_every_process(tmp_path: Path):
+    first, second = Spool(tmp_path, share=Share(0, 2)), Spool(tmp_path, share=Share(1, 2))
+    seen = [first.flush_request(), second.flush_request()]
+
+    Spool(tmp_path).request_flush()  # `sigrelay spool retry`
+    once = [first.flush_request(), second.flush_request()]
+    Spool(tmp_path).request_flush()  # and again, within the same clock tick
+    twice = [first.flush_request(), second.flush_request()]
+
+    assert once[0] == once[1] and once[0] not in seen
+    assert twice[0] == twice[1] and twice[0] not in [*seen, once[0]]
+
+
+def test_remove_all_takes_out_several_messages_and_one_already_gone(tmp_path: Path):
+    spool = Spool(tmp_path)
+    done = _state(_copy("a" * 16, "b@customer.test", delivered=("b@customer.test",)))
+    first, second, third = (spool.put(_envelope(), MESSAGE) for _ in range(3))
+    spool.defer(second)
+    spool.save_state(second, done)
+    (tmp_path / "incoming" / third).unlink()  # removed before a crash, tried again
+
+    assert spool.remove_all([(first, done), (second, done), (third, done)]) == set()
+
+    assert spool.list() == []
+    assert list((tmp_path / "state").iterdir()) == []
+
+
+def test_remove_all_refuses_a_message_with_a_pending_copy(tmp_path: Path):
+    spool = Spool(tmp_path)
+    queue_id = spool.put(_envelope(), MESSAGE)
+    with pytest.raises(SpoolError, match="still has copies to deliver"):
+        spool.remove_all([(queue_id, _state(_copy("a" * 16, "b@customer.test")))])
+    assert spool.list() == [queue_id]

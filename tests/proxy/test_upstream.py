@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from relayclient import message
 
 from config.schema import parse_upstream
-from proxy.upstream import MaildirUpstream, SmtpUpstream
+from proxy.upstream import MaildirUpstream, SmtpUpstream, wire_form
 from smtpsink import SinkHandler, SmtpSink
 
 SENDER = "anna.schmidt@example.com"
@@ -107,3 +111,44 @@ async def test_connections_are_reused_across_messages(sink: SmtpSink):
 
     assert len(counting.received) == 5
     assert counting.connections == 1
+
+
+class ClosingAfterOneSink(ConnectionCountingSink):
+    """Takes one message per connection, then (as a server whose idle timeout ran
+    out) refuses the next MAIL with 421 or drops the connection."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        if getattr(session, "served", False):
+            if self.how == "drop":
+                server.transport.close()
+            return "421 4.4.2 sink.test closing: idle too long"
+        session.served = True
+        envelope.mail_from = address
+        return "250 OK"
+
+
+@pytest.mark.parametrize("how", ["421", "drop"])
+async def test_a_kept_connection_the_server_gave_up_is_replaced_without_failing_the_copy(
+    sink: SmtpSink, how: str
+):
+    sink.handler = closing = ClosingAfterOneSink(how)
+    upstream = _smtp(sink)
+    for i in range(3):
+        replies = await upstream.deliver(SENDER, [f"r{i}@customer.test"], message(SENDER))
+        assert replies[f"r{i}@customer.test"].ok, replies
+    await upstream.close()
+
+    assert len(closing.received) == 3
+    assert closing.connections == 3
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from([b".", b"..", b"a", b"\r", b"\n", b"\r\n", b" .", b"x.y"])))
+def test_wire_form_is_what_aiosmtplib_sends(pieces: list[bytes]):
+    message = b"".join(pieces)
+    expected = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message)) + b".\r\n"
+    assert wire_form(message) == expected

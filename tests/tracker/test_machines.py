@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tracker.classify import RulesError, Verdict, load_classifier, shipped_rules_text
-from tracker.clientip import ClientAddresses, truncated
+from tracker.clientip import ClientAddresses, peer_number, truncated
 from tracker.networks import parse_egress_csv, write_list
 
 SAFARI = (
@@ -141,3 +141,25 @@ def test_classify_import_loads_apple_ranges_for_the_tracker(tmp_path: Path):
     assert "imported 2 network(s) as prefetch" in done.stdout
     classifier = load_classifier(data_dir=data)
     assert classifier.verdict("GET", SAFARI, ip("172.224.224.1")) is Verdict.PREFETCH
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["40.107.3.4", "66.249.84.10", "198.51.100.7", "2a02:26f7:b3c0:4000::1", "::ffff:40.107.3.4"],
+)
+def test_the_handlers_peer_number_finds_what_the_address_finds(text: str):
+    # The request handlers pass the peer as (version, integer) to skip building
+    # an ipaddress object; every verdict must come out the same.
+    classifier = load_classifier()
+    address = ClientAddresses().client(text, None)
+    assert address is not None
+    assert peer_number(text) == (address.version, int(address))
+    for image in (True, False):
+        by_number = classifier.verdict("GET", SAFARI, image=image, number=peer_number(text))
+        assert by_number is classifier.verdict("GET", SAFARI, address, image=image)
+
+
+def test_a_peer_that_is_no_address_has_no_number():
+    assert peer_number("") is None
+    assert peer_number(None) is None
+    assert peer_number("not-an-address") is None

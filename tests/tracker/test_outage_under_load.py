@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -27,6 +28,7 @@ from tracker.store import Store
 from tracker.store.models import events
 from tracker.tokens import Keyring, Kind, Token, encode, new_copy_id
 from tracker.writer import EventWriter
+from tracker.writer_process import ProcessEventWriter
 
 OUTAGE_SECONDS = 10.0
 BEFORE_AND_AFTER_SECONDS = 1.5
@@ -87,10 +89,11 @@ async def _fire_through_an_outage(
     journal: Path,
     cut: Callable[[], Awaitable[None]],
     restore: Callable[[], Awaitable[None]],
+    writer_class: type[EventWriter] | type[ProcessEventWriter] = EventWriter,
 ) -> tuple[Load, int]:
     """Load before, during and after an outage; returns the load and the most
     events the writer had journaled during the outage."""
-    writer = EventWriter(writer_store, journal)
+    writer = writer_class(writer_store, journal)
     await writer.start()
     journaled = 0
     try:
@@ -116,15 +119,23 @@ async def _fire_through_an_outage(
     return load, journaled
 
 
+# The tracker writes through a writer process (tracker/writer_process.py); the
+# in-process writer is what that process runs.
+@pytest.mark.parametrize("writer_class", [EventWriter, ProcessEventWriter])
 async def test_postgres_outage_of_10_s_under_load_loses_and_duplicates_no_event(
-    postgres_gate, database_url: str, keyring: Keyring, tmp_path: Path
+    postgres_gate, database_url: str, keyring: Keyring, tmp_path: Path, writer_class
 ):
     direct = await Store.open(database_url)
     await direct.upgrade()
     gated = await Store.open(database_url.replace(":5432/", f":{postgres_gate.port}/"))
     try:
         load, journaled = await _fire_through_an_outage(
-            gated, keyring, tmp_path / "events.journal", postgres_gate.shut, postgres_gate.open
+            gated,
+            keyring,
+            tmp_path / "events.journal",
+            postgres_gate.shut,
+            postgres_gate.open,
+            writer_class,
         )
         stored = await _stored_per_copy(direct)
     finally:
@@ -141,7 +152,9 @@ async def test_sqlite_locked_for_10_s_under_load_loses_and_duplicates_no_event(
     database = tmp_path / "store.db"
     store = await Store.open(f"sqlite+aiosqlite:///{database}")
     await store.upgrade()
-    locker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    # A long busy timeout: the writer under load holds the write lock most of the
+    # time, and SQLite's busy handler is not fair; the cut must not give up first.
+    locker = sqlite3.connect(database, timeout=60, isolation_level=None, check_same_thread=False)
 
     async def cut() -> None:
         # Another connection takes the write lock and keeps it: the writer's

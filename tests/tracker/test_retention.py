@@ -103,6 +103,17 @@ async def test_purge_deletes_only_events_older_than_the_event_retention(store: S
     assert result.events_deleted == 2 and await event_count(store) == 1
 
 
+async def test_purging_old_events_leaves_the_statistics_as_they_were(store: Store):
+    sent = copy(1, days_ago=400)
+    await store.record_copies([sent])
+    await store.record_events([open_event(sent, 399), open_event(sent, 200), open_event(sent, 5)])
+    before = await store.stats(by="day")
+    result = await purge(store, KEY, retention_days=365, event_retention_days=180, now=NOW)
+    assert result.events_deleted == 2 and result.copies_pseudonymised == 1
+    assert await store.stats(by="day") == before
+    assert before["totals"]["opens"] == 3 and len(before["rows"]) == 4, "sent day + 3 event days"
+
+
 async def test_purge_is_audit_logged_and_a_second_run_finds_nothing_to_do(store: Store):
     await store.record_copies([copy(1, days_ago=400)])
     await store.record_events([open_event(copy(1), 300)])

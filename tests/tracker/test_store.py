@@ -82,6 +82,12 @@ async def test_empty_store_gives_zero_totals_and_no_rows(store: Store):
         "unique_clicks": 0,
         "ctr": 0.0,
         "optouts": 0,
+        "visits": 0,
+        "unique_visits": 0,
+        "link_clicks": 0,
+        "unique_link_clicks": 0,
+        "downloads": 0,
+        "unique_downloads": 0,
         "human": {"opens": 0, "clicks": 0},
         "machine": {"opens": 0, "clicks": 0},
     }
@@ -210,3 +216,39 @@ async def test_ping_answers_on_a_reachable_store(store: Store):
 async def test_unsupported_url_scheme_is_refused():
     with pytest.raises(StoreError, match="sqlite\\+aiosqlite"):
         await Store.open("mysql://localhost/db")
+
+
+async def test_landing_page_events_count_in_total_and_in_copies(store: Store):
+    visited, other = copy(), copy()
+    await store.record_copies([visited, other])
+    landing = [event(visited, "visit"), event(visited, "visit"), event(other, "visit")]
+    landing += [event(visited, "link", target="https://shop.example/shoes")]
+    landing += [event(visited, "download", target="https://shop.example/catalogue.pdf")]
+    await store.record_events(landing)
+    totals = (await store.stats())["totals"]
+    assert (totals["visits"], totals["unique_visits"]) == (3, 2)
+    assert (totals["link_clicks"], totals["unique_link_clicks"]) == (1, 1)
+    assert (totals["downloads"], totals["unique_downloads"]) == (1, 1)
+    assert totals["clicks"] == 0, "a link clicked on the landing page is not a mail click"
+
+
+@pytest.mark.parametrize("by", ["campaign", "variant", "group", "sender", "domain", "day"])
+async def test_landing_page_events_count_in_every_grouping(store: Store, by: str):
+    one, two = copy(**{"campaign": "one", "variant": "one", "group": "one", "sender": "one",
+                      "domain": "one"}), copy()  # fmt: skip
+    await store.record_copies([one, two])
+    day_two = SENT + timedelta(days=1)
+    await store.record_events([event(one, "visit"), event(two, "download", at=day_two)])
+    rows = (await store.stats(by=by))["rows"]
+    assert sum(r["visits"] for r in rows) == 1 and sum(r["downloads"] for r in rows) == 1
+    assert [r["visits"] + r["downloads"] for r in rows] == [1, 1], "each in its own row"
+
+
+async def test_landing_visits_of_shared_copies_name_nobody_by_recipient(store: Store):
+    personal = copy(recipient="kim@customer.test")
+    shared = copy(privacy="anonymous", recipient=None, domain=None, recipients=4)
+    await store.record_copies([personal, shared])
+    await store.record_events([event(personal, "visit"), event(shared, "visit")])
+    rows = {r["recipient"]: r for r in (await store.stats(by="recipient"))["rows"]}
+    assert set(rows) == {"kim@customer.test", None}
+    assert (rows["kim@customer.test"]["visits"], rows[None]["visits"]) == (1, 1)

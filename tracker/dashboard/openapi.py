@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.store.queries import GROUPINGS
+from tracker.store.queries import GROUPINGS, LANDING_COUNTERS
+from tracker.store.records import EVENT_KINDS
 from tracker.store.stats import EVENT_COUNTS
 
 _SPLIT = {
@@ -17,7 +18,11 @@ _SPLIT = {
 _COUNTS = ("sent", *EVENT_COUNTS)
 FIGURES = {
     "type": "object",
-    "description": "Counts of one row or of the totals; ctr = unique clicks / unique impressions.",
+    "description": (
+        "Counts of one row or of the totals; ctr = unique clicks / unique impressions; "
+        "visits, link_clicks and downloads are what landing pages reported (/t.js); "
+        "unique counts count copies."
+    ),
     "properties": {
         **{name: {"type": "integer"} for name in _COUNTS},
         "ctr": {"type": "number"},
@@ -45,7 +50,7 @@ EVENT = {
     "properties": {
         "id": {"type": "integer"},
         "at": {"type": "string", "format": "date-time"},
-        "kind": {"type": "string", "enum": ["open", "impression", "click", "optout"]},
+        "kind": {"type": "string", "enum": [*EVENT_KINDS, *LANDING_COUNTERS]},
         "verdict": {"type": "string", "enum": ["human", "proxy", "prefetch", "scanner"]},
         "target": {"type": ["string", "null"]},
         "campaign": {"type": ["string", "null"]},

@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from tracker.dashboard.auth import SESSION_COOKIE, Session
+from tracker.dashboard.figures import COLUMNS, TITLES, figure_cells
 from tracker.dashboard.settings import DashboardSettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -44,6 +45,9 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _env.filters["percent"] = lambda value: f"{float(value or 0):.1%}"
+_env.filters["figure_cells"] = figure_cells
+_env.globals["figure_titles"] = TITLES
+_env.globals["figure_columns"] = len(COLUMNS)
 
 
 def settings(request: web.Request) -> DashboardSettings:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Select, Table, func, select
 
 from tracker.store import Store
 from tracker.store.models import copies, events, metadata
@@ -41,11 +41,8 @@ class EventsPage:
     next_before: int | None  # pass as `before` for the next (older) page
 
 
-async def events_page(
-    store: Store, *, before: int | None = None, limit: int = 100, campaign: str | None = None
-) -> EventsPage:
-    """Newest first, keyset-paginated by event id (stable while events arrive)."""
-    limit = max(1, min(limit, EVENTS_PAGE_MAX))
+def events_page_query(before: int | None, limit: int, campaign: str | None) -> Select:
+    """`limit` + 1 events (one more tells whether there is a next page), newest first."""
     joined = events.outerjoin(copies, events.c.copy_id == copies.c.copy_id)
     query = select(
         events.c.id,
@@ -62,7 +59,15 @@ async def events_page(
         query = query.where(events.c.id < before)
     if campaign is not None:
         query = query.where(copies.c.campaign == campaign)
-    query = query.order_by(events.c.id.desc()).limit(limit + 1)
+    return query.order_by(events.c.id.desc()).limit(limit + 1)
+
+
+async def events_page(
+    store: Store, *, before: int | None = None, limit: int = 100, campaign: str | None = None
+) -> EventsPage:
+    """Newest first, keyset-paginated by event id (stable while events arrive)."""
+    limit = max(1, min(limit, EVENTS_PAGE_MAX))
+    query = events_page_query(before, limit, campaign)
     async with store.engine.connect() as conn:
         rows = [EventRow(**row) for row in (await conn.execute(query)).mappings()]
     more = len(rows) > limit

@@ -20,7 +20,7 @@ log = logging.getLogger("sigrelay.tracker.dashboard")
 
 SPARKLINE_DAYS = 30
 BREAKDOWNS = ("variant", "group", "domain", "day")
-CHART_SERIES = ("impressions", "opens", "clicks")
+CHART_SERIES = ("impressions", "opens", "clicks", "visits")
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:

@@ -62,7 +62,9 @@ copies = Table(
     Column("recipient", Text),  # personal mode only
     Column("domain", Text),  # personal and domain modes only
     Column("recipients", Integer, nullable=False, default=1),
-    Index("ix_copies_campaign", "campaign"),
+    # Covers what stats read of a campaign's copies ("sent" per variant, group
+    # and day): an index-only scan instead of a visit to every copy's row.
+    Index("ix_copies_campaign_sent", "campaign", "variant", "group", "sent_at", "recipients"),
 )
 
 events = Table(
@@ -110,9 +112,25 @@ consents = Table(
 )
 
 
-def _rollup_counters() -> list[Column]:
-    """The counters both rollup tables keep (tracker/store/rollup.py COUNTERS)."""
-    names = ("impressions", "opens", "clicks", "optouts", "machine_opens", "machine_clicks")
+# The rollup's event counters (tracker/store/rollup.py): people's impressions,
+# opens and clicks, opt-outs, machines' opens and clicks, and what the landing
+# page script reports (page visits, link clicks, downloads).
+COUNTERS = (
+    "impressions",
+    "opens",
+    "clicks",
+    "optouts",
+    "machine_opens",
+    "machine_clicks",
+    "visits",
+    "link_clicks",
+    "downloads",
+)
+# The counters stats also count in copies ("unique": copies with one or more).
+UNIQUE_COUNTERS = ("impressions", "opens", "clicks", "visits", "link_clicks", "downloads")
+
+
+def _counters(names: tuple[str, ...]) -> list[Column]:
     return [Column(name, Integer, nullable=False, default=0) for name in names]
 
 
@@ -124,16 +142,51 @@ copy_counts = Table(
     "copy_counts",
     metadata,
     Column("copy_id", String(16), primary_key=True),
-    *_rollup_counters(),
+    *_counters(COUNTERS),
 )
 
-# The same counters per copy and UTC day the events happened on: stats by day
-# (the campaign page's chart) read it instead of every event. "Unique" on a day
-# is "counter > 0" in that day's row: the copies with such an event that day.
+# The same counters per copy and UTC day the events happened on. "Unique" on a
+# day is "counter > 0" in that day's row: the copies with such an event that day.
 copy_day_counts = Table(
     "copy_day_counts",
     metadata,
     Column("copy_id", String(16), primary_key=True),
     Column("day", Date, primary_key=True),
-    *_rollup_counters(),
+    *_counters(COUNTERS),
+)
+
+# The per-copy rollups summed over the copies of a campaign, with the unique
+# counts kept as counters too (a copy adds one to `unique_opens` when its own
+# `opens` goes from 0 to more). A campaign's stats then read a few rows per
+# variant and group, and per day, instead of a row per copy (and day). Not per
+# domain: there may be nearly as many domains as copies, and every batch of
+# events would then update about as many rows here as in copy_counts.
+# Keys are never NULL here: '' stands for "no campaign/variant".
+CAMPAIGN_COUNTERS = (*COUNTERS, *(f"unique_{name}" for name in UNIQUE_COUNTERS))
+campaign_counts = Table(
+    "campaign_counts",
+    metadata,
+    Column("campaign", Text, primary_key=True),
+    Column("variant", Text, primary_key=True),
+    Column("group", Text, primary_key=True),
+    *_counters(CAMPAIGN_COUNTERS),
+)
+
+campaign_day_counts = Table(
+    "campaign_day_counts",
+    metadata,
+    Column("campaign", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_counters(CAMPAIGN_COUNTERS),
+)
+
+# Events written before their copy's sent fact (the relay records it
+# asynchronously), which the campaign rollups could not place: stats add them
+# through `copies` once the copy is there. Usually a handful of rows.
+early_day_counts = Table(
+    "early_day_counts",
+    metadata,
+    Column("copy_id", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_counters(COUNTERS),
 )

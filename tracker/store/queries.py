@@ -1,9 +1,11 @@
 """Every query the store runs, named after what it answers (STYLE.md: listmonk).
 
-Stats are two aggregate queries per grouping: the "sent" facts from `copies`,
-and the events joined to their copies (an event whose copy the store never
-saw, such as an untracked copy's banner, counts nothing). Unique counts count
-distinct copies, so totals are queried, never summed from rows.
+Stats read the rollup (tracker/store/rollup_queries.py) and the "sent" facts
+from `copies`. `events_per` counts the same figures from the events
+themselves (joined to their copies: an event whose copy the store never saw,
+such as an untracked copy's banner, counts nothing): the reference the rollup
+is tested against, too slow for stats at millions of events. Unique counts
+count distinct copies, so totals are queried, never summed from rows.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
     TextClause,
     and_,
     case,
+    cast,
     distinct,
     func,
     insert,
@@ -32,6 +36,10 @@ GROUPINGS = ("campaign", "variant", "group", "sender", "domain", "recipient", "d
 # Events that count as a person's action. Gmail's and Yahoo's image proxies
 # fetch on a real open (DESIGN.md), so `proxy` counts; prefetch and scanners do not.
 COUNTED_VERDICTS = ("human", "proxy")
+# What the landing page script reports (tracker/landing.py), and the counter
+# each kind adds to: a browser running the page's script, so a person's,
+# counted whatever the verdict, like opt-outs.
+LANDING_COUNTERS = {"visit": "visits", "link": "link_clicks", "download": "downloads"}
 
 
 def insert_copies_once(dialect_name: str) -> Insert:
@@ -64,6 +72,14 @@ def _day(column: ColumnElement, dialect_name: str) -> ColumnElement:
     return func.date(column)
 
 
+def utc_day(column: ColumnElement, dialect_name: str) -> ColumnElement:
+    """The UTC date of a time column, as a date."""
+    # PostgreSQL keeps timestamptz; SQLite keeps UTC wall time, whose date() is the UTC date.
+    if dialect_name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
+
+
 def _copies_key(by: str, dialect_name: str) -> ColumnElement:
     return _day(copies.c.sent_at, dialect_name) if by == "day" else copies.c[by]
 
@@ -82,6 +98,11 @@ def sent_per(by: str | None, campaign: str | None, dialect_name: str) -> Select:
     sent = func.coalesce(func.sum(copies.c.recipients), 0).label("sent")
     if by is None:
         return select(sent).where(*_in_campaign(campaign))
+    if by == "day" and dialect_name == "postgresql":
+        # Grouped by the date and spelled as text once per day, not once per copy.
+        day = utc_day(copies.c.sent_at, dialect_name).label("day")
+        per_day = select(day, sent).where(*_in_campaign(campaign)).group_by(day).subquery()
+        return select(func.to_char(per_day.c.day, "YYYY-MM-DD").label("key"), per_day.c.sent)
     key = _copies_key(by, dialect_name).label("key")
     return select(key, sent).where(*_in_campaign(campaign)).group_by(key)
 
@@ -96,10 +117,9 @@ def _count_copies(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
 
 def _event_columns() -> list[ColumnElement]:
     counted = events.c.verdict.in_(COUNTED_VERDICTS)
-    # A proxy fetch is a person opening through their provider: human, like `opens`.
-    human, machine = counted, events.c.verdict.not_in(COUNTED_VERDICTS)
+    machine = events.c.verdict.not_in(COUNTED_VERDICTS)
     kind = events.c.kind
-    return [
+    columns = [
         _count(kind == "impression", counted).label("impressions"),
         _count_copies(kind == "impression", counted).label("unique_impressions"),
         _count(kind == "open", counted).label("opens"),
@@ -107,16 +127,19 @@ def _event_columns() -> list[ColumnElement]:
         _count(kind == "click", counted).label("clicks"),
         _count_copies(kind == "click", counted).label("unique_clicks"),
         _count(kind == "optout").label("optouts"),
-        _count(kind == "open", human).label("human_opens"),
-        _count(kind == "click", human).label("human_clicks"),
         _count(kind == "open", machine).label("machine_opens"),
         _count(kind == "click", machine).label("machine_clicks"),
     ]
+    for event_kind, name in LANDING_COUNTERS.items():
+        columns.append(_count(kind == event_kind).label(name))
+        columns.append(_count_copies(kind == event_kind).label(f"unique_{name}"))
+    return columns
 
 
 def events_per(by: str | None, campaign: str | None, dialect_name: str) -> Select:
-    """Impressions, opens, clicks (all and unique, human and machine) and
-    opt-outs of recorded copies, per grouping key (or in total)."""
+    """Impressions, opens, clicks (all and unique, human and machine),
+    opt-outs and landing page events of recorded copies, counted from the
+    events, per grouping key (or in total)."""
     joined = events.join(copies, events.c.copy_id == copies.c.copy_id)
     columns = _event_columns()
     if by is None:

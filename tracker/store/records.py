@@ -39,3 +39,26 @@ class EventRecord:
     verdict: str = "human"  # human | proxy | prefetch | scanner
     target: str | None = None  # click: the original URL
     ip: str | None = None  # only with privacy.store_ip = "truncated": a /24 or /48 network
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def event_record(
+    copy_id: str,
+    kind: str,
+    at: datetime,
+    verdict: str = "human",
+    target: str | None = None,
+    ip: str | None = None,
+) -> EventRecord:
+    """`EventRecord(...)` at half the cost, for the tracker's request handlers (one
+    per pixel or click): a frozen dataclass's __init__ sets each field through
+    object.__setattr__; here its __dict__ is set at once. Same object."""
+    event = _new(EventRecord)
+    fields = {"copy_id": copy_id, "kind": kind, "at": at, "verdict": verdict}
+    fields["target"] = target
+    fields["ip"] = ip
+    _set(event, "__dict__", fields)
+    return event

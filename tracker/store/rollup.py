@@ -1,110 +1,260 @@
-"""The stats rollup: event counters maintained with every batch of events,
-per copy (`copy_counts`) and per copy and UTC day (`copy_day_counts`).
+"""The stats rollup: event counters maintained with every batch of events.
+
+- `copy_counts` per copy and `copy_day_counts` per copy and UTC day;
+- `campaign_counts` per campaign, variant and group, and `campaign_day_counts`
+  per campaign and UTC day: the copies' counters summed, with unique counts
+  (copies with one or more) kept as counters of their own;
+- `early_day_counts`: events of copies whose sent fact was not recorded yet.
 
 `add_events` runs inside the transaction that inserts the events, so the
-rollup and the events never disagree. It adds, never sets: concurrent
-writers on several tracker nodes add their batches in any order and the sum
-is the same (an upsert with `counter = counter + excluded.counter`). Stored
-clicks the timing rules re-mark as a scanner's are taken back the same way
-(minus one click, plus one machine click).
+rollup and the events never disagree. It adds, never sets: concurrent writers
+on several tracker nodes add their batches in any order and the sum is the
+same (an upsert with `counter = counter + excluded.counter`). A unique count
+moves when a copy's own counter crosses zero. The per-copy upsert holds the
+copy's row until commit, so its counters as the upsert returns them
+(PostgreSQL) or as read back right after it (SQLite, whose writers take turns
+anyway) are exactly this batch's "after", and "before" is after minus the
+batch's increment. Stored clicks the timing rules re-mark as a scanner's are
+taken back the same way (minus one click, plus one machine click; a unique
+click may go back to 0).
 
-The stats queries aggregate `copies` joined to the rollup: one row per copy
-(or per copy and day) however many events it had. A campaign with 10 million
-events over a million copies is a million-row aggregate (an index range on
-the campaign) instead of a ten-million-row join with COUNT(DISTINCT ...).
+Which campaign a copy belongs to is looked up after the per-copy upserts, in
+a statement of its own. A copy not recorded yet (its events came first) has
+its events kept per copy and day in `early_day_counts`; the stats add those
+through `copies` once it is there. The lookup sees every sent fact committed
+before the batch got the copy's row, so every batch that missed the copy
+comes before every batch that found it, and the two parts add up to the
+copy's counters, unique counts included.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
-from datetime import UTC
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Date,
-    Select,
+    Row,
+    String,
     Table,
     and_,
+    any_,
+    bindparam,
     case,
-    cast,
     delete,
+    exists,
     func,
     insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from tracker.store.bulk import BulkInsert
-from tracker.store.models import copies, copy_counts, copy_day_counts, events
-from tracker.store.queries import COUNTED_VERDICTS
+from tracker.store.models import (
+    CAMPAIGN_COUNTERS,
+    COUNTERS,
+    UNIQUE_COUNTERS,
+    campaign_counts,
+    campaign_day_counts,
+    copies,
+    copy_counts,
+    copy_day_counts,
+    early_day_counts,
+    events,
+)
+from tracker.store.queries import COUNTED_VERDICTS, LANDING_COUNTERS, utc_day
 from tracker.store.records import EventRecord
+from tracker.store.rollup_queries import copy_figures, counts_per, figures_per
 
-COUNTERS = ("impressions", "opens", "clicks", "optouts", "machine_opens", "machine_clicks")
+# counts_per and figures_per are the stats' reads (Store.stats calls them from here).
+__all__ = [
+    "CAMPAIGN_COUNTERS",
+    "COUNTERS",
+    "add_events",
+    "add_to_campaigns",
+    "add_to_copies",
+    "attribute",
+    "counts_per",
+    "figures_per",
+    "increments",
+    "rebuild",
+]
+
+_INDEX = {name: i for i, name in enumerate(COUNTERS)}
+_FIRST_UNIQUE = len(COUNTERS)
+# Counter position -> position of its unique count in a campaign row.
+_UNIQUE_OF = {_INDEX[name]: _FIRST_UNIQUE + j for j, name in enumerate(UNIQUE_COUNTERS)}
+# The copy's key in campaign_counts; '' stands for a missing campaign or variant.
+CampaignKey = tuple[str, str, str]
+Increments = dict[tuple[Hashable, ...], list[int]]
+
+
+@dataclass(frozen=True)
+class After:
+    """The copies' UNIQUE_COUNTERS once a batch is added (in all, and per day)."""
+
+    per_copy: dict[str, tuple[int, ...]]
+    per_day: dict[tuple[str, date], tuple[int, ...]]
 
 
 def counter_of(event: EventRecord) -> str | None:
     """Which counter one event adds to (None: it counts nowhere, e.g. a prefetched banner)."""
-    counted = event.verdict in COUNTED_VERDICTS
-    if event.kind == "optout":
+    kind = event.kind
+    if kind == "optout":
         return "optouts"
-    if event.kind in ("impression", "open", "click"):
-        if counted:
-            return f"{event.kind}s"
-        return f"machine_{event.kind}s" if event.kind != "impression" else None
+    if kind in LANDING_COUNTERS:
+        return LANDING_COUNTERS[kind]
+    if kind in ("impression", "open", "click"):
+        if event.verdict in COUNTED_VERDICTS:
+            return f"{kind}s"
+        return f"machine_{kind}s" if kind != "impression" else None
     return None
 
 
-RowKey = Callable[[EventRecord], tuple[Hashable, ...]]
-
-
-def _per_copy(event: EventRecord) -> tuple[Hashable, ...]:
-    return (event.copy_id,)
-
-
-def _per_copy_and_day(event: EventRecord) -> tuple[Hashable, ...]:
-    return (event.copy_id, event.at.astimezone(UTC).date())
-
-
 def increments(
-    records: Iterable[EventRecord],
-    withdrawn: Iterable[EventRecord] = (),
-    key: RowKey = _per_copy,
-) -> list[tuple[object, ...]]:
-    """One row per rollup key in the batch: the key, then the COUNTERS' increments
-    (`withdrawn` events count -1), sorted by key."""
-    per_key: dict[tuple[Hashable, ...], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(COUNTERS, 0)
-    )
+    records: Iterable[EventRecord], withdrawn: Iterable[EventRecord] = (), *, per_day: bool
+) -> Increments:
+    """The COUNTERS' increments per copy (and UTC day) of a batch; `withdrawn`
+    events count -1."""
+    per_key: Increments = {}
     for sign, batch in ((1, records), (-1, withdrawn)):
         for record in batch:
             counter = counter_of(record)
-            if counter is not None:
-                per_key[key(record)][counter] += sign
+            if counter is None:
+                continue
+            copy_id = record.copy_id
+            key = (copy_id, record.at.astimezone(UTC).date()) if per_day else (copy_id,)
+            row = per_key.get(key)
+            if row is None:
+                row = per_key[key] = [0] * len(COUNTERS)
+            row[_INDEX[counter]] += sign
+    return per_key
+
+
+def _add(into: Increments, key: tuple[Hashable, ...], added: Sequence[int], after: Sequence[int]):
+    """Add a copy's increments and the unique counts they move to a campaign row."""
+    row = into.get(key)
+    if row is None:
+        row = into[key] = [0] * len(CAMPAIGN_COUNTERS)
+    for i, value in enumerate(added):
+        if value:
+            row[i] += value
+            unique = _UNIQUE_OF.get(i)
+            if unique is not None:
+                now = after[unique - _FIRST_UNIQUE]
+                row[unique] += (now > 0) - (now - value > 0)
+
+
+def attribute(
+    per_copy: Increments,
+    per_day: Increments,
+    keys: Mapping[str, CampaignKey],
+    after: After,
+) -> tuple[Increments, Increments, Increments]:
+    """The increments of campaign_counts, campaign_day_counts and early_day_counts
+    from a batch's per-copy ones. `keys`: the campaign key of each copy already
+    recorded; `after`: the copies' UNIQUE_COUNTERS once the batch is added."""
+    campaigns: Increments = {}
+    campaign_days: Increments = {}
+    early: Increments = {}
+    for (copy_id,), added in per_copy.items():
+        key = keys.get(copy_id)
+        if key is not None and any(added):
+            _add(campaigns, key, added, after.per_copy[copy_id])
+    for (copy_id, day), added in per_day.items():
+        key = keys.get(copy_id)
+        if not any(added):
+            continue
+        if key is None:
+            row = early.setdefault((copy_id, day), [0] * len(COUNTERS))
+            for i, value in enumerate(added):
+                row[i] += value
+        else:
+            _add(campaign_days, (key[0], day), added, after.per_day[(copy_id, day)])
+    return campaigns, campaign_days, early
+
+
+def _rows(per_key: Increments) -> list[tuple[object, ...]]:
     # Sorted: concurrent batches lock rows in one order, so they never deadlock.
-    return [
-        (*k, *counts.values()) for k, counts in sorted(per_key.items(), key=lambda kv: str(kv[0]))
-    ]
+    return [(*key, *counts) for key, counts in sorted(per_key.items()) if any(counts)]
 
 
-def _upsert(table: Table, keys: tuple[str, ...], dialect_name: str) -> BulkInsert:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+def _upserts(table: Table, counters: Sequence[str]) -> dict[str, BulkInsert]:
+    keys = [column.name for column in table.primary_key.columns]
+    built = {}
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
+        statement = dialect.insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: table.c[name] + statement.excluded[name] for name in counters},
+        )
+        built[name] = BulkInsert(statement, (*keys, *counters))
+    return built
+
+
+def _returning_upsert(table: Table) -> Insert:
+    """PostgreSQL: all of a batch's rows in one upsert (an array per column,
+    unnested in order), returning each row's UNIQUE_COUNTERS after it."""
+    keys = [column.name for column in table.primary_key.columns]
+    names = (*keys, *COUNTERS)
+    arrays = [bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in names]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    statement = postgresql.insert(table).from_select(names, select(*(rows.c[n] for n in names)))
     statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
+        index_elements=keys,
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS},
     )
-    return BulkInsert(statement, (*keys, *COUNTERS))
+    return statement.returning(*(table.c[name] for name in (*keys, *UNIQUE_COUNTERS)))
 
 
-# Built once: the upserts run with every batch of events (tracker/store/bulk.py).
-_ROLLUPS: tuple[tuple[RowKey, dict[str, BulkInsert]], ...] = tuple(
-    (key, {name: _upsert(table, keys, name) for name in ("sqlite", "postgresql")})
-    for table, keys, key in (
-        (copy_counts, ("copy_id",), _per_copy),
-        (copy_day_counts, ("copy_id", "day"), _per_copy_and_day),
+# Built once: the upserts run with every batch of events, in this order (tables
+# in one order, rows sorted: concurrent writers never deadlock).
+_COPY = _upserts(copy_counts, COUNTERS)
+_COPY_DAY = _upserts(copy_day_counts, COUNTERS)
+_CAMPAIGN = _upserts(campaign_counts, CAMPAIGN_COUNTERS)
+_CAMPAIGN_DAY = _upserts(campaign_day_counts, CAMPAIGN_COUNTERS)
+_EARLY = _upserts(early_day_counts, COUNTERS)
+_COPY_RETURNING = _returning_upsert(copy_counts)
+_COPY_DAY_RETURNING = _returning_upsert(copy_day_counts)
+_UNIQUES = len(UNIQUE_COUNTERS)
+
+# Arrays on PostgreSQL: one statement text whatever the batch's size, prepared
+# once (an IN list of N placeholders is a new statement, parsed and planned, per N).
+_IDS = bindparam("ids", type_=postgresql.ARRAY(String))
+# The campaign key of the batch's recorded copies. A statement of its own after
+# the per-copy upserts: under read committed it sees every sent fact committed
+# before this batch got the copies' rows (see the module doc).
+_KEYS = select(
+    copies.c.copy_id,
+    func.coalesce(copies.c.campaign, ""),
+    func.coalesce(copies.c.variant, ""),
+    copies.c.group,
+).where(copies.c.copy_id == any_(_IDS))
+# SQLite has no RETURNING for executemany: the same keys, and the copies'
+# UNIQUE_COUNTERS per day and in all, read back after the upserts.
+_AFTER = (
+    select(
+        copy_day_counts.c.copy_id,
+        copy_day_counts.c.day,
+        copies.c.copy_id.label("recorded"),
+        func.coalesce(copies.c.campaign, ""),
+        func.coalesce(copies.c.variant, ""),
+        copies.c.group,
+        *(copy_counts.c[name] for name in UNIQUE_COUNTERS),
+        *(copy_day_counts.c[name] for name in UNIQUE_COUNTERS),
+    )
+    .select_from(
+        copy_day_counts.join(
+            copy_counts, copy_counts.c.copy_id == copy_day_counts.c.copy_id
+        ).outerjoin(copies, copies.c.copy_id == copy_day_counts.c.copy_id)
+    )
+    .where(
+        copy_day_counts.c.copy_id.in_(bindparam("ids", expanding=True)),
+        copy_day_counts.c.day.in_(bindparam("days", expanding=True)),
     )
 )
 
@@ -116,21 +266,65 @@ async def add_events(
     `withdrawn`: stored events as they were counted before their verdict changed
     (their new verdict is among `records`)."""
     records, withdrawn = list(records), list(withdrawn)
-    for key, upserts in _ROLLUPS:
-        rows = increments(records, withdrawn, key)
+    per_copy = increments(records, withdrawn, per_day=False)
+    if per_copy:
+        per_day = increments(records, withdrawn, per_day=True)
+        after = await add_to_copies(conn, per_copy, per_day)
+        await add_to_campaigns(conn, per_copy, per_day, after)
+
+
+async def _returning(conn: AsyncConnection, upsert: Insert, rows: list[tuple]) -> list[Row]:
+    names = [column.name for column in upsert.table.primary_key.columns] + list(COUNTERS)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    arrays = {name: list(values) for name, values in zip(names, columns, strict=True)}
+    return list(await conn.execute(upsert, arrays))
+
+
+async def add_to_copies(
+    conn: AsyncConnection, per_copy: Increments, per_day: Increments
+) -> After | None:
+    """The first step of `add_events`: copy_counts and copy_day_counts. On
+    PostgreSQL, the copies' UNIQUE_COUNTERS after it, as the upserts returned them."""
+    if conn.dialect.name != "postgresql":
+        await _COPY["sqlite"].execute(conn, _rows(per_copy))
+        await _COPY_DAY["sqlite"].execute(conn, _rows(per_day))
+        return None
+    totals = await _returning(conn, _COPY_RETURNING, _rows(per_copy))
+    days = await _returning(conn, _COPY_DAY_RETURNING, _rows(per_day))
+    return After(
+        {row[0]: tuple(row[1:]) for row in totals},
+        {(row[0], row[1]): tuple(row[2:]) for row in days},
+    )
+
+
+async def add_to_campaigns(
+    conn: AsyncConnection, per_copy: Increments, per_day: Increments, after: After | None
+) -> None:
+    """The second step of `add_events` (after `add_to_copies`, whose upserts
+    hold the copies' rows): campaign_counts, campaign_day_counts, early_day_counts."""
+    ids = sorted(copy_id for (copy_id,) in per_copy)
+    keys: dict[str, CampaignKey] = {}
+    if after is not None:
+        for row in await conn.execute(_KEYS, {"ids": ids}):
+            keys[row[0]] = tuple(row[1:])
+    else:
+        after = After({}, {})
+        days = sorted({day for _, day in per_day})
+        for row in await conn.execute(_AFTER, {"ids": ids, "days": days}):
+            copy_id = row[0]
+            if row[2] is not None:
+                keys[copy_id] = tuple(row[3:6])
+            after.per_copy[copy_id] = tuple(row[6 : 6 + _UNIQUES])
+            after.per_day[(copy_id, row[1])] = tuple(row[6 + _UNIQUES :])
+    campaigns, campaign_days, early = attribute(per_copy, per_day, keys, after)
+    dialect = conn.dialect.name
+    for upserts, rows in ((_CAMPAIGN, campaigns), (_CAMPAIGN_DAY, campaign_days), (_EARLY, early)):
         if rows:
-            await upserts[conn.dialect.name].execute(conn, rows)
+            await upserts[dialect].execute(conn, _rows(rows))
 
 
-def _utc_day(column: ColumnElement, dialect_name: str) -> ColumnElement:
-    # PostgreSQL keeps timestamptz; SQLite keeps UTC wall time, whose date() is the UTC date.
-    if dialect_name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)
-
-
-def rebuild(conn: Connection) -> None:
-    """Recompute the rollup from the events (after a bulk load that bypassed the writer)."""
+def _event_counters() -> list[ColumnElement[int]]:
+    """COUNTERS computed from the events, the way `counter_of` counts each one."""
     counted = events.c.verdict.in_(COUNTED_VERDICTS)
     machine = events.c.verdict.not_in(COUNTED_VERDICTS)
     kind = events.c.kind
@@ -138,69 +332,47 @@ def rebuild(conn: Connection) -> None:
     def count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
         return func.sum(case((and_(*conditions), 1), else_=0))
 
-    counters = (
+    return [
         count(kind == "impression", counted),
         count(kind == "open", counted),
         count(kind == "click", counted),
         count(kind == "optout"),
         count(kind == "open", machine),
         count(kind == "click", machine),
-    )
-    day = _utc_day(events.c.at, conn.dialect.name)
+        *(count(kind == event_kind) for event_kind in LANDING_COUNTERS),
+    ]
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute the rollup from the events (after a bulk load that bypassed the writer)."""
+    day = utc_day(events.c.at, conn.dialect.name)
     for table, keys in (
         (copy_counts, (events.c.copy_id,)),
         (copy_day_counts, (events.c.copy_id, day)),
     ):
-        per_key = select(*keys, *counters).group_by(*keys)
+        per_key = select(*keys, *_event_counters()).group_by(*keys)
         conn.execute(delete(table))
         names = [column.name for column in table.primary_key.columns]
         conn.execute(insert(table).from_select([*names, *COUNTERS], per_key))
-
-
-def _columns(rollup: Table = copy_counts) -> list[ColumnElement]:
-    c = rollup.c
-
-    def total(column: ColumnElement) -> ColumnElement[int]:
-        return func.coalesce(func.sum(column), 0)
-
-    def unique(column: ColumnElement) -> ColumnElement[int]:
-        return total(case((column > 0, 1), else_=0))
-
-    return [
-        total(c.impressions).label("impressions"),
-        unique(c.impressions).label("unique_impressions"),
-        total(c.opens).label("opens"),
-        unique(c.opens).label("unique_opens"),
-        total(c.clicks).label("clicks"),
-        unique(c.clicks).label("unique_clicks"),
-        total(c.optouts).label("optouts"),
-        total(c.opens).label("human_opens"),
-        total(c.clicks).label("human_clicks"),
-        total(c.machine_opens).label("machine_opens"),
-        total(c.machine_clicks).label("machine_clicks"),
-    ]
-
-
-def figures_per(by: str | None, campaign: str | None) -> Select:
-    """Sent and every event figure in one pass over the campaign's copies (left
-    join: a copy without events still counts as sent). Each copy lands in
-    exactly one row, so rows add up to the totals, unique counts included."""
-    joined = copies.outerjoin(copy_counts, copy_counts.c.copy_id == copies.c.copy_id)
-    where = [copies.c.campaign == campaign] if campaign is not None else []
-    sent = func.coalesce(func.sum(copies.c.recipients), 0).label("sent")
-    if by is None:
-        return select(sent, *_columns()).select_from(joined).where(*where)
-    key = copies.c[by].label("key")
-    return select(key, sent, *_columns()).select_from(joined).where(*where).group_by(key)
-
-
-def counts_per(by: str | None, campaign: str | None) -> Select:
-    """The event figures per grouping key, or in total when `by` is None. By
-    "day", events count on the (UTC) day they happened, the key a date."""
-    rollup = copy_day_counts if by == "day" else copy_counts
-    joined = rollup.join(copies, rollup.c.copy_id == copies.c.copy_id)
-    where = [copies.c.campaign == campaign] if campaign is not None else []
-    if by is None:
-        return select(*_columns()).select_from(joined).where(*where)
-    key = (rollup.c.day if by == "day" else copies.c[by]).label("key")
-    return select(key, *_columns(rollup)).select_from(joined).where(*where).group_by(key)
+    campaign, variant = func.coalesce(copies.c.campaign, ""), func.coalesce(copies.c.variant, "")
+    key = (campaign, variant, copies.c.group)
+    for table, source, keys in (
+        (campaign_counts, copy_counts, key),
+        (campaign_day_counts, copy_day_counts, (key[0], copy_day_counts.c.day)),
+    ):
+        per_key = (
+            select(*keys, *copy_figures(source))
+            .select_from(source.join(copies, copies.c.copy_id == source.c.copy_id))
+            .group_by(*keys)
+        )
+        conn.execute(delete(table))
+        names = [column.name for column in table.primary_key.columns]
+        conn.execute(insert(table).from_select([*names, *CAMPAIGN_COUNTERS], per_key))
+    recorded = exists().where(copies.c.copy_id == copy_day_counts.c.copy_id)
+    conn.execute(delete(early_day_counts))
+    conn.execute(
+        insert(early_day_counts).from_select(
+            ["copy_id", "day", *COUNTERS],
+            select(copy_day_counts).where(~recorded),
+        )
+    )

@@ -1,10 +1,13 @@
-"""The stats shape of the contract, built from the two aggregate queries."""
+"""The stats shape of the contract (docs/internals.md), built from the aggregate queries."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+# Every count a row (or the totals) carries besides "sent", in output order:
+# people's impressions, opens and clicks, opt-outs, and what the landing page
+# script reported (page visits, link clicks on the page, document downloads).
 EVENT_COUNTS = (
     "impressions",
     "unique_impressions",
@@ -13,21 +16,29 @@ EVENT_COUNTS = (
     "clicks",
     "unique_clicks",
     "optouts",
+    "visits",
+    "unique_visits",
+    "link_clicks",
+    "unique_link_clicks",
+    "downloads",
+    "unique_downloads",
 )
-_SPLITS = ("human_opens", "human_clicks", "machine_opens", "machine_clicks")
+_MACHINE = ("machine_opens", "machine_clicks")
 
 
 def figures(sent: int, counts: Mapping[str, Any] | None) -> dict[str, Any]:
-    """One row (or the totals): sent, the event counts, ctr and the human/machine splits."""
+    """One row (or the totals): sent, the event counts, ctr and the human/machine
+    splits. `counts` carries EVENT_COUNTS and machine_opens/machine_clicks."""
     counts = counts or {}
-    number = {name: int(counts.get(name) or 0) for name in (*EVENT_COUNTS, *_SPLITS)}
+    number = {name: int(counts.get(name) or 0) for name in (*EVENT_COUNTS, *_MACHINE)}
     unique_impressions = number["unique_impressions"]
     ctr = number["unique_clicks"] / unique_impressions if unique_impressions else 0.0
     return {
         "sent": int(sent or 0),
         **{name: number[name] for name in EVENT_COUNTS},
         "ctr": ctr,
-        "human": {"opens": number["human_opens"], "clicks": number["human_clicks"]},
+        # A proxy fetch is a person opening through their provider: `opens` are human.
+        "human": {"opens": number["opens"], "clicks": number["clicks"]},
         "machine": {"opens": number["machine_opens"], "clicks": number["machine_clicks"]},
     }
 
@@ -42,7 +53,7 @@ def rows(
 
 def from_rows(by: str, per_key: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
     """Totals and rows from per-key figures that add up (each copy in one row)."""
-    names = ("sent", *EVENT_COUNTS, *_SPLITS)
+    names = ("sent", *EVENT_COUNTS, *_MACHINE)
     summed = {name: sum(int(row.get(name) or 0) for row in per_key.values()) for name in names}
     return {
         "totals": figures(summed["sent"], summed),

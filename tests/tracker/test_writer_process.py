@@ -1,0 +1,128 @@
+"""The event writer process: the store is written outside the request loop,
+and every guarantee of the writer holds across the process boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.tracker.test_writer import numbered, stored_order
+from tracker.store import Store
+from tracker.writer import EventWriter
+from tracker.writer_process import ProcessEventWriter
+
+
+async def test_every_submitted_event_is_stored_in_order_after_close(store: Store, tmp_path: Path):
+    writer = ProcessEventWriter(store, tmp_path / "events.journal", batch_size=50)
+    await writer.start()
+    for event in numbered(0, 1000):
+        writer.submit(event)
+    await writer.close()
+    assert await stored_order(store) == list(range(1000))
+    assert writer.written == 1000
+    assert writer.pending == 0
+
+
+async def test_flush_returns_once_the_events_are_in_the_store(store: Store, tmp_path: Path):
+    writer = ProcessEventWriter(store, tmp_path / "events.journal", flush_interval=3600)
+    await writer.start()
+    try:
+        for event in numbered(0, 10):
+            writer.submit(event)
+        await writer.flush()
+        assert await stored_order(store) == list(range(10))
+    finally:
+        await writer.close()
+
+
+async def test_without_events_or_journal_no_process_is_started(store: Store, tmp_path: Path):
+    # A relay-only node builds the writer but never submits to it.
+    writer = ProcessEventWriter(store, tmp_path / "events.journal")
+    await writer.start()
+    await writer.flush()
+    assert writer.child_pid is None
+    await writer.close()
+    assert writer.child_pid is None
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """The failure tests need one backend only: the process boundary is the same."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await store.upgrade()
+    yield store
+    await store.close()
+
+
+async def test_a_killed_writer_process_is_replaced_and_loses_nothing(
+    sqlite_store: Store, tmp_path: Path
+):
+    store = sqlite_store
+    writer = ProcessEventWriter(store, tmp_path / "events.journal", restart_delay=0.1)
+    await writer.start()
+    try:
+        for event in numbered(0, 500):
+            writer.submit(event)
+        await writer.flush()
+        first = writer.child_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        for event in numbered(500, 500):
+            writer.submit(event)
+        await writer.flush()
+        assert writer.child_pid not in (None, first), "a new writer process took over"
+    finally:
+        await writer.close()
+    assert await stored_order(store) == list(range(1000))
+
+
+async def test_the_writer_process_ignores_sigterm_and_stops_when_told(
+    sqlite_store: Store, tmp_path: Path
+):
+    store = sqlite_store
+    # A service manager signals the whole process group; the tracker decides
+    # when its writer stops, after handing it every event.
+    writer = ProcessEventWriter(store, tmp_path / "events.journal")
+    await writer.start()
+    for event in numbered(0, 10):
+        writer.submit(event)
+    await writer.flush()
+    pid = writer.child_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    for event in numbered(10, 10):
+        writer.submit(event)
+    await writer.close()
+    assert await stored_order(store) == list(range(20))
+
+
+async def test_what_a_dead_writer_process_did_not_take_is_journaled_at_close(
+    sqlite_store: Store, tmp_path: Path
+):
+    store = sqlite_store
+    journal = tmp_path / "events.journal"
+    writer = ProcessEventWriter(store, journal, restart_delay=3600)
+    await writer.start()
+    for event in numbered(0, 100):
+        writer.submit(event)
+    await writer.flush()
+    pid = writer.child_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    async with asyncio.timeout(10):
+        while writer.child_pid is not None:  # until the tracker has seen it exit
+            await asyncio.sleep(0.01)
+    for event in numbered(100, 50):
+        writer.submit(event)
+    await writer.close()  # no writer process now: the tracker journals the 50
+    assert await stored_order(store) == list(range(100))
+    assert writer.journaled == 50
+    replay = EventWriter(store, journal)
+    await replay.start()
+    await replay.close()
+    assert await stored_order(store) == list(range(150))

@@ -1,0 +1,426 @@
+"""The event writer in a process of its own, so that storing never costs the
+request loop: `ProcessEventWriter` is what the tracker's handlers submit to.
+
+Why a process: an event is cheap to answer (~40 us of aiohttp on a loaded
+core) and dear to store (SQLAlchemy, the timing rules, the events insert and
+the rollup upserts: ~30 us of Python per event under load). On the request
+loop, or in a thread of the same process (one GIL), the store's share halves
+the tracker's rate. In a child process it runs on another core; the loop
+only pickles each batch once (~0.2 us an event) and writes it into a pipe.
+
+The child runs the ordinary `EventWriter` (batching, the journal while the
+store is down, replay in order, back-off) against its own `Store` on the same
+database. Delivery keeps the writer's guarantees:
+
+- Acknowledged = durable: the child reports how many events it has written,
+  journaled (fsynced) or dropped, in submission order; the parent keeps every
+  event it sent until then. If the child dies, a new one is started and gets
+  the unacknowledged events again (at least once, like the journal's replay).
+- Bounded memory: events not sent plus events not acknowledged stay under
+  `max_pending`; beyond it they are dropped and counted, as in EventWriter.
+- Shutdown: `close()` sends what is left and closes the pipe; the child writes
+  (or journals) everything and exits. The child ignores SIGTERM and SIGINT
+  (a service manager signals the whole process group): it stops when its
+  parent says so, or when the pipe breaks because the parent died. If the
+  child cannot finish, the parent journals what was not acknowledged.
+- The child's log lines come back through the pipe and are logged by the
+  parent, under the child's logger names.
+
+Pipe frames: a 4-byte big-endian length, then a pickle (between two processes
+of ours, never from the network).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+from collections import deque
+from dataclasses import fields
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from tracker.store import EventRecord, Store
+from tracker.store.records import event_record
+from tracker.writer import EventWriter, _Journal, log_dropped
+
+log = logging.getLogger("sigrelay.tracker.writer")
+
+_LENGTH = struct.Struct(">I")
+_EVENT_FIELDS = tuple(f.name for f in fields(EventRecord))
+_event_row = attrgetter(*_EVENT_FIELDS)  # EventRecord -> tuple, in C
+RESTART_DELAY = 1.0
+MAX_RESTART_DELAY = 30.0
+SEND_INTERVAL = 0.05  # the child's own writer batches; this only bounds the hand-over delay
+# The package root, for the child to import `tracker` from wherever the parent did.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def _frame(message: Any) -> bytes:
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> Any:
+    """The next message, or None at the end of the pipe."""
+    try:
+        head = await reader.readexactly(_LENGTH.size)
+        return pickle.loads(await reader.readexactly(_LENGTH.unpack(head)[0]))
+    except asyncio.IncompleteReadError:
+        return None
+
+
+class ProcessEventWriter:
+    """EventWriter's interface (submit, flush, close and the counters); the
+    store is written by a child process. `store` stays here for health checks;
+    the child opens its own on the same URL, with the same timing rules."""
+
+    def __init__(
+        self,
+        store: Store,
+        journal_path: Path,
+        batch_size: int = 500,
+        flush_interval: float = 0.2,
+        max_pending: int = 100_000,
+        send_interval: float = SEND_INTERVAL,
+        restart_delay: float = RESTART_DELAY,
+    ) -> None:
+        self.store = store
+        self.journal_path = journal_path
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self.send_interval = send_interval
+        self.restart_delay = restart_delay
+        self._pending: list[EventRecord] = []  # not sent yet
+        self._unacked: deque[list[tuple]] = deque()  # sent, in order, not yet durable
+        self._unacked_count = 0
+        self._first_acked = 0  # rows of _unacked[0] already acknowledged
+        self._acked_total = 0  # acknowledged by every child so far
+        self._child_acked = 0  # ... by the current child
+        self._done = dict(written=0, dropped=0)  # counters of children that exited
+        self._child: dict[str, int] = dict(written=0, dropped=0, journaled=0)
+        self._dropped_here = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._backoff = restart_delay
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._closed = False
+        self._stopping = False
+        self._spawned = False  # a child was started (it may be restarting now)
+        self._flush_requests = 0  # flush() requests sent to children
+        self._flushed = 0  # the last one answered
+
+    # --- the handlers' side ------------------------------------------------------
+
+    def submit(self, event: EventRecord) -> None:
+        """Queue one event. Never blocks, never raises."""
+        if self._closed or len(self._pending) + self._unacked_count >= self.max_pending:
+            self._dropped_here += 1
+            log_dropped(self._dropped_here, self._closed, self.max_pending)
+            return
+        self._pending.append(event)
+        if len(self._pending) >= self.batch_size:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Events in memory (here or in the child), not yet in the store or the journal."""
+        return len(self._pending) + self._unacked_count
+
+    @property
+    def journaled(self) -> int:
+        """Events in the journal, waiting for the store (as the child last said)."""
+        return self._child["journaled"]
+
+    @property
+    def child_pid(self) -> int | None:
+        """The writer process's id, while one runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def written(self) -> int:
+        return self._done["written"] + self._child["written"]
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped_here + self._done["dropped"] + self._child["dropped"]
+
+    # --- life cycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        # The child starts with the first event (a relay-only process never has
+        # one), or now if a journal left by an earlier run waits to be replayed.
+        if self.journal_path.exists():
+            await self._spawn()
+        self._tasks.append(asyncio.create_task(self._send_loop(), name="sigrelay-event-sender"))
+
+    async def flush(self) -> None:
+        """Return once everything submitted so far is in the store or the journal,
+        and the child has tried the store (replaying its journal) once more."""
+        target = self._acked_total + self.pending
+        asked, asked_child = 0, None
+        while True:
+            await self._send_pending()
+            proc = self._proc
+            if proc is None and not self._spawned:
+                return  # no child, nothing submitted, no journal
+            if self._acked_total >= target and self._flushed >= asked > 0:
+                return
+            if proc is not asked_child and proc is not None and proc.stdin is not None:
+                # Asked once per child: a child that died never answers, its successor is asked.
+                self._flush_requests += 1
+                asked, asked_child = self._flush_requests, proc
+                with contextlib.suppress(ConnectionError):
+                    proc.stdin.write(_frame(("flush", asked)))
+            self._acked.clear()
+            # Woken by the child's answer; the timeout covers a child that died
+            # (a new one gets the events, and this loop asks it again).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.restart_delay + 1):
+                    await self._acked.wait()
+
+    async def close(self) -> None:
+        """Hand everything to the child, let it write (or journal) it and exit;
+        journal here whatever a failed child did not acknowledge."""
+        self._closed = True
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._pending and not self._spawned:
+            await self._spawn()
+        proc = self._proc
+        if proc is not None:
+            await self._send_pending()
+            if proc.stdin is not None:
+                with contextlib.suppress(ConnectionError):
+                    proc.stdin.write_eof()
+            await proc.wait()
+            if self._reader is not None:
+                await self._reader
+            self._proc = None
+        left = [row for rows in self._unacked for row in rows][self._first_acked :]
+        left += map(_event_row, self._pending)
+        if left:
+            await asyncio.to_thread(self._journal_here, [EventRecord(*row) for row in left])
+        if self.journaled:
+            log.warning("store unavailable at shutdown: events=%d journaled", self.journaled)
+
+    def _journal_here(self, events: list[EventRecord]) -> None:
+        # The child is gone, so the journal has no other writer now.
+        journal = _Journal(self.journal_path)
+        journal.load()
+        journal.append(events)
+        self._child["journaled"] = journal.waiting
+        log.error("event writer process failed: events=%d journaled by the tracker", len(events))
+
+    # --- the child -------------------------------------------------------------------
+
+    async def _spawn(self) -> None:
+        self._spawned = True
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tracker.writer_process",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        self._child_acked = 0
+        config = {
+            "url": self.store.engine.url.render_as_string(hide_password=False),
+            "timing": self.store.timing,
+            "journal": str(self.journal_path),
+            "batch_size": self.batch_size,
+            "flush_interval": self.flush_interval,
+            "max_pending": self.max_pending,
+            "log_level": logging.getLogger().getEffectiveLevel(),
+        }
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(_frame(config))
+        # Sent before and not acknowledged: the new child gets them first, in order.
+        resend = [row for rows in self._unacked for row in rows][self._first_acked :]
+        self._unacked.clear()
+        self._first_acked = 0
+        if resend:
+            self._unacked.append(resend)
+            self._proc.stdin.write(_frame(("events", resend)))
+        self._reader = asyncio.create_task(
+            self._read_child(self._proc), name="sigrelay-event-writer-status"
+        )
+
+    async def _read_child(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while (message := await _read_frame(proc.stdout)) is not None:
+            if message[0] == "status":
+                _, handled, written, dropped, journaled = message
+                self._ack(handled - self._child_acked)
+                self._child_acked = handled
+                self._child.update(written=written, dropped=dropped, journaled=journaled)
+                self._backoff = self.restart_delay  # it works: the next failure restarts soon
+                self._acked.set()
+            elif message[0] == "flushed":
+                self._flushed = message[1]
+                self._acked.set()
+            elif message[0] == "log":
+                _, level, name, text = message
+                logging.getLogger(name).log(level, "%s", text)
+        code = await proc.wait()
+        for name in ("written", "dropped"):
+            self._done[name] += self._child[name]
+            self._child[name] = 0
+        if not self._stopping:
+            log.error("event writer process exited code=%s: restarting", code)
+            self._proc = None
+            self._tasks.append(asyncio.create_task(self._restart(), name="sigrelay-writer-restart"))
+
+    async def _restart(self) -> None:
+        # Backing off: a child that fails at start-up (say, a broken store URL)
+        # is not restarted in a tight loop.
+        while not self._stopping:
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(MAX_RESTART_DELAY, self._backoff * 2)
+            try:
+                await self._spawn()
+                return
+            except OSError as exc:
+                log.error("event writer process cannot start: %s", exc)
+
+    def _ack(self, count: int) -> None:
+        self._acked_total += count
+        self._unacked_count -= count
+        while count and self._unacked:
+            first = self._unacked[0]
+            take = min(count, len(first) - self._first_acked)
+            self._first_acked += take
+            count -= take
+            if self._first_acked == len(first):
+                self._unacked.popleft()
+                self._first_acked = 0
+
+    async def _send_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            # Without a child to take them (it is restarting), events wait here.
+            if len(self._pending) < self.batch_size or self._proc is None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.send_interval):
+                        await self._wake.wait()
+            await self._send_pending()
+
+    async def _send_pending(self) -> None:
+        if self._pending and not self._spawned:
+            await self._spawn()
+        proc = self._proc
+        if not self._pending or proc is None or proc.stdin is None:
+            return
+        rows = list(map(_event_row, self._pending))
+        self._pending = []
+        # Kept until acknowledged: if the child dies now, the next one gets them.
+        self._unacked.append(rows)
+        self._unacked_count += len(rows)
+        try:
+            proc.stdin.write(_frame(("events", rows)))
+            await proc.stdin.drain()
+        except ConnectionError:
+            pass  # the child died: _read_child restarts it and resends
+
+
+# --- the child process ----------------------------------------------------------------
+
+
+class _Out:
+    """Frames to the parent through stdout: small, blocking, from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: tuple | None = None
+
+    def send(self, message: tuple) -> None:
+        data = _frame(message)
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(1, view) :]
+
+    def status(self, writer: EventWriter) -> None:
+        message = ("status", writer.handled, writer.written, writer.dropped, writer.journaled)
+        if message != self._last:
+            self._last = message
+            self.send(message)
+
+
+class _ToParent(logging.Handler):
+    def __init__(self, out: _Out) -> None:
+        super().__init__()
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.out.send(("log", record.levelno, record.name, self.format(record)[:4000]))
+        except Exception:  # a log line must never stop the writer
+            self.handleError(record)
+
+
+async def _child_main() -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**26)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    config = await _read_frame(reader)
+    if config is None:
+        return
+    out = _Out()
+    root = logging.getLogger()
+    root.handlers[:] = [_ToParent(out)]
+    root.setLevel(config["log_level"])
+    store = await Store.open(config["url"])
+    store.timing = config["timing"]
+    writer = EventWriter(
+        store,
+        Path(config["journal"]),
+        batch_size=config["batch_size"],
+        flush_interval=config["flush_interval"],
+        max_pending=config["max_pending"],
+    )
+    writer.on_flushed = lambda: out.status(writer)
+    try:
+        await writer.start()
+        gc.freeze()  # start-up's objects live as long as the process (see sigrelay/service.py)
+        while (message := await _read_frame(reader)) is not None:
+            if message[0] == "events":
+                submit = writer.submit
+                for row in message[1]:
+                    submit(event_record(*row))
+            elif message[0] == "flush":
+                await writer.flush()
+                out.send(("flushed", message[1]))
+    finally:
+        await writer.close()
+        out.status(writer)
+        await store.close()
+
+
+def main() -> None:
+    # The parent decides when we stop (see the module's docstring).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    asyncio.run(_child_main())
+
+
+if __name__ == "__main__":
+    main()
