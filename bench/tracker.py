@@ -308,6 +308,8 @@ def main() -> int:
             finally:
                 stop(server)
         stored = stored_events(work / "data" / "sigrelay.db")
+        # The tracker logs at WARNING: journaling, a slow store, dropped events.
+        warnings = (work / "tracker.log").read_text(errors="replace").splitlines()
 
     print(f"\n{args.connections} connections, {args.seconds} s each, {args.copies} tokens\n")
     report("nginx static gif", results["nginx static gif"], None) if nginx else None
@@ -328,6 +330,8 @@ def main() -> int:
     # served and recorded, but not counted: at most one per connection and run.
     in_flight = stored - served
     print(f"\nstored events {stored}, responses counted by wrk {served} (in flight: {in_flight})")
+    if warnings:
+        print(f"tracker log ({len(warnings)} lines, the last 10):", *warnings[-10:], sep="\n  ")
     ok_events = 0 <= in_flight <= 2 * args.connections
     ok_rate = all(
         results[f"tracker {k}"].rate >= 0.7 * results[f"bare {k}"].rate for k in ("pixel", "click")
