@@ -65,10 +65,10 @@ class BulkInsert:
             return
         processors = self._column_processors(dialect)
         if processors:
-            lists = [list(row) for row in values]
-            # Column by column: one processor call per value that needs one, no per-row dispatch.
+            # Column by column: rows turned into columns and back by zip (in C),
+            # one processor call per value that needs one, no per-row dispatch.
+            columns: list[Sequence[Any]] = list(zip(*values, strict=True))
             for index, processor in processors:
-                for row in lists:
-                    row[index] = processor(row[index])
-            values = [tuple(row) for row in lists]  # the driver takes a list of tuples
+                columns[index] = list(map(processor, columns[index]))
+            values = list(zip(*columns, strict=True))  # the driver takes a list of tuples
         await conn.exec_driver_sql(self._statement_sql(dialect), values)

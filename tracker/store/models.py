@@ -4,7 +4,9 @@ against and must match the newest migration (tests/tracker/test_migrations.py)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 
 metadata = MetaData()
 
@@ -43,6 +46,60 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    # The two methods above are the reference; SQLAlchemy chains them with the
+    # dialect's own processors (two or three Python calls a value). The writer
+    # binds and reads thousands of times a batch, so on SQLite (with its default
+    # storage format) and for PostgreSQL binds one function each does the same
+    # in one call (tests/tracker/test_store_types.py compares them).
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite" and _default_sqlite_format(self.impl_instance):
+            return _sqlite_text_of
+        if dialect.name == "postgresql" and self.impl_instance.bind_processor(dialect) is None:
+            return _aware_utc
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite" and _default_sqlite_format(self.impl_instance):
+            return _utc_of_sqlite_text
+        return super().result_processor(dialect, coltype)
+
+
+# SQLAlchemy's SQLite DATETIME keeps "YYYY-MM-DD HH:MM:SS.ffffff" (microseconds always).
+_SQLITE_FORMAT = SQLITE_DATETIME()._storage_format
+_from_iso = datetime.fromisoformat
+
+
+def _default_sqlite_format(impl: Any) -> bool:
+    return getattr(impl, "_storage_format", None) == _SQLITE_FORMAT and impl._reg is None
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the store takes aware UTC datetimes")
+    return value.astimezone(UTC)
+
+
+def _sqlite_text_of(value: datetime | None) -> str | None:
+    """UTCDateTime.process_bind_param, then SQLite DATETIME's bind processor."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the store takes aware UTC datetimes")
+    # isoformat of an aware UTC time ends in "+00:00"; the first 26 characters
+    # are the storage format (years have four digits).
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+
+def _utc_of_sqlite_text(value: str | None) -> datetime | None:
+    """SQLite DATETIME's result processor, then UTCDateTime.process_result_value."""
+    if value is None:
+        return None
+    parsed = _from_iso(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).

@@ -62,3 +62,13 @@ def event_record(
     fields["ip"] = ip
     _set(event, "__dict__", fields)
     return event
+
+
+def with_verdict(event: EventRecord, verdict: str) -> EventRecord:
+    """`dataclasses.replace(event, verdict=verdict)` without its per-field
+    dispatch (the timing rules re-mark thousands of clicks a batch). Same object."""
+    changed = _new(type(event))
+    fields = dict(event.__dict__)
+    fields["verdict"] = verdict
+    _set(changed, "__dict__", fields)
+    return changed

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -67,7 +67,7 @@ from tracker.store.models import (
     events,
 )
 from tracker.store.queries import COUNTED_VERDICTS, LANDING_COUNTERS, utc_day
-from tracker.store.records import EventRecord
+from tracker.store.records import EVENT_KINDS, VERDICTS, EventRecord
 from tracker.store.rollup_queries import copy_figures, counts_per, figures_per
 
 # counts_per and figures_per are the stats' reads (Store.stats calls them from here).
@@ -82,12 +82,16 @@ __all__ = [
     "figures_per",
     "increments",
     "rebuild",
+    "tally",
 ]
 
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
 _FIRST_UNIQUE = len(COUNTERS)
-# Counter position -> position of its unique count in a campaign row.
-_UNIQUE_OF = {_INDEX[name]: _FIRST_UNIQUE + j for j, name in enumerate(UNIQUE_COUNTERS)}
+# Counter position -> position of its unique count in UNIQUE_COUNTERS (None: none);
+# in a campaign row it is at _FIRST_UNIQUE + that.
+_UNIQUE_AT = tuple(
+    UNIQUE_COUNTERS.index(name) if name in UNIQUE_COUNTERS else None for name in COUNTERS
+)
 # The copy's key in campaign_counts; '' stands for a missing campaign or variant.
 CampaignKey = tuple[str, str, str]
 Increments = dict[tuple[Hashable, ...], list[int]]
@@ -135,6 +139,52 @@ def increments(
     return per_key
 
 
+def _position(kind: str, verdict: str) -> int | None:
+    """The position in COUNTERS of the counter `counter_of` picks (None: none)."""
+    counter = counter_of(EventRecord("", kind, datetime.min, verdict))
+    return None if counter is None else _INDEX[counter]
+
+
+# Worked out once for every known kind and verdict; `tally` asks about any other.
+_POSITION = {
+    (kind, verdict): _position(kind, verdict)
+    for kind in (*EVENT_KINDS, *LANDING_COUNTERS)
+    for verdict in VERDICTS
+}
+_UNKNOWN = object()
+
+
+def tally(
+    records: Iterable[EventRecord], withdrawn: Iterable[EventRecord] = ()
+) -> tuple[Increments, Increments]:
+    """`increments` per copy and per copy and day at once, in one pass: the
+    writer's form of it (the same dicts, in the same order)."""
+    per_copy: Increments = {}
+    per_day: Increments = {}
+    position_of = _POSITION.get
+    width = len(COUNTERS)
+    for sign, batch in ((1, records), (-1, withdrawn)):
+        for record in batch:
+            position = position_of((record.kind, record.verdict), _UNKNOWN)
+            if position is _UNKNOWN:
+                position = _position(record.kind, record.verdict)
+            if position is None:
+                continue
+            copy_id = record.copy_id
+            key = (copy_id,)
+            row = per_copy.get(key)
+            if row is None:
+                row = per_copy[key] = [0] * width
+            row[position] += sign
+            at = record.at
+            key = (copy_id, (at if at.tzinfo is UTC else at.astimezone(UTC)).date())
+            row = per_day.get(key)
+            if row is None:
+                row = per_day[key] = [0] * width
+            row[position] += sign
+    return per_copy, per_day
+
+
 def _add(into: Increments, key: tuple[Hashable, ...], added: Sequence[int], after: Sequence[int]):
     """Add a copy's increments and the unique counts they move to a campaign row."""
     row = into.get(key)
@@ -143,10 +193,10 @@ def _add(into: Increments, key: tuple[Hashable, ...], added: Sequence[int], afte
     for i, value in enumerate(added):
         if value:
             row[i] += value
-            unique = _UNIQUE_OF.get(i)
+            unique = _UNIQUE_AT[i]
             if unique is not None:
-                now = after[unique - _FIRST_UNIQUE]
-                row[unique] += (now > 0) - (now - value > 0)
+                now = after[unique]
+                row[_FIRST_UNIQUE + unique] += (now > 0) - (now - value > 0)
 
 
 def attribute(
@@ -266,9 +316,8 @@ async def add_events(
     `withdrawn`: stored events as they were counted before their verdict changed
     (their new verdict is among `records`)."""
     records, withdrawn = list(records), list(withdrawn)
-    per_copy = increments(records, withdrawn, per_day=False)
+    per_copy, per_day = tally(records, withdrawn)
     if per_copy:
-        per_day = increments(records, withdrawn, per_day=True)
         after = await add_to_copies(conn, per_copy, per_day)
         await add_to_campaigns(conn, per_copy, per_day, after)
 
@@ -305,12 +354,12 @@ async def add_to_campaigns(
     ids = sorted(copy_id for (copy_id,) in per_copy)
     keys: dict[str, CampaignKey] = {}
     if after is not None:
-        for row in await conn.execute(_KEYS, {"ids": ids}):
-            keys[row[0]] = tuple(row[1:])
+        for copy_id, *key in (await conn.execute(_KEYS, {"ids": ids})).all():
+            keys[copy_id] = tuple(key)
     else:
         after = After({}, {})
         days = sorted({day for _, day in per_day})
-        for row in await conn.execute(_AFTER, {"ids": ids, "days": days}):
+        for row in (await conn.execute(_AFTER, {"ids": ids, "days": days})).all():
             copy_id = row[0]
             if row[2] is not None:
                 keys[copy_id] = tuple(row[3:6])

@@ -8,7 +8,7 @@ redirecting clicks) while the database is still down.
 from __future__ import annotations
 
 import logging
-from dataclasses import fields, replace
+from dataclasses import fields
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tracker.store import queries, rollup, stats
 from tracker.store.bulk import BulkInsert
-from tracker.store.records import CopyRecord, EventRecord
+from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import SCANNER, TimingRules, reclassify
 
 log = logging.getLogger("sigrelay.tracker.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Pages kept in memory per connection (negative: KiB). SQLite's default, 2 MiB,
+# is less than the pages a batch of events touches (the copies' rows and
+# counters, their recent clicks for the timing rules): every batch read them
+# again from the OS, half the CPU of the timing rules' query. Memory only: up
+# to 32 MiB per connection, taken as pages are read.
+SQLITE_CACHE_KIB = 32 * 1024
 
 
 class StoreError(Exception):
@@ -40,6 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
@@ -135,7 +142,7 @@ class Store:
                 records, remarked = reclassified.records, reclassified.remarked
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
-            now_scanner = [replace(r, verdict=SCANNER) for r in remarked]
+            now_scanner = [with_verdict(r, SCANNER) for r in remarked]
             await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
 
     # --- reading --------------------------------------------------------------

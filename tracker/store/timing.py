@@ -20,15 +20,16 @@ never waiting in the handler.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.store.models import copies, events
 from tracker.store.queries import COUNTED_VERDICTS
-from tracker.store.records import EventRecord
+from tracker.store.records import EventRecord, with_verdict
 
 SCANNER = "scanner"
 
@@ -51,7 +52,7 @@ class Reclassified:
     remarked: list[EventRecord]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Click:
     at: datetime
     target: str | None
@@ -81,7 +82,7 @@ async def reclassify(
     if not scanner:
         return Reclassified(records, remarked)
     marked = [
-        replace(r, verdict=SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
+        with_verdict(r, SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
         for i, r in enumerate(records)
     ]
     return Reclassified(marked, remarked)
@@ -111,7 +112,7 @@ async def _too_soon(
     window: timedelta,
 ) -> set[int]:
     query = select(copies.c.copy_id, copies.c.sent_at).where(copies.c.copy_id.in_(copy_ids))
-    sent_at = {row.copy_id: row.sent_at for row in await conn.execute(query)}
+    sent_at = dict((await conn.execute(query)).all())
     return {
         i
         for i in clicks
@@ -141,9 +142,9 @@ async def _bursts(
         events.c.at >= earliest,
         events.c.at <= latest,
     )
-    for row in await conn.execute(stored):
-        counted = row.verdict in COUNTED_VERDICTS
-        per_copy[row.copy_id].append(_Click(row.at, row.target, stored_id=row.id, counted=counted))
+    for stored_id, copy_id, at, target, verdict in (await conn.execute(stored)).all():
+        counted = verdict in COUNTED_VERDICTS
+        per_copy[copy_id].append(_Click(at, target, stored_id=stored_id, counted=counted))
     in_burst: list[_Click] = []
     for copy_clicks in per_copy.values():
         in_burst.extend(_in_bursts(copy_clicks, window))
@@ -152,9 +153,12 @@ async def _bursts(
     return batch, stored_ids  # type: ignore[return-value]
 
 
+_AT = attrgetter("at")
+
+
 def _in_bursts(clicks: list[_Click], window: timedelta) -> list[_Click]:
     """Clicks that have a click on a different link within `window` of them."""
-    clicks.sort(key=lambda c: c.at)
+    clicks.sort(key=_AT)
     marked: dict[int, _Click] = {}
     for i, first in enumerate(clicks):
         for second in clicks[i + 1 :]:
