@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from proxy.loops import stop_loop
+from sigrelay.durable import write_durably
 from tracker.store import CopyRecord
 
 log = logging.getLogger("sigrelay.proxy.recorder")
@@ -138,17 +138,8 @@ class Recorder:
             return
         self._journaled.add(queue_id)
         path = self.journal_dir / f"{queue_id}.json"
-        tmp_path = path.with_suffix(".tmp")
-        with open(tmp_path, "wb") as handle:
-            handle.write(json.dumps([_to_json(r) for r in records]).encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(tmp_path, path)
-        fd = os.open(self.journal_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        data = json.dumps([_to_json(r) for r in records]).encode()
+        write_durably(path, data, path.with_suffix(".tmp"))
 
     async def _flush_once(self) -> bool:
         batch = dict(self._pending)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from proxy.state import MessageState
+from sigrelay.durable import fsync_dir
 
 log = logging.getLogger("sigrelay.proxy.spool")
 
@@ -150,14 +151,6 @@ def queue_id_time(queue_id: str) -> float:
     return (value >> 40) / 1_000_000
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_synced(path: Path, parts: list[bytes]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -208,7 +201,7 @@ class Spool:
         try:
             _write_synced(tmp_path, [header, data])
             os.rename(tmp_path, self.root / "incoming" / queue_id)
-            _fsync_dir(self.root / "incoming")
+            fsync_dir(self.root / "incoming")
         except OSError as exc:
             tmp_path.unlink(missing_ok=True)
             raise SpoolWriteError(f"cannot spool message {queue_id}: {exc}") from exc
@@ -266,7 +259,7 @@ class Spool:
         try:
             _write_synced(tmp_path, [body])
             os.rename(tmp_path, self.state_dir / f"{queue_id}.json")
-            _fsync_dir(self.state_dir)
+            fsync_dir(self.state_dir)
         except OSError:
             tmp_path.unlink(missing_ok=True)
             raise
@@ -276,7 +269,7 @@ class Spool:
         path = self._queue_file(queue_id)
         if path.parent.name != "deferred":
             os.rename(path, self.root / "deferred" / queue_id)
-            _fsync_dir(self.root / "deferred")
+            fsync_dir(self.root / "deferred")
 
     def remove(self, queue_id: str, state: MessageState) -> None:
         """Delete a message whose every copy is done; see remove_all()."""
@@ -310,7 +303,7 @@ class Spool:
             directories.update(path.parent for path in paths)
         try:
             for directory in directories:
-                _fsync_dir(directory)
+                fsync_dir(directory)
         except OSError as exc:
             log.error("cannot sync the spool after removing %d messages: %s", len(removed), exc)
             return failed | set(removed)  # removed, but maybe not for good: tried again
@@ -343,7 +336,7 @@ class Spool:
         """Delete a message whatever its state (the admin's `sigrelay spool drop`)."""
         path = self._queue_file(queue_id)
         path.unlink()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
 
     def clean_up(self) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Protocol
 import aiosmtplib
 
 from config import Config, UpstreamEndpoint
+from sigrelay.durable import fsync_dir
 
 NETWORK_FAILURE = 451
 CLOSING, START_INPUT, COMPLETED = 421, 354, 250  # RFC 5321 4.2.2
@@ -132,11 +133,7 @@ class MaildirUpstream:
             handle.flush()
             os.fsync(handle.fileno())
         os.rename(tmp_path, self.path / "new" / name)
-        fd = os.open(self.path / "new", os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.path / "new")
 
     async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
         try:

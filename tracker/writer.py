@@ -23,22 +23,23 @@ from the submission order; nothing depends on it (the timing rules compare
 times both ways, the counters add up). Memory is bounded by `max_pending`;
 events beyond it are dropped and counted (only when the journal cannot be
 written either, or the writer is not running).
+
+Overflow files (tracker/journal.py), written by a tracker whose writer
+process fell behind, are replayed after the journal, and deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from tracker.journal import Journal, overflow_paths
 from tracker.store import EventRecord
 
 log = logging.getLogger("sigrelay.tracker.writer")
@@ -48,15 +49,6 @@ REPLAY_CHUNK_BATCHES = 10  # a replay transaction holds up to 10 batches
 
 class EventStore(Protocol):
     async def record_events(self, records: list[EventRecord]) -> None: ...
-
-
-def _to_line(event: EventRecord) -> bytes:
-    return json.dumps(vars(event) | {"at": event.at.isoformat()}).encode() + b"\n"
-
-
-def _from_line(line: bytes) -> EventRecord:
-    raw = json.loads(line)
-    return EventRecord(**(raw | {"at": datetime.fromisoformat(raw["at"])}))
 
 
 def log_dropped(dropped: int, closed: bool, max_pending: int) -> None:
@@ -81,7 +73,8 @@ class EventWriter:
         store_timeout: float = 10.0,
     ) -> None:
         self.store = store
-        self.journal = _Journal(journal_path)
+        self.journal = Journal(journal_path)
+        self._overflow: dict[Path, Journal] = {}  # overflow files to replay, oldest first
         self.batch_size = batch_size
         self.max_batch = max_batch if max_batch is not None else batch_size * 10
         self.flush_interval = flush_interval
@@ -95,7 +88,9 @@ class EventWriter:
         # Events done with, in submission order: written, journaled or dropped. A
         # writer process (tracker/writer_process.py) acknowledges by this count.
         self.handled = 0
-        self.on_flushed: Callable[[], None] | None = None  # told after every flush
+        # Told after every batch handled and every flush: a writer process reports
+        # its progress then (a flush under steady traffic never ends).
+        self.on_progress: Callable[[], None] | None = None
         self._pending: deque[EventRecord] = deque()
         self._spill = asyncio.Event()  # set when `spill_at` events wait
         self._spilled = 0  # journaled during a write in flight, not yet counted handled
@@ -128,16 +123,26 @@ class EventWriter:
 
     @property
     def journaled(self) -> int:
-        """Events in the journal, waiting for the store."""
-        return self.journal.waiting
+        """Events in the journal and overflow files, waiting for the store."""
+        return self.journal.waiting + sum(j.waiting for j in self._overflow.values())
+
+    async def add_overflow(self, path: Path) -> None:
+        """Replay this overflow file (tracker/journal.py) with the journal."""
+        if path not in self._overflow:
+            overflow = Journal(path)
+            await asyncio.to_thread(overflow.load)
+            self._overflow[path] = overflow
+            self._wake.set()
 
     # --- life cycle ----------------------------------------------------------------
 
     async def start(self) -> None:
         """Pick up a journal left by an earlier run, then flush in the background."""
         await asyncio.to_thread(self.journal.load)
-        if self.journal.waiting:
-            log.info("event journal found events=%d: replaying", self.journal.waiting)
+        for path in await asyncio.to_thread(overflow_paths, self.journal.path):
+            await self.add_overflow(path)
+        if self.journaled:
+            log.info("event journal found events=%d: replaying", self.journaled)
         self._task = asyncio.create_task(self._run(), name="sigrelay-event-writer")
 
     async def flush(self) -> None:
@@ -155,7 +160,7 @@ class EventWriter:
             await self._task
             self._task = None
         await self.flush()
-        if self.journal.waiting:
+        if self.journaled:
             log.warning("store unavailable at shutdown: events=%d journaled", self.journaled)
 
     async def _run(self) -> None:
@@ -174,12 +179,19 @@ class EventWriter:
         try:
             await self._flush_pending(try_store)
         finally:
-            if self.on_flushed is not None:
-                self.on_flushed()
+            if self.on_progress is not None:
+                self.on_progress()
 
     async def _flush_pending(self, try_store: bool) -> None:
         if try_store and self.journal.waiting:
-            try_store = await self._replay()
+            try_store = await self._replay(self.journal)
+        # Older than the events in memory: replayed first (an overflow file is
+        # never behind the journal in a way that matters, see above).
+        while try_store and self._overflow:
+            path, overflow = next(iter(self._overflow.items()))
+            try_store = await self._replay(overflow)
+            if try_store:
+                del self._overflow[path]
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(self.max_batch, self.pending))]
             # Behind a journal that waits, a batch must wait too, or the order breaks.
@@ -203,6 +215,8 @@ class EventWriter:
         # count only now, so that the count stays a prefix of the submissions.
         self.handled += count + self._spilled
         self._spilled = 0
+        if self.on_progress is not None:
+            self.on_progress()
 
     async def _store_or_spill(self, batch: list[EventRecord]) -> None:
         """Write the batch; meanwhile journal the events that pile up beyond
@@ -266,96 +280,16 @@ class EventWriter:
         self.written += len(batch)
         return True
 
-    async def _replay(self) -> bool:
-        """Replay the journal in order; False if the store failed on the way."""
+    async def _replay(self, journal: Journal) -> bool:
+        """Replay a journal in order; False if the store failed on the way."""
         chunk = self.batch_size * REPLAY_CHUNK_BATCHES
-        while self.journal.waiting:
-            events, end, lines = await asyncio.to_thread(self.journal.read, chunk)
+        while journal.waiting:
+            events, end, lines = await asyncio.to_thread(journal.read, chunk)
             if events and not await self._write(events):
                 return False
-            await asyncio.to_thread(self.journal.mark_replayed, end, lines)
-        log.info("event journal replayed")
+            await asyncio.to_thread(journal.mark_replayed, end, lines)
+        if journal is self.journal:
+            log.info("event journal replayed")
+        else:  # its offset file went with it; the file itself:
+            await asyncio.to_thread(journal.path.unlink, missing_ok=True)
         return True
-
-
-class _Journal:
-    """Events the store did not take yet: `<path>` holds JSON lines, appended
-    and fsynced; `<path>.replayed` holds the byte offset replayed so far.
-    Blocking file I/O: called in a thread, by one flush at a time."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset_path = path.with_name(path.name + ".replayed")
-        self.offset = 0
-        self.size = 0
-        self.waiting = 0
-
-    def load(self) -> None:
-        if not self.path.exists():
-            self.offset_path.unlink(missing_ok=True)
-            return
-        self.size = self.path.stat().st_size
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            self.offset = min(int(self.offset_path.read_text()), self.size)
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            self.waiting = sum(1 for line in handle if line.strip())
-
-    def append(self, events: list[EventRecord]) -> None:
-        new = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = b"".join(_to_line(event) for event in events)
-        with open(self.path, "ab") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if new:
-            _fsync_dir(self.path.parent)
-        self.size += len(data)
-        self.waiting += len(events)
-
-    def read(self, limit: int) -> tuple[list[EventRecord], int, int]:
-        """Up to `limit` events from the replayed offset, the offset after them,
-        and how many lines that was (unreadable ones included)."""
-        events: list[EventRecord] = []
-        lines = 0
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            while lines < limit:
-                line = handle.readline()
-                if not line:
-                    break
-                if not line.strip():
-                    continue
-                lines += 1
-                try:
-                    events.append(_from_line(line))
-                except (ValueError, TypeError, KeyError) as exc:
-                    # A line torn by a crash mid-write: unusable, and said so.
-                    log.error("event journal %s: unreadable line skipped (%s)", self.path, exc)
-            return events, handle.tell(), lines
-
-    def mark_replayed(self, end: int, count: int) -> None:
-        self.waiting = max(0, self.waiting - count)
-        if end >= self.size:
-            # All replayed: the journal goes, its offset with it (offset first, so a
-            # crash in between leaves a journal that is replayed again, never skipped).
-            self.offset_path.unlink(missing_ok=True)
-            self.path.unlink(missing_ok=True)
-            self.offset = self.size = self.waiting = 0
-            return
-        self.offset = end
-        tmp = self.offset_path.with_name(self.offset_path.name + ".tmp")
-        with open(tmp, "w") as handle:
-            handle.write(str(end))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.offset_path)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

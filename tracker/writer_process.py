@@ -16,8 +16,12 @@ database. Delivery keeps the writer's guarantees:
   journaled (fsynced) or dropped, in submission order; the parent keeps every
   event it sent until then. If the child dies, a new one is started and gets
   the unacknowledged events again (at least once, like the journal's replay).
-- Bounded memory: events not sent plus events not acknowledged stay under
-  `max_pending`; beyond it they are dropped and counted, as in EventWriter.
+- Bounded memory: when the child falls behind (a burst on a machine whose
+  cores are busy serving), events not sent yet beyond `spill_at` are written
+  to an overflow file (tracker/journal.py), which the child replays after its
+  journal. Events not sent plus events not acknowledged stay under
+  `max_pending`; beyond it (the disk refusing overflow files too) they are
+  dropped and counted, as in EventWriter.
 - Shutdown: `close()` sends what is left and closes the pipe; the child writes
   (or journals) everything and exits. The child ignores SIGTERM and SIGINT
   (a service manager signals the whole process group): it stops when its
@@ -48,9 +52,10 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from tracker.journal import Journal, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.records import event_record
-from tracker.writer import EventWriter, _Journal, log_dropped
+from tracker.writer import EventWriter, log_dropped
 
 log = logging.getLogger("sigrelay.tracker.writer")
 
@@ -60,6 +65,8 @@ _event_row = attrgetter(*_EVENT_FIELDS)  # EventRecord -> tuple, in C
 RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 30.0
 SEND_INTERVAL = 0.05  # the child's own writer batches; this only bounds the hand-over delay
+SPILL_AT = 20_000  # events waiting to be sent (~1 s of a busy tracker) before they go to disk
+SPILL_RETRY = 1.0  # seconds before an overflow file is tried again after a disk error
 # The package root, for the child to import `tracker` from wherever the parent did.
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -90,6 +97,7 @@ class ProcessEventWriter:
         batch_size: int = 500,
         flush_interval: float = 0.2,
         max_pending: int = 100_000,
+        spill_at: int = SPILL_AT,
         send_interval: float = SEND_INTERVAL,
         restart_delay: float = RESTART_DELAY,
     ) -> None:
@@ -98,6 +106,7 @@ class ProcessEventWriter:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_pending = max_pending
+        self.spill_at = spill_at
         self.send_interval = send_interval
         self.restart_delay = restart_delay
         self._pending: list[EventRecord] = []  # not sent yet
@@ -114,6 +123,9 @@ class ProcessEventWriter:
         self._backoff = restart_delay
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self._spill = asyncio.Event()  # set when `spill_at` events wait to be sent
+        self._spill_task: asyncio.Task[None] | None = None
+        self.overflowed = 0  # events written to overflow files
         self._acked = asyncio.Event()
         self._closed = False
         self._stopping = False
@@ -132,6 +144,8 @@ class ProcessEventWriter:
         self._pending.append(event)
         if len(self._pending) >= self.batch_size:
             self._wake.set()
+            if len(self._pending) >= self.spill_at:
+                self._spill.set()
 
     @property
     def pending(self) -> int:
@@ -164,6 +178,7 @@ class ProcessEventWriter:
         if self.journal_path.exists():
             await self._spawn()
         self._tasks.append(asyncio.create_task(self._send_loop(), name="sigrelay-event-sender"))
+        self._spill_task = asyncio.create_task(self._spill_loop(), name="sigrelay-event-spill")
 
     async def flush(self) -> None:
         """Return once everything submitted so far is in the store or the journal,
@@ -195,6 +210,11 @@ class ProcessEventWriter:
         journal here whatever a failed child did not acknowledge."""
         self._closed = True
         self._stopping = True
+        if self._spill_task is not None:
+            # Not cancelled: an overflow file being written is finished and announced.
+            self._spill.set()
+            await self._spill_task
+            self._spill_task = None
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -221,11 +241,40 @@ class ProcessEventWriter:
 
     def _journal_here(self, events: list[EventRecord]) -> None:
         # The child is gone, so the journal has no other writer now.
-        journal = _Journal(self.journal_path)
+        journal = Journal(self.journal_path)
         journal.load()
         journal.append(events)
         self._child["journaled"] = journal.waiting
         log.error("event writer process failed: events=%d journaled by the tracker", len(events))
+
+    # --- overflow --------------------------------------------------------------------
+
+    async def _spill_loop(self) -> None:
+        while not self._stopping:
+            await self._spill.wait()
+            self._spill.clear()
+            if self._stopping or len(self._pending) < self.spill_at:
+                continue
+            if not await self._write_overflow():
+                await asyncio.sleep(SPILL_RETRY)
+
+    async def _write_overflow(self) -> bool:
+        """Move the events not sent yet into an overflow file and tell the child."""
+        events, self._pending = self._pending, []
+        try:
+            path = await asyncio.to_thread(write_overflow, self.journal_path, events)
+        except OSError as exc:
+            self._pending[:0] = events  # still first in line; the bound drops new ones
+            log.error("cannot write an event overflow file: %s", exc)
+            return False
+        self.overflowed += len(events)
+        self._acked_total += len(events)  # durable: flush() need not wait for them
+        log.warning("event writer behind: events=%d written to %s", len(events), path.name)
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            with contextlib.suppress(ConnectionError):  # a new child finds the file itself
+                proc.stdin.write(_frame(("overflow", str(path))))
+        return True
 
     # --- the child -------------------------------------------------------------------
 
@@ -397,7 +446,7 @@ async def _child_main() -> None:
         flush_interval=config["flush_interval"],
         max_pending=config["max_pending"],
     )
-    writer.on_flushed = lambda: out.status(writer)
+    writer.on_progress = lambda: out.status(writer)
     try:
         await writer.start()
         gc.freeze()  # start-up's objects live as long as the process (see sigrelay/service.py)
@@ -406,6 +455,8 @@ async def _child_main() -> None:
                 submit = writer.submit
                 for row in message[1]:
                     submit(event_record(*row))
+            elif message[0] == "overflow":
+                await writer.add_overflow(Path(message[1]))
             elif message[0] == "flush":
                 await writer.flush()
                 out.send(("flushed", message[1]))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tracker.journal import overflow_paths, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
 from tracker.writer import EventWriter
@@ -246,6 +247,13 @@ async def test_close_during_a_write_in_flight_loses_nothing(store: Store, tmp_pa
     assert await stored_order(store) == list(range(25))
 
 
+class FailingStore:
+    """A store that is down: every write raises, as a refused connection does."""
+
+    async def record_events(self, records: list[EventRecord]) -> None:
+        raise ConnectionRefusedError("store down")
+
+
 class SizedStore:
     """The real store, plus the size of every batch it was given."""
 
@@ -305,3 +313,57 @@ async def test_events_piling_up_behind_a_hung_write_go_to_the_journal_not_away(
     await writer.close()
     assert sorted(await stored_order(store)) == list(range(110))
     assert writer.handled == 110
+
+
+async def test_overflow_files_are_replayed_after_the_journal_and_deleted(
+    store: Store, tmp_path: Path
+):
+    # Written by a tracker whose writer process fell behind (tracker/writer_process.py):
+    # one found at start, one announced while running.
+    journal = tmp_path / "j"
+    found = write_overflow(journal, numbered(0, 30))
+    writer = EventWriter(store, journal, batch_size=10)
+    await writer.start()
+    announced = write_overflow(journal, numbered(30, 20))
+    await writer.add_overflow(announced)
+    await writer.add_overflow(announced)  # told twice (a new child also looks): once stored
+    await writer.close()
+
+    assert sorted(await stored_order(store)) == list(range(50))
+    assert not found.exists() and not announced.exists()
+    assert overflow_paths(journal) == []
+
+
+async def test_overflow_files_wait_while_the_store_is_down(tmp_path: Path):
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await store.upgrade()
+    journal = tmp_path / "j"
+    path = write_overflow(journal, numbered(0, 5))
+    down = FailingStore()
+    writer = EventWriter(down, journal, batch_size=10, retry_interval=3600)
+    await writer.start()
+    await writer.close()
+    assert writer.journaled == 5
+    assert overflow_paths(journal) == [path]  # kept for the next run
+
+    writer = EventWriter(store, journal, batch_size=10)
+    await writer.start()
+    await writer.close()
+    assert await stored_order(store) == list(range(5))
+    assert overflow_paths(journal) == []
+    await store.close()
+
+
+async def test_progress_is_told_after_every_batch_not_only_after_a_flush(
+    store: Store, tmp_path: Path
+):
+    # Under steady traffic a flush never ends (there is always a next batch); a
+    # writer process acknowledges what it handled at each of these calls.
+    writer = EventWriter(store, tmp_path / "j", batch_size=10, max_batch=10, flush_interval=3600)
+    told: list[int] = []
+    writer.on_progress = lambda: told.append(writer.handled)
+    for event in numbered(0, 30):
+        writer.submit(event)
+    await writer.start()
+    await writer.close()
+    assert sorted(set(told))[:3] == [10, 20, 30]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.tracker.test_writer import numbered, stored_order
+from tracker.journal import overflow_paths
 from tracker.store import Store
 from tracker.writer import EventWriter
 from tracker.writer_process import ProcessEventWriter
@@ -126,3 +127,39 @@ async def test_what_a_dead_writer_process_did_not_take_is_journaled_at_close(
     await replay.start()
     await replay.close()
     assert await stored_order(store) == list(range(150))
+
+
+async def test_a_writer_process_that_falls_behind_costs_disk_not_events(
+    sqlite_store: Store, tmp_path: Path
+):
+    # The child stopped (SIGSTOP): what a writer starved of CPU looks like from the
+    # tracker. The pipe fills, the events not sent yet go to overflow files, and the
+    # child stores them all once it runs again.
+    store = sqlite_store
+    journal = tmp_path / "events.journal"
+    writer = ProcessEventWriter(store, journal, batch_size=50, spill_at=300)
+    await writer.start()
+    try:
+        for event in numbered(0, 10):
+            writer.submit(event)
+        await writer.flush()
+        pid = writer.child_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for first in range(10, 20_010, 100):
+                for event in numbered(first, 100):
+                    writer.submit(event)
+                await asyncio.sleep(0)  # the tracker's loop goes on serving
+            async with asyncio.timeout(30):
+                while not writer.overflowed:
+                    await asyncio.sleep(0.01)
+            assert overflow_paths(journal), "the overflow waits on disk for the child"
+            assert writer.dropped == 0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        await writer.close()
+    assert sorted(await stored_order(store)) == list(range(20_010))
+    assert overflow_paths(journal) == []
+    assert writer.journaled == 0

@@ -1,0 +1,132 @@
+"""The event journal: events the store did not take yet, on disk.
+
+`Journal` is one file of JSON lines (one event each), appended and fsynced,
+with the offset replayed so far beside it, so that a replay cut short by a
+crash resumes where it stopped. The event writer (tracker/writer.py) keeps
+one while the store is down or slow.
+
+Overflow files: a tracker whose writer process falls behind (a burst of
+opens on a machine with no core to spare) writes the events it cannot hand
+over yet into `<journal>.overflow.<n>`, complete files made visible by a
+rename; the writer process replays them like its journal, then deletes them.
+So a burst costs disk, not events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sigrelay.durable import fsync_dir, write_durably
+from tracker.store import EventRecord
+
+log = logging.getLogger("sigrelay.tracker.writer")
+
+OVERFLOW = ".overflow."
+
+
+def to_line(event: EventRecord) -> bytes:
+    return json.dumps(vars(event) | {"at": event.at.isoformat()}).encode() + b"\n"
+
+
+def from_line(line: bytes) -> EventRecord:
+    raw = json.loads(line)
+    return EventRecord(**(raw | {"at": datetime.fromisoformat(raw["at"])}))
+
+
+class Journal:
+    """Events the store did not take yet: `<path>` holds JSON lines, appended
+    and fsynced; `<path>.replayed` holds the byte offset replayed so far.
+    Blocking file I/O: called in a thread, by one flush at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset_path = path.with_name(path.name + ".replayed")
+        self.offset = 0
+        self.size = 0
+        self.waiting = 0
+
+    def load(self) -> None:
+        if not self.path.exists():
+            self.offset_path.unlink(missing_ok=True)
+            return
+        self.size = self.path.stat().st_size
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            self.offset = min(int(self.offset_path.read_text()), self.size)
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            self.waiting = sum(1 for line in handle if line.strip())
+
+    def append(self, events: list[EventRecord]) -> None:
+        new = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = b"".join(to_line(event) for event in events)
+        with open(self.path, "ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if new:
+            fsync_dir(self.path.parent)
+        self.size += len(data)
+        self.waiting += len(events)
+
+    def read(self, limit: int) -> tuple[list[EventRecord], int, int]:
+        """Up to `limit` events from the replayed offset, the offset after them,
+        and how many lines that was (unreadable ones included)."""
+        events: list[EventRecord] = []
+        lines = 0
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            while lines < limit:
+                line = handle.readline()
+                if not line:
+                    break
+                if not line.strip():
+                    continue
+                lines += 1
+                try:
+                    events.append(from_line(line))
+                except (ValueError, TypeError, KeyError) as exc:
+                    # A line torn by a crash mid-write: unusable, and said so.
+                    log.error("event journal %s: unreadable line skipped (%s)", self.path, exc)
+            return events, handle.tell(), lines
+
+    def mark_replayed(self, end: int, count: int) -> None:
+        self.waiting = max(0, self.waiting - count)
+        if end >= self.size:
+            # All replayed: the journal goes, its offset with it (offset first, so a
+            # crash in between leaves a journal that is replayed again, never skipped).
+            self.offset_path.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            self.offset = self.size = self.waiting = 0
+            return
+        self.offset = end
+        tmp = self.offset_path.with_name(self.offset_path.name + ".tmp")
+        with open(tmp, "w") as handle:
+            handle.write(str(end))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.offset_path)
+
+
+def overflow_paths(journal_path: Path) -> list[Path]:
+    """The complete overflow files of this journal, oldest first."""
+    prefix = journal_path.name + OVERFLOW
+    found = []
+    for path in journal_path.parent.glob(prefix + "*"):
+        if path.name[len(prefix) :].isdigit():  # not `.replayed`, not `.tmp`
+            found.append(path)
+    return sorted(found, key=lambda p: int(p.name[len(prefix) :]))
+
+
+def write_overflow(journal_path: Path, events: list[EventRecord]) -> Path:
+    """Write the events into a new overflow file, durably; its path. Blocking."""
+    path = journal_path.with_name(f"{journal_path.name}{OVERFLOW}{time.time_ns()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_durably(path, b"".join(to_line(event) for event in events))  # seen only when complete
+    return path
