@@ -394,9 +394,13 @@ class ProcessEventWriter:
 
 
 class _Out:
-    """Frames to the parent through stdout: small, blocking, from any thread."""
+    """Frames to the parent through stdout: small, blocking, from any thread.
+    A parent that died is no reason to stop: the writer still stores (or
+    journals) every event it has, and the pipe's end tells it to finish."""
 
-    def __init__(self) -> None:
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
+        self.gone = False  # the parent closed the pipe (it died)
         self._lock = threading.Lock()
         self._last: tuple | None = None
 
@@ -404,8 +408,11 @@ class _Out:
         data = _frame(message)
         with self._lock:
             view = memoryview(data)
-            while view:
-                view = view[os.write(1, view) :]
+            while view and not self.gone:
+                try:
+                    view = view[os.write(self.fd, view) :]
+                except OSError:  # EPIPE: nobody to tell any more
+                    self.gone = True
 
     def status(self, writer: EventWriter) -> None:
         message = ("status", writer.handled, writer.written, writer.dropped, writer.journaled)

@@ -15,7 +15,7 @@ from tests.tracker.test_writer import numbered, stored_order
 from tracker.journal import overflow_paths
 from tracker.store import Store
 from tracker.writer import EventWriter
-from tracker.writer_process import ProcessEventWriter
+from tracker.writer_process import ProcessEventWriter, _Out
 
 
 async def test_every_submitted_event_is_stored_in_order_after_close(store: Store, tmp_path: Path):
@@ -163,3 +163,18 @@ async def test_a_writer_process_that_falls_behind_costs_disk_not_events(
     assert sorted(await stored_order(store)) == list(range(20_010))
     assert overflow_paths(journal) == []
     assert writer.journaled == 0
+
+
+def test_a_parent_gone_does_not_stop_the_child_from_reporting_or_writing():
+    # The tracker was killed: its end of the pipe is closed. The child's progress
+    # reports (after every batch) must not raise, or it would stop writing the
+    # events it still holds.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    out = _Out(write_end)
+    try:
+        out.send(("status", 1, 1, 0, 0))
+        out.send(("status", 2, 2, 0, 0))
+    finally:
+        os.close(write_end)
+    assert out.gone
