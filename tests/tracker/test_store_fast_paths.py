@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -16,9 +16,10 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg
 
 from tracker.store import EventRecord
-from tracker.store.models import events
+from tracker.store.bulk import _processed_once_each
+from tracker.store.models import copy_day_counts, events
 from tracker.store.records import EVENT_KINDS, VERDICTS, with_verdict
-from tracker.store.rollup import increments, tally
+from tracker.store.rollup import _rows, increments, tally
 
 SQLITE = sqlite.dialect()
 POSTGRESQL = asyncpg.dialect()
@@ -124,3 +125,19 @@ def test_tally_is_increments_per_copy_and_per_day(seed: int):
     expected_per_day = increments(records, withdrawn, per_day=True)
     assert per_copy == expected_per_copy and list(per_copy) == list(expected_per_copy)
     assert per_day == expected_per_day and list(per_day) == list(expected_per_day)
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_rollup_rows_come_in_key_order_as_sorted_pairs_would(seed: int):
+    rng = random.Random(seed)
+    for per_key in tally(_random_records(rng, rng.randrange(80)), _random_records(rng, 5)):
+        expected = [(*key, *counts) for key, counts in sorted(per_key.items()) if any(counts)]
+        assert _rows(per_key) == expected
+
+
+def test_repeated_days_are_bound_as_each_day_alone_would_be():
+    day_type = copy_day_counts.c.day.type.dialect_impl(SQLITE)
+    bind = day_type.bind_processor(SQLITE)
+    rng = random.Random(5)
+    days = [date(2025, 6, 1) + timedelta(days=rng.randrange(3)) for _ in range(500)]
+    assert _processed_once_each(bind, days) == [bind(day) for day in days]

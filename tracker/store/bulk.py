@@ -16,7 +16,7 @@ which was most of a fresh writer's CPU.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -29,9 +29,15 @@ Processor = Callable[[Any], Any]
 class BulkInsert:
     """An INSERT (plain or an upsert) run with rows given as tuples in `names` order."""
 
-    def __init__(self, statement: Insert, names: Sequence[str]) -> None:
+    def __init__(
+        self, statement: Insert, names: Sequence[str], repeated: Collection[str] = ()
+    ) -> None:
+        """`repeated`: columns whose values repeat over the rows (a rollup's day,
+        one or two in a batch): each distinct value goes through the column's
+        bind processor once."""
         self.statement = statement
         self.names = tuple(names)
+        self.repeated = frozenset(self.names.index(name) for name in repeated)
         self._sql: dict[str, str] = {}
         self._processors: dict[str, tuple[tuple[int, Processor], ...]] = {}
 
@@ -69,6 +75,17 @@ class BulkInsert:
             # one processor call per value that needs one, no per-row dispatch.
             columns: list[Sequence[Any]] = list(zip(*values, strict=True))
             for index, processor in processors:
-                columns[index] = list(map(processor, columns[index]))
+                if index in self.repeated:
+                    columns[index] = _processed_once_each(processor, columns[index])
+                else:
+                    columns[index] = list(map(processor, columns[index]))
             values = list(zip(*columns, strict=True))  # the driver takes a list of tuples
         await conn.exec_driver_sql(self._statement_sql(dialect), values)
+
+
+def _processed_once_each(processor: Processor, column: Sequence[Any]) -> list[Any]:
+    """`[processor(value) for value in column]`, each distinct value processed once."""
+    distinct = dict.fromkeys(column)
+    for value in distinct:
+        distinct[value] = processor(value)
+    return list(map(distinct.__getitem__, column))

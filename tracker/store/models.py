@@ -68,6 +68,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # SQLAlchemy's SQLite DATETIME keeps "YYYY-MM-DD HH:MM:SS.ffffff" (microseconds always).
 _SQLITE_FORMAT = SQLITE_DATETIME()._storage_format
+_SQLITE_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # the same, by position
 _from_iso = datetime.fromisoformat
 
 
@@ -89,9 +90,16 @@ def _sqlite_text_of(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: the store takes aware UTC datetimes")
-    # isoformat of an aware UTC time ends in "+00:00"; the first 26 characters
-    # are the storage format (years have four digits).
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    utc = value.astimezone(UTC)
+    return _SQLITE_TEXT % (
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+    )
 
 
 def _utc_of_sqlite_text(value: str | None) -> datetime | None:

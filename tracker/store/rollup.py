@@ -48,6 +48,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -229,8 +230,12 @@ def attribute(
 
 
 def _rows(per_key: Increments) -> list[tuple[object, ...]]:
+    rows = [(*key, *counts) for key, counts in per_key.items() if any(counts)]
     # Sorted: concurrent batches lock rows in one order, so they never deadlock.
-    return [(*key, *counts) for key, counts in sorted(per_key.items()) if any(counts)]
+    # By key, keys being unique; flat tuples starting with a string sort in C
+    # at a fraction of the cost of (key tuple, counts) pairs.
+    rows.sort()
+    return rows
 
 
 def _upserts(table: Table, counters: Sequence[str]) -> dict[str, BulkInsert]:
@@ -242,7 +247,8 @@ def _upserts(table: Table, counters: Sequence[str]) -> dict[str, BulkInsert]:
             index_elements=keys,
             set_={name: table.c[name] + statement.excluded[name] for name in counters},
         )
-        built[name] = BulkInsert(statement, (*keys, *counters))
+        repeated = [key for key in keys if key == "day"]
+        built[name] = BulkInsert(statement, (*keys, *counters), repeated)
     return built
 
 
@@ -289,7 +295,9 @@ _KEYS = select(
 _AFTER = (
     select(
         copy_day_counts.c.copy_id,
-        copy_day_counts.c.day,
+        # As stored (SQLite keeps a day as its ISO text): looked up among the
+        # batch's days instead of parsed on every row.
+        type_coerce(copy_day_counts.c.day, String),
         copies.c.copy_id.label("recorded"),
         func.coalesce(copies.c.campaign, ""),
         func.coalesce(copies.c.variant, ""),
@@ -359,12 +367,13 @@ async def add_to_campaigns(
     else:
         after = After({}, {})
         days = sorted({day for _, day in per_day})
+        day_of = {day.isoformat(): day for day in days}
         for row in (await conn.execute(_AFTER, {"ids": ids, "days": days})).all():
             copy_id = row[0]
             if row[2] is not None:
                 keys[copy_id] = tuple(row[3:6])
             after.per_copy[copy_id] = tuple(row[6 : 6 + _UNIQUES])
-            after.per_day[(copy_id, row[1])] = tuple(row[6 + _UNIQUES :])
+            after.per_day[(copy_id, day_of[row[1]])] = tuple(row[6 + _UNIQUES :])
     campaigns, campaign_days, early = attribute(per_copy, per_day, keys, after)
     dialect = conn.dialect.name
     for upserts, rows in ((_CAMPAIGN, campaigns), (_CAMPAIGN_DAY, campaign_days), (_EARLY, early)):
