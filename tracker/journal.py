@@ -19,6 +19,8 @@ import json
 import logging
 import os
 import time
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -30,13 +32,30 @@ log = logging.getLogger("sigrelay.tracker.writer")
 OVERFLOW = ".overflow."
 
 
-def to_line(event: EventRecord) -> bytes:
-    return json.dumps(vars(event) | {"at": event.at.isoformat()}).encode() + b"\n"
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
 
 
-def from_line(line: bytes) -> EventRecord:
+def to_line(event: EventRecord, batch_id: str | None) -> bytes:
+    """One JSON line; `b` names the batch the event is stored with (tracker/store/batches.py)."""
+    fields = vars(event) | {"at": event.at.isoformat()}
+    if batch_id is not None:
+        fields["b"] = batch_id
+    return json.dumps(fields).encode() + b"\n"
+
+
+def from_line(line: bytes) -> tuple[EventRecord, str | None]:
     raw = json.loads(line)
-    return EventRecord(**(raw | {"at": datetime.fromisoformat(raw["at"])}))
+    batch_id = raw.pop("b", None)  # None: a line of an older version, or torn
+    return EventRecord(**(raw | {"at": datetime.fromisoformat(raw["at"])})), batch_id
+
+
+@dataclass
+class Batch:
+    """Events of the journal to store in one transaction, under their batch id."""
+
+    batch_id: str | None
+    events: list[EventRecord] = field(default_factory=list)
 
 
 class Journal:
@@ -62,10 +81,11 @@ class Journal:
             handle.seek(self.offset)
             self.waiting = sum(1 for line in handle if line.strip())
 
-    def append(self, events: list[EventRecord]) -> None:
+    def append(self, events: list[EventRecord], batch_id: str | None) -> None:
+        """Append a batch: stored later under `batch_id`, in one transaction."""
         new = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = b"".join(to_line(event) for event in events)
+        data = b"".join(to_line(event, batch_id) for event in events)
         with open(self.path, "ab") as handle:
             handle.write(data)
             handle.flush()
@@ -75,26 +95,39 @@ class Journal:
         self.size += len(data)
         self.waiting += len(events)
 
-    def read(self, limit: int) -> tuple[list[EventRecord], int, int]:
-        """Up to `limit` events from the replayed offset, the offset after them,
-        and how many lines that was (unreadable ones included)."""
-        events: list[EventRecord] = []
+    def read(self, limit: int) -> tuple[list[Batch], int, int]:
+        """The batches from the replayed offset: `limit` lines, and on to the
+        end of the last batch (a batch is stored whole or not at all); the
+        offset after them, and how many lines that was (unreadable ones included)."""
+        batches: list[Batch] = []
         lines = 0
         with open(self.path, "rb") as handle:
             handle.seek(self.offset)
-            while lines < limit:
+            end = self.offset
+            while True:
                 line = handle.readline()
                 if not line:
                     break
                 if not line.strip():
+                    end = handle.tell()
                     continue
-                lines += 1
                 try:
-                    events.append(from_line(line))
+                    event, batch_id = from_line(line)
                 except (ValueError, TypeError, KeyError) as exc:
                     # A line torn by a crash mid-write: unusable, and said so.
                     log.error("event journal %s: unreadable line skipped (%s)", self.path, exc)
-            return events, handle.tell(), lines
+                    lines += 1
+                    end = handle.tell()
+                    continue
+                same = bool(batches) and batches[-1].batch_id == batch_id
+                if lines >= limit and not (same and batch_id is not None):
+                    break  # this line starts the next read
+                if not same:
+                    batches.append(Batch(batch_id))
+                batches[-1].events.append(event)
+                lines += 1
+                end = handle.tell()
+            return batches, end, lines
 
     def mark_replayed(self, end: int, count: int) -> None:
         self.waiting = max(0, self.waiting - count)
@@ -124,9 +157,14 @@ def overflow_paths(journal_path: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name[len(prefix) :]))
 
 
-def write_overflow(journal_path: Path, events: list[EventRecord]) -> Path:
-    """Write the events into a new overflow file, durably; its path. Blocking."""
+def write_overflow(journal_path: Path, events: list[EventRecord], batch_size: int) -> Path:
+    """Write the events into a new overflow file, durably, in batches of
+    `batch_size` (one transaction each when replayed); its path. Blocking."""
     path = journal_path.with_name(f"{journal_path.name}{OVERFLOW}{time.time_ns()}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_durably(path, b"".join(to_line(event) for event in events))  # seen only when complete
+    lines = []
+    for start in range(0, len(events), batch_size):
+        batch_id = new_batch_id()
+        lines += [to_line(event, batch_id) for event in events[start : start + batch_size]]
+    write_durably(path, b"".join(lines))  # seen only when complete
     return path

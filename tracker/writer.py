@@ -10,8 +10,12 @@ store answers again the journal is replayed from the start, chunk by chunk,
 each chunk in one transaction, the replayed offset saved beside it. `close()`
 writes everything still queued, or journals it: nothing is lost on shutdown.
 
-Delivery is at least once: if the store commits a batch but the connection
-drops before it says so, that batch is journaled and replayed a second time.
+Each batch has an id, journaled with its events and stored in the batch's
+own transaction (tracker/store/batches.py): if the store commits a batch but
+the connection drops before it says so, the batch is journaled, and its
+replay finds the id and stores nothing. Journals of older versions carry no
+ids: their replay is at least once. So is an event a writer process had
+stored but not yet acknowledged when it died (the tracker gives it again).
 
 A store that hangs instead of failing (a lock held, a network that drops
 packets) keeps a write in flight for up to `store_timeout`, while a busy
@@ -39,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from tracker.journal import Journal, overflow_paths
+from tracker.journal import Journal, new_batch_id, overflow_paths
 from tracker.store import EventRecord
 
 log = logging.getLogger("sigrelay.tracker.writer")
@@ -48,7 +52,9 @@ REPLAY_CHUNK_BATCHES = 10  # a replay transaction holds up to 10 batches
 
 
 class EventStore(Protocol):
-    async def record_events(self, records: list[EventRecord]) -> None: ...
+    async def record_events(
+        self, records: list[EventRecord], batch_id: str | None = None
+    ) -> None: ...
 
 
 def log_dropped(dropped: int, closed: bool, max_pending: int) -> None:
@@ -194,10 +200,11 @@ class EventWriter:
                 del self._overflow[path]
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(self.max_batch, self.pending))]
+            batch_id = new_batch_id()  # journaled with it: a replay stores the batch once
             # Behind a journal that waits, a batch must wait too, or the order breaks.
             if try_store and not self.journal.waiting:
                 try:
-                    try_store = await self._write(batch)
+                    try_store = await self._write(batch, batch_id)
                 except asyncio.CancelledError:
                     # Cancelled from outside mid-write: the batch goes back in front,
                     # for close() (or the next run's journal) to take.
@@ -206,7 +213,7 @@ class EventWriter:
                 if try_store:
                     self._handled(len(batch))
                     continue
-            await asyncio.to_thread(self.journal.append, batch)
+            await asyncio.to_thread(self.journal.append, batch, batch_id)
             self._handled(len(batch))
         self._handled(0)  # what a replay's write spilled
 
@@ -218,12 +225,12 @@ class EventWriter:
         if self.on_progress is not None:
             self.on_progress()
 
-    async def _store_or_spill(self, batch: list[EventRecord]) -> None:
+    async def _store_or_spill(self, batch: list[EventRecord], batch_id: str | None) -> None:
         """Write the batch; meanwhile journal the events that pile up beyond
         `spill_at`. Raises what the store raised, or TimeoutError."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.store_timeout
-        write = asyncio.ensure_future(self.store.record_events(batch))
+        write = asyncio.ensure_future(self.store.record_events(batch, batch_id))
         try:
             can_spill = True
             while not write.done():
@@ -254,7 +261,7 @@ class EventWriter:
         spilled = list(self._pending)
         self._pending.clear()
         try:
-            await asyncio.to_thread(self.journal.append, spilled)
+            await asyncio.to_thread(self.journal.append, spilled, new_batch_id())
         except OSError as exc:
             self._pending.extendleft(reversed(spilled))
             log.error("store slow and event journal unwritable: %s", exc)
@@ -263,9 +270,9 @@ class EventWriter:
         log.warning("store slow: events=%d journaled while a write waits", len(spilled))
         return True
 
-    async def _write(self, batch: list[EventRecord]) -> bool:
+    async def _write(self, batch: list[EventRecord], batch_id: str | None) -> bool:
         try:
-            await self._store_or_spill(batch)
+            await self._store_or_spill(batch, batch_id)
         except Exception as exc:  # the store is down or slow: journal, retry later
             delay = self._retry_delay
             self._retry_at = time.monotonic() + delay
@@ -284,9 +291,10 @@ class EventWriter:
         """Replay a journal in order; False if the store failed on the way."""
         chunk = self.batch_size * REPLAY_CHUNK_BATCHES
         while journal.waiting:
-            events, end, lines = await asyncio.to_thread(journal.read, chunk)
-            if events and not await self._write(events):
-                return False
+            batches, end, lines = await asyncio.to_thread(journal.read, chunk)
+            for batch in batches:
+                if batch.events and not await self._write(batch.events, batch.batch_id):
+                    return False
             await asyncio.to_thread(journal.mark_replayed, end, lines)
         if journal is self.journal:
             log.info("event journal replayed")

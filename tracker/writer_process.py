@@ -15,7 +15,8 @@ database. Delivery keeps the writer's guarantees:
 - Acknowledged = durable: the child reports how many events it has written,
   journaled (fsynced) or dropped, in submission order; the parent keeps every
   event it sent until then. If the child dies, a new one is started and gets
-  the unacknowledged events again (at least once, like the journal's replay).
+  the unacknowledged events again: at least once (a child killed after its
+  commit but before its acknowledgement has stored them already).
 - Bounded memory: when the child falls behind (a burst on a machine whose
   cores are busy serving), events not sent yet beyond `spill_at` are written
   to an overflow file (tracker/journal.py), which the child replays after its
@@ -52,7 +53,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from tracker.journal import Journal, write_overflow
+from tracker.journal import Journal, new_batch_id, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.records import event_record
 from tracker.writer import EventWriter, log_dropped
@@ -243,7 +244,7 @@ class ProcessEventWriter:
         # The child is gone, so the journal has no other writer now.
         journal = Journal(self.journal_path)
         journal.load()
-        journal.append(events)
+        journal.append(events, new_batch_id())
         self._child["journaled"] = journal.waiting
         log.error("event writer process failed: events=%d journaled by the tracker", len(events))
 
@@ -262,7 +263,9 @@ class ProcessEventWriter:
         """Move the events not sent yet into an overflow file and tell the child."""
         events, self._pending = self._pending, []
         try:
-            path = await asyncio.to_thread(write_overflow, self.journal_path, events)
+            path = await asyncio.to_thread(
+                write_overflow, self.journal_path, events, self.batch_size * 10
+            )
         except OSError as exc:
             self._pending[:0] = events  # still first in line; the bound drops new ones
             log.error("cannot write an event overflow file: %s", exc)

@@ -138,3 +138,20 @@ async def test_the_daily_job_runs_first_soon_after_start(store: Store):
     finally:
         job.cancel()
     assert first.copies_pseudonymised == 1
+
+
+async def test_purge_forgets_the_ids_of_batches_stored_over_a_week_ago(store: Store):
+    # The ids only guard replays of journaled batches (tracker/store/batches.py);
+    # a week on they go, and the table stays small.
+    event = EventRecord(f"{1:016x}", "open", datetime.now(UTC))  # kept by every purge here
+    await store.record_events([event], batch_id="a" * 32)
+    await store.record_events([event], batch_id="a" * 32)  # a replay: not stored again
+    assert await event_count(store) == 1
+
+    await purge(store, KEY, 365, 180, now=datetime.now(UTC) + timedelta(days=6))
+    await store.record_events([event], batch_id="a" * 32)
+    assert await event_count(store) == 1  # still known after six days
+
+    await purge(store, KEY, 365, 180, now=datetime.now(UTC) + timedelta(days=8))
+    await store.record_events([event], batch_id="a" * 32)
+    assert await event_count(store) == 2  # forgotten after eight

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tracker.journal import overflow_paths, write_overflow
+from tracker.journal import Journal, overflow_paths, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
 from tracker.writer import EventWriter
@@ -39,8 +39,8 @@ class ObservedStore:
         self.store = store
         self.recorded = asyncio.Event()
 
-    async def record_events(self, records: list[EventRecord]) -> None:
-        await self.store.record_events(records)
+    async def record_events(self, records: list[EventRecord], batch_id: str | None = None):
+        await self.store.record_events(records, batch_id)
         self.recorded.set()
 
 
@@ -52,10 +52,10 @@ class HeldStore:
         self.writing = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def record_events(self, records: list[EventRecord]) -> None:
+    async def record_events(self, records: list[EventRecord], batch_id: str | None = None):
         self.writing.set()
         await self.release.wait()
-        await self.store.record_events(records)
+        await self.store.record_events(records, batch_id)
 
 
 async def test_every_submitted_event_is_stored_once_after_close(store: Store, tmp_path: Path):
@@ -247,10 +247,30 @@ async def test_close_during_a_write_in_flight_loses_nothing(store: Store, tmp_pa
     assert await stored_order(store) == list(range(25))
 
 
+class CommittedThenCut:
+    """The real store, but the first `cuts` writes fail after their COMMIT went
+    through: what a connection dropped at that moment looks like to the writer."""
+
+    def __init__(self, store: Store, cuts: int = 1, fail_first: bool = False) -> None:
+        self.store = store
+        self.cuts = cuts
+        self.fail_first = fail_first  # the very first write fails before storing anything
+        self.calls = 0
+
+    async def record_events(self, records: list[EventRecord], batch_id: str | None = None):
+        self.calls += 1
+        if self.fail_first and self.calls == 1:
+            raise ConnectionResetError("connection lost before the commit")
+        await self.store.record_events(records, batch_id)
+        if self.cuts:
+            self.cuts -= 1
+            raise ConnectionResetError("connection was closed in the middle of operation")
+
+
 class FailingStore:
     """A store that is down: every write raises, as a refused connection does."""
 
-    async def record_events(self, records: list[EventRecord]) -> None:
+    async def record_events(self, records: list[EventRecord], batch_id: str | None = None):
         raise ConnectionRefusedError("store down")
 
 
@@ -261,9 +281,9 @@ class SizedStore:
         self.store = store
         self.sizes: list[int] = []
 
-    async def record_events(self, records: list[EventRecord]) -> None:
+    async def record_events(self, records: list[EventRecord], batch_id: str | None = None):
         self.sizes.append(len(records))
-        await self.store.record_events(records)
+        await self.store.record_events(records, batch_id)
 
 
 async def test_a_writer_behind_takes_everything_waiting_up_to_max_batch(
@@ -321,10 +341,10 @@ async def test_overflow_files_are_replayed_after_the_journal_and_deleted(
     # Written by a tracker whose writer process fell behind (tracker/writer_process.py):
     # one found at start, one announced while running.
     journal = tmp_path / "j"
-    found = write_overflow(journal, numbered(0, 30))
+    found = write_overflow(journal, numbered(0, 30), 10)
     writer = EventWriter(store, journal, batch_size=10)
     await writer.start()
-    announced = write_overflow(journal, numbered(30, 20))
+    announced = write_overflow(journal, numbered(30, 20), 10)
     await writer.add_overflow(announced)
     await writer.add_overflow(announced)  # told twice (a new child also looks): once stored
     await writer.close()
@@ -338,7 +358,7 @@ async def test_overflow_files_wait_while_the_store_is_down(tmp_path: Path):
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     journal = tmp_path / "j"
-    path = write_overflow(journal, numbered(0, 5))
+    path = write_overflow(journal, numbered(0, 5), 10)
     down = FailingStore()
     writer = EventWriter(down, journal, batch_size=10, retry_interval=3600)
     await writer.start()
@@ -367,3 +387,48 @@ async def test_progress_is_told_after_every_batch_not_only_after_a_flush(
     await writer.start()
     await writer.close()
     assert sorted(set(told))[:3] == [10, 20, 30]
+
+
+async def test_a_batch_stored_as_its_connection_dropped_is_replayed_without_a_duplicate(
+    store: Store, tmp_path: Path
+):
+    cut = CommittedThenCut(store)
+    writer = EventWriter(cut, tmp_path / "j", batch_size=10, flush_interval=3600)
+    await writer.start()
+    for event in numbered(0, 25):
+        writer.submit(event)
+    await writer.flush()  # stored, yet reported failed: journaled
+    assert writer.journaled == 25
+    await writer.flush()  # the replay
+    await writer.close()
+    assert writer.journaled == 0
+    assert cut.calls == 2
+    assert await stored_order(store) == list(range(25))
+
+
+async def test_a_replay_cut_after_its_commit_is_not_stored_twice(store: Store, tmp_path: Path):
+    # The first write fails outright (journaled), its replay commits and then fails,
+    # and the replay after that finds the batch stored.
+    cut = CommittedThenCut(store, fail_first=True)
+    writer = EventWriter(cut, tmp_path / "j", batch_size=10, flush_interval=3600)
+    await writer.start()
+    for event in numbered(0, 10):
+        writer.submit(event)
+    for _ in range(3):  # failed; replayed, stored and reported failed; replayed again
+        await writer.flush()
+    await writer.close()
+    assert cut.calls == 3
+    assert writer.journaled == 0
+    assert await stored_order(store) == list(range(10))
+
+
+def test_a_journal_read_never_splits_a_batch(tmp_path: Path):
+    journal = Journal(tmp_path / "j")
+    journal.append(numbered(0, 7), "a" * 32)
+    journal.append(numbered(7, 7), "b" * 32)
+    batches, end, lines = journal.read(5)
+    assert [(b.batch_id, len(b.events)) for b in batches] == [("a" * 32, 7)]
+    assert lines == 7
+    journal.mark_replayed(end, lines)
+    batches, end, lines = journal.read(5)
+    assert [(b.batch_id, len(b.events)) for b in batches] == [("b" * 32, 7)]

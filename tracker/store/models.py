@@ -255,3 +255,14 @@ early_day_counts = Table(
     Column("day", Date, primary_key=True),
     *_counters(COUNTERS),
 )
+
+# Batches of events stored (tracker/writer.py): a batch whose write failed after
+# its COMMIT had reached the database is journaled and replayed, and its id here
+# makes that replay store nothing twice. Rows go after a week (retention).
+event_batches = Table(
+    "event_batches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("stored_at", UTCDateTime, nullable=False),
+    Index("ix_event_batches_stored_at", "stored_at"),
+)

@@ -24,6 +24,7 @@ from sqlalchemy import Column, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.pseudonym import PREFIX, normalise, pseudonym
+from tracker.store import batches
 from tracker.store.models import audit_log, copies, events
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ async def purge(
             )
             pseudonymised += result.rowcount or 0
         deleted = (await conn.execute(delete(events).where(events.c.at < events_before))).rowcount
+        await batches.forget_old(conn, now)  # housekeeping: no personal data in it
         purged = Purged(pseudonymised, deleted or 0)
         detail = (
             f"copies_pseudonymised={purged.copies_pseudonymised} "

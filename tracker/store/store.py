@@ -19,7 +19,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tracker.store import queries, rollup, stats
+from tracker.store import batches, queries, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import SCANNER, TimingRules, reclassify
@@ -139,11 +139,14 @@ class Store:
         async with self.engine.begin() as conn:
             await conn.execute(queries.insert_copies_once(self.dialect), _rows(records))
 
-    async def record_events(self, records: list[EventRecord]) -> None:
-        """Record events, all in one transaction: every one of them or none."""
+    async def record_events(self, records: list[EventRecord], batch_id: str | None = None) -> None:
+        """Record events, all in one transaction: every one of them or none.
+        With a `batch_id`, a batch stored before (under that id) is not stored again."""
         if not records:
             return
         async with self.engine.begin() as conn:
+            if batch_id is not None and not await batches.claim(conn, batch_id):
+                return
             remarked: list[EventRecord] = []
             if self.timing is not None:
                 reclassified = await reclassify(conn, records, self.timing)
