@@ -18,18 +18,20 @@ serving process, and the tracker's writer process); then stops the tracker with
 SIGTERM (it flushes its writer) and checks that the store holds one event per
 request served. Targets (issue 6): >= 70% of bare aiohttp, p99 <= 20 ms.
 
-Last measured on 2026-11-24 (2 shared cores; other helpers' test runs were
-loading the machine: nginx 35-42k instead of ~57-76k quiet, bare aiohttp 16-25k;
-median of 3 runs, 64 connections, 10 s each):
-  bare aiohttp     pixel 19.5k req/s (runs 18.5, 19.5, 19.6), click 18.1k (18.1, 25.3, 15.8)
-  tracker pixel    11.5k req/s, 59% of bare (runs 64%, 59%, 46%), p99 17-21 ms
-  tracker click    10.7k req/s, 49% of bare (runs 59%, 45%, 49%), p99 19-32 ms
-  server CPU/req   bare ~40 us; tracker loop 62-76 us + writer process 35-66 us
-  stored events == served in every run (+ <= 122 in flight at wrk's stop)
-  Targets: NOT met (70%); p99 met in 1 of 3 runs. Before this round (in-process
-  writer): pixel 49%, click 48% (1425554; 52% and 41% in one run today). The
-  loop's store work now runs in the writer process, whose CPU competes with wrk
-  and the loop on 2 cores.
+Last measured on 2026-11-24, night (2 cores, machine otherwise quiet: nginx 74-82k,
+bare aiohttp 35-37k req/s; 64 connections, 10 s; four runs at 514ac48 and later):
+  tracker pixel    21.7-24.0k req/s = 58-64% of bare, p99 5.4-6.0 ms
+  tracker click    19.6-22.3k req/s = 54-61% of bare, p99 5.7-6.7 ms
+  server CPU/req   bare ~27 us; tracker serving process 37-43 us + writer process
+                   23-28 us (pixel), 30-39 us (click: the timing rules)
+  stored events == served in every run (+ <= 123 in flight at wrk's stop)
+  Targets: 70% NOT met; p99 <= 20 ms met.
+Where the rest goes (same machine, same load, 8 s runs): the tracker app with a
+writer that drops events reaches 74-78% of bare (36.4 us/req); with the writer
+process running but idle (events never sent), 70.6% (38.3 us/req); with it
+storing, ~61%. The serving process is at one core; the writer process's CPU
+competes with it and with wrk for the second. Running the writer at nice 19
+did not change the ratio.
 """
 
 from __future__ import annotations
