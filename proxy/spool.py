@@ -211,7 +211,9 @@ class Spool:
 
     def list(self) -> list[str]:
         """Queue ids of every message still in the spool, oldest first."""
-        ids = [p.name for d in self._queue_dirs() for p in d.iterdir() if p.is_file()]
+        # Messages move from incoming/ to deferred/ only, and incoming/ is read
+        # first: one moving meanwhile is seen in both (hence the set), never in neither.
+        ids = {p.name for d in self._queue_dirs() for p in d.iterdir() if p.is_file()}
         return sorted(ids)
 
     def _queue_file(self, queue_id: str) -> Path:

@@ -230,3 +230,28 @@ def test_remove_all_refuses_a_message_with_a_pending_copy(tmp_path: Path):
     with pytest.raises(SpoolError, match="still has copies to deliver"):
         spool.remove_all([(queue_id, _state(_copy("a" * 16, "b@customer.test")))])
     assert spool.list() == [queue_id]
+
+
+def test_a_message_deferred_while_the_spool_is_listed_is_listed_once(tmp_path: Path):
+    # The metrics' scrape lists the spool while a delivery task defers a message
+    # (incoming/ -> deferred/): it must count one message, not two.
+    class DeferredMidway(Spool):
+        moving: str | None = None
+
+        def _queue_dirs(self):  # type: ignore[override]
+            incoming, deferred = super()._queue_dirs()
+            if self.moving is None:
+                return [incoming, deferred]
+            return self._midway(incoming, deferred, self.moving)
+
+        def _midway(self, incoming: Path, deferred: Path, queue_id: str):
+            yield incoming
+            self.moving = None
+            self.defer(queue_id)  # the move lands between the two directory reads
+            yield deferred
+
+    spool = DeferredMidway(tmp_path)
+    queue_id = spool.put(_envelope(), MESSAGE)
+    spool.moving = queue_id
+    assert spool.list() == [queue_id]
+    assert (tmp_path / "deferred" / queue_id).is_file()  # it did move midway
