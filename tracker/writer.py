@@ -292,6 +292,9 @@ class EventWriter:
         chunk = self.batch_size * REPLAY_CHUNK_BATCHES
         while journal.waiting:
             batches, end, lines = await asyncio.to_thread(journal.read, chunk)
+            if not lines:  # the end of the file before the count said (a file cut short)
+                await asyncio.to_thread(journal.mark_replayed, journal.size, journal.waiting)
+                break
             for batch in batches:
                 if batch.events and not await self._write(batch.events, batch.batch_id):
                     return False

@@ -432,3 +432,24 @@ def test_a_journal_read_never_splits_a_batch(tmp_path: Path):
     journal.mark_replayed(end, lines)
     batches, end, lines = journal.read(5)
     assert [(b.batch_id, len(b.events)) for b in batches] == [("b" * 32, 7)]
+
+
+async def test_a_journal_cut_short_behind_the_writers_back_ends_its_replay(
+    store: Store, tmp_path: Path
+):
+    # The journal file lost its end (restored from a backup, a disk error): the
+    # replay stores what is there and ends, instead of waiting for lines forever.
+    journal = tmp_path / "j"
+    writer = EventWriter(FailingStore(), journal, batch_size=10, flush_interval=3600)
+    await writer.start()
+    for event in numbered(0, 20):
+        writer.submit(event)
+    await writer.flush()  # the store is down: 20 journaled
+    data = journal.read_bytes()
+    journal.write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])  # a whole line less
+    writer.store = store
+    async with asyncio.timeout(10):
+        await writer.flush()
+    await writer.close()
+    assert writer.journaled == 0
+    assert 0 < len(await stored_order(store)) < 20
