@@ -1,24 +1,22 @@
 """Relay throughput and latency, beside a bare pass-through and Postfix's own tools.
 
-Last measured (2026-11-24 22:36, 2 vCPUs shared with other jobs, 2000 messages of 40 KB,
-32 sessions, relay as committed with these figures, default log level INFO; figures vary by ~20%
-between runs on this machine, ratios less):
-    direct   smtp-source -> smtp-sink              3233 msg/s
-    bare     aiosmtpd -> aiosmtplib                 317 msg/s
-    sigrelay, 1 worker   accepted 495 msg/s (1.56x bare), end to end 207 msg/s, 5.1 ms CPU/msg
-    sigrelay, 2 workers  accepted 408 msg/s (1.29x bare), end to end 246 msg/s, 6.7 ms CPU/msg
-    postfix  end to end                             359 msg/s
-    postfix + altermime pipe filter, e2e             82 msg/s   0.23x postfix
-    sigrelay end to end / postfix+altermime        2.51x (1 worker), 2.99x (2 workers)
+Last measured (2026-11-25 00:30, 2 vCPUs, machine otherwise quiet, 2000 messages of
+40 KB, 32 sessions, relay at its default log level INFO):
+    direct   smtp-source -> smtp-sink              5802 msg/s
+    bare     aiosmtpd -> aiosmtplib                 527 msg/s
+    sigrelay, 1 worker   accepted 744 msg/s (1.41x bare), end to end 336 msg/s, 3.2 ms CPU/msg
+    sigrelay, 2 workers  accepted 729 msg/s (1.38x bare), end to end 486 msg/s, 3.4 ms CPU/msg
+    postfix  end to end                             530 msg/s
+    postfix + altermime pipe filter, e2e            127 msg/s   0.24x postfix
+    sigrelay end to end / postfix+altermime        2.65x (1 worker), 3.84x (2 workers)
                                                    (target >= 2: met)
-    median latency: bare 3.5 ms, sigrelay 6.9 / 7.2 ms, added +3.4 / +3.7 ms (target <= 20 ms)
-Earlier full runs during this work (older commits, several with another job's CPU hog on
-the second core): 2 workers 2.15x-3.04x, 1 worker 1.94x-2.35x. Before this work
-(1 process, log level WARNING): end to end 86 msg/s = 1.03x, ~11 ms of CPU per message.
-What removed it: DATA read in large steps, 8BITMIME
+    median latency: bare 2.4 ms, sigrelay 3.9 / 3.8 ms, added +1.6 / +1.5 ms (target <= 20 ms)
+The run before (2026-11-24 22:36, machine loaded by other jobs): 2.51x / 2.99x, +3.4 ms.
+Before this work (1 process, log level WARNING): end to end 86 msg/s = 1.03x, ~11 ms
+of CPU per message. What removed it: DATA read in large steps, 8BITMIME
 instead of quoted-printable, no plan write before the first attempt, batched opt-out
 look-ups and sent facts, no RSET probe, DATA wire form without regexes, a finisher that
-removes delivered messages together, relay workers).
+removes delivered messages together, relay workers.
 
 usage (as root, for `smtp-sink -u nobody`):
     .venv/bin/python bench/relay.py [--messages 2000] [--sessions 32] [--size 40960]
