@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from config import Config
 from exampleflow import EXTERNAL, SALES_SENDER, relay
@@ -13,9 +16,25 @@ from smtpsink import SmtpSink
 SCHEDULE = "end = 2099-01-01T00:00:00+01:00"
 
 
+@pytest.fixture
+async def service(cfg: Config) -> AsyncIterator[Service]:
+    """The service of tests/e2e/conftest.py, whose background watcher never looks
+    during a test: reload() is the only look. Were the watcher's thread to look
+    at an edit just before reload(), it would take the change (the directory no
+    longer differs for reload()) and apply it only once the test yields: the
+    assertions right after reload() would see the old config (a watcher looking
+    every millisecond beside check() left 2 edits in 300 unapplied)."""
+    service = Service(cfg)
+    service.config_poll_interval = 3600.0
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
 def reload(service: Service) -> None:
-    """What the service's watcher does every few seconds, done now (no waiting).
-    The background watcher may have got there first: either way it is applied."""
+    """What the service's watcher does every few seconds, done now (no waiting)."""
     assert service.config_watcher is not None
     service.config_watcher.check()
 
