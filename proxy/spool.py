@@ -321,6 +321,21 @@ class Spool:
         if state is not None:
             self.save_state(queue_id, state.made_due())
 
+    def make_all_due(self) -> list[str]:
+        """make_due() for every message in the spool; the queue ids made due.
+        A message that leaves the spool meanwhile (a running relay delivered
+        it after list() named it) is skipped: nothing of it is left to retry."""
+        due = []
+        for queue_id in self.list():
+            try:
+                self.make_due(queue_id)
+            except SpoolError:
+                if any((d / queue_id).exists() for d in self._queue_dirs()):
+                    raise
+                continue
+            due.append(queue_id)
+        return due
+
     def request_flush(self) -> None:
         """Ask the running relay processes to re-read every state file now
         (Postfix's `postqueue -f` pokes qmgr the same way: through a file in the

@@ -116,12 +116,14 @@ def list_queue(config_dir: Path | None, as_json: bool) -> None:
 def retry(config_dir: Path | None, queue_id: str | None) -> None:
     """Make one message (or all) due now; a running relay delivers within a second."""
     queue = _spool(config_dir)
-    ids = [queue_id] if queue_id else queue.list()
-    for one in ids:
-        try:
-            queue.make_due(one)
-        except SpoolError as exc:
-            raise click.ClickException(str(exc)) from None
+    try:
+        if queue_id:
+            queue.make_due(queue_id)
+            ids = [queue_id]
+        else:
+            ids = queue.make_all_due()  # the relay may deliver some meanwhile
+    except SpoolError as exc:
+        raise click.ClickException(str(exc)) from None
     queue.request_flush()
     click.echo(f"{len(ids)} message(s) due now")
 

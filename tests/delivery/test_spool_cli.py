@@ -103,3 +103,27 @@ async def test_retry_makes_a_running_relay_deliver_a_deferred_copy_now(
 
     assert result.output == "1 message(s) due now\n"
     assert [r.rcpt_tos for r in sink.handler.received] == [("kim@customer.test",)]
+
+
+class DeliveredWhileListed(Spool):
+    """The spool as `spool retry` can find it beside a running relay: the oldest
+    message is delivered and removed just after list() named it."""
+
+    def list(self) -> list[str]:
+        ids = super().list()
+        delivered = CopyState("c1", ("kim@customer.test",), True, "personal",
+                              delivered=("kim@customer.test",))  # fmt: skip
+        self.remove(ids[0], MessageState("anna.schmidt@example.com", "sales", (delivered,)))
+        return ids
+
+
+def test_retry_skips_a_message_delivered_while_it_ran(relay_env):
+    root = spool_of(relay_env).root
+    gone, waiting = deferred_message(Spool(root)), deferred_message(Spool(root))
+    spool = DeliveredWhileListed(root)
+
+    assert spool.make_all_due() == [waiting]  # what `sigrelay spool retry` does
+
+    assert spool.load_state(gone) is None
+    state = spool.load_state(waiting)
+    assert state is not None and [c.next_attempt for c in state.copies] == [None, None]
