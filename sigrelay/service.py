@@ -109,9 +109,9 @@ class Service:
         # The store is written by a child process: storing never costs the request
         # loop (tracker/writer_process.py).
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
-        await self.writer.start()
         # Names recipients in the opt-out and consent lists (tracker/recipients.py).
         pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
+        app = None
         if self.parts.tracker:
             app = make_app(
                 keyring=keyring,
@@ -128,6 +128,10 @@ class Service:
             if self.parts.relay:
                 registries.insert(0, relay_metrics.REGISTRY)
             tracker_metrics.add_routes(app, registries, tracker_cfg.metrics_networks)
+        # After make_app, which hands the writer's process what it needs to read
+        # hits (tracker/hits.py); before the first request.
+        await self.writer.start()
+        if app is not None:
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             host, port = _host_port(cfg.tracker.listen)

@@ -1,9 +1,11 @@
 """The tracker's HTTP face: pixel, hosted banner, click redirect, health.
 
-Handlers are thin: decode the token, classify the request, hand one event to
-the writer (which never blocks), answer. The request's IP address is read to
-classify it and is not stored, unless `store_ip="truncated"`: then its /24 or
-/48 network is (DESIGN.md).
+Handlers are thin: write down the request's facts as a hit and hand it to the
+writer (which never blocks), answer. A click's token is checked here, since
+the redirect depends on it; reading a hit as an event (the token's signature,
+the verdict, the address) is done in batches by the writer's process
+(tracker/hits.py). The request's IP address is read to classify it and is not
+stored, unless `store_ip="truncated"`: then its /24 or /48 network is (DESIGN.md).
 
 Answers never depend on the store: the pixel is always a GIF, a click on a
 valid link always redirects, even while the database is down.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,17 +25,24 @@ from urllib.parse import quote, urlsplit
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from tracker.classify import Classifier, Verdict, load_classifier
-from tracker.clientip import ClientAddresses, peer_number, truncated
+from tracker.classify import Classifier, load_classifier
+from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
+from tracker.hits import Hit, HitReader, Read
 from tracker.landing import LandingSettings
 from tracker.landing import add_routes as add_landing_routes
 from tracker.landing import click_decorator as landing_click_decorator
 from tracker.optout import OptOutSettings
 from tracker.optout import add_routes as add_optout_routes
-from tracker.store.records import event_record
-from tracker.tokens import UNTRACKED_COPY_ID, Keyring, Kind, Token, copy_and_target, decode
+from tracker.tokens import (
+    MAX_SHORT_TOKEN_CHARS,
+    UNTRACKED_COPY_ID,
+    Keyring,
+    Kind,
+    copy_and_target,
+    decode,
+)
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.app")
@@ -85,74 +95,68 @@ def redirect_target(target: str) -> str | None:
     return quote(target, safe=_LOCATION_SAFE)
 
 
-def _same_location(location: str, _copy_id: str) -> str:
-    return location
+@functools.lru_cache(maxsize=4096)
+def _redirect_headers(target: str) -> dict[str, str] | None:
+    """A click's response headers, built once per link (None: no redirect there)."""
+    location = redirect_target(target)
+    return None if location is None else {"Location": location, **_REDIRECT_HEADERS}
 
 
-_VERDICT_TEXT = {verdict: verdict.value for verdict in Verdict}  # Enum.value is a slow property
+# A hit keeps at most this much of the User-Agent and X-Forwarded-For headers
+# (aiohttp takes up to 8 KB each): hits wait in memory, up to the writer's
+# bound in number. The agent rules match far shorter texts; the rightmost hops
+# of X-Forwarded-For are the ones believed.
+MAX_AGENT_CHARS = 1000
+MAX_FORWARDED_CHARS = 500
 
 
 class _Handlers:
-    decorate_location: Callable[[str, str], str] = staticmethod(_same_location)
+    # Landing pages (tracker/landing.py): the location with the copy's visit id.
+    decorate_location: Callable[[str, str], str] | None = None
 
     def __init__(
         self,
         keyring: Keyring,
         writer: EventWriter,
+        hit: Callable[[Hit], None],
         banner_file: BannerFile,
         store_ping: StorePing | None,
-        clock: Clock,
-        classifier: Classifier,
-        addresses: ClientAddresses,
-        store_ip: bool,
+        now: Callable[[], float],
+        trusted_proxies: bool,
     ) -> None:
         self.keyring = keyring
         self.writer = writer
+        self.hit = hit
         self.banner_file = banner_file
         self.store_ping = store_ping
-        self.clock = clock
-        self.classifier = classifier
-        self.addresses = addresses
-        self.store_ip = store_ip
-        self.submit = writer.submit
+        self.now = now
+        self.trusted_proxies = trusted_proxies
 
-    def _token(self, request: web.Request, kind: Kind) -> Token | None:
-        return decode(request.match_info["token"], self.keyring, kind)
-
-    def _record(
-        self, request: web.Request, copy_id: str, kind: str, target: str | None = None
-    ) -> None:
-        # Every pixel and click comes through here: a few microseconds are the
-        # tracker's rate (bench/tracker.py), hence plain values and no objects.
+    def _record(self, request: web.Request, kind: str, token: str | Read) -> None:
+        # Every pixel and click comes through here: only the request's facts are
+        # taken, the event is read from them by the writer (tracker/hits.py).
         headers = request.headers
-        address = number = None
-        # The address is parsed only if something looks at it: listed networks or
-        # store_ip; as an ipaddress object only if it is stored or a proxy is trusted.
-        if self.store_ip or self.addresses.trusted:
-            forwarded = headers.get(hdrs.X_FORWARDED_FOR) if self.addresses.trusted else None
-            address = self.addresses.client(request.remote, forwarded)
-        elif self.classifier.networks.size:
-            number = peer_number(request.remote)
-        verdict = self.classifier.verdict(
-            request.method,
-            headers.get(hdrs.USER_AGENT),
-            address,
-            image=target is None,
-            number=number,
-        )
-        ip = truncated(address) if self.store_ip and address is not None else None
-        self.submit(event_record(copy_id, kind, self.clock(), _VERDICT_TEXT[verdict], target, ip))
+        agent = headers.get(hdrs.USER_AGENT)
+        if agent is not None and len(agent) > MAX_AGENT_CHARS:
+            agent = agent[:MAX_AGENT_CHARS]
+        forwarded = None
+        if self.trusted_proxies:
+            forwarded = headers.get(hdrs.X_FORWARDED_FOR)
+            if forwarded is not None:
+                forwarded = forwarded[-MAX_FORWARDED_CHARS:]
+        self.hit((None, kind, token, request.method, agent, request.remote, forwarded, self.now()))
 
     async def pixel(self, request: web.Request) -> web.Response:
-        fields = copy_and_target(request.match_info["token"], self.keyring, Kind.OPEN)
-        if fields is not None:
-            self._record(request, fields[0], "open")
-        # A forged token gets the same GIF: a broken image would tell a prober
-        # nothing useful, and a recipient's mail would show a broken image.
+        token = request.match_info["token"]
+        # Whether the token is ours is found when the hit is read: a forged one
+        # gets the same GIF (a broken image would tell a prober nothing useful,
+        # and a recipient's mail would show a broken image) and counts nothing.
+        if len(token) <= MAX_SHORT_TOKEN_CHARS:
+            self._record(request, "open", token)
         return web.Response(body=PIXEL_GIF, headers=_PIXEL_HEADERS)
 
     async def banner(self, request: web.Request) -> web.StreamResponse:
-        token = self._token(request, Kind.BANNER)
+        token = decode(request.match_info["token"], self.keyring, Kind.BANNER)
         if token is None or token.target is None:
             return web.Response(status=404, text="no such banner\n")
         campaign, _, variant = token.target.partition("/")
@@ -161,20 +165,21 @@ class _Handlers:
             return web.Response(status=404, text="no such banner\n")
         if token.copy_id == UNTRACKED_COPY_ID:
             return web.FileResponse(path, headers=CACHEABLE)
-        self._record(request, token.copy_id, "impression")
+        self._record(request, "impression", (token.copy_id, None))
         return web.FileResponse(path, headers=NO_STORE)
 
     async def click(self, request: web.Request) -> web.Response:
         fields = copy_and_target(request.match_info["token"], self.keyring, Kind.CLICK)
-        location = redirect_target(fields[1]) if fields and fields[1] else None
-        if fields is None or location is None:
+        headers = _redirect_headers(fields[1]) if fields and fields[1] else None
+        if fields is None or headers is None:
             # Never an open redirect: a link we did not sign leads nowhere.
             return web.Response(status=400, text=BAD_LINK_PAGE, headers=NO_STORE)
-        copy_id, target = fields
-        self._record(request, copy_id, "click", target)
-        location = self.decorate_location(location, copy_id)  # landing pages: + sr_vid
+        self._record(request, "click", fields)
+        if self.decorate_location is not None:
+            location = self.decorate_location(headers["Location"], fields[0])
+            headers = {**headers, "Location": location}
         # A returned response, not `raise HTTPFound`: raising halves aiohttp's rate.
-        return web.Response(status=302, headers={"Location": location, **_REDIRECT_HEADERS})
+        return web.Response(status=302, headers=headers)
 
     async def healthz(self, request: web.Request) -> web.Response:
         # The store being down degrades, but does not stop, the tracker: events are
@@ -198,6 +203,22 @@ class _Handlers:
         return web.json_response(body, headers=NO_STORE)
 
 
+def _hit_taker(writer: EventWriter, reader: HitReader) -> Callable[[Hit], None]:
+    """Where the handlers put hits: the writer's process reads them, if the
+    writer has one (`read_hits`); otherwise they are read here, one by one."""
+    read_hits = getattr(writer, "read_hits", None)
+    if read_hits is not None and read_hits(reader):
+        return writer.submit_hit  # type: ignore[attr-defined]
+    submit, read = writer.submit, reader.event
+
+    def take(hit: Hit) -> None:
+        event = read(hit)
+        if event is not None:
+            submit(event)
+
+    return take
+
+
 def make_app(
     keyring: Keyring,
     writer: EventWriter,
@@ -218,15 +239,20 @@ def make_app(
     by default; `addresses`: whose X-Forwarded-For to believe (nobody's by
     default); `store_ip`: "none" (default) or "truncated"."""
     ping = store_ping if store_ping is not None else getattr(writer.store, "ping", None)
-    handlers = _Handlers(
+    reader = HitReader(
         keyring,
-        writer,
-        banner_file,
-        ping,
-        clock,
         classifier if classifier is not None else load_classifier(),
         addresses if addresses is not None else ClientAddresses(),
         store_ip == "truncated",
+    )
+    handlers = _Handlers(
+        keyring,
+        writer,
+        _hit_taker(writer, reader),
+        banner_file,
+        ping,
+        time.time if clock is _utc_now else lambda: clock().timestamp(),
+        bool(reader.addresses.trusted),
     )
     app = web.Application()
     app.router.add_get(f"/{Kind.OPEN.value}/{{token}}", handlers.pixel)

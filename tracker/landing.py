@@ -77,14 +77,20 @@ def with_visit_id(location: str, vid: str) -> str:
     return f"{base}{separator}{PARAMETER}={vid}{hash_sign}{fragment}"
 
 
-# A campaign's few links are clicked by many recipients (the click handler asks
-# for every click); the URLs come from tokens we signed, so nobody else fills it.
-@functools.lru_cache(maxsize=4096)
 def _host(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower().rstrip(".")
     except ValueError:
         return ""
+
+
+# A campaign's few links are clicked by many recipients (the click handler asks
+# for every click); the URLs come from tokens we signed, so nobody else fills it.
+# By the domains too: a reloaded config's take effect at once.
+@functools.lru_cache(maxsize=4096)
+def _on_domains(url: str, domains: tuple[str, ...]) -> bool:
+    host = _host(url)
+    return bool(host) and any(host == d or host.endswith("." + d) for d in domains)
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,8 @@ class LandingSettings:
     domains: Callable[[], tuple[str, ...]]
 
     def is_landing(self, url: str) -> bool:
-        host = _host(url)
-        return bool(host) and any(host == d or host.endswith("." + d) for d in self.domains())
+        domains = self.domains()
+        return bool(domains) and _on_domains(url, tuple(domains))
 
 
 def click_decorator(settings: LandingSettings, keyring: Keyring) -> Callable[[str, str], str]:
@@ -103,7 +109,8 @@ def click_decorator(settings: LandingSettings, keyring: Keyring) -> Callable[[st
     visit id if it is a landing page."""
 
     def decorate(location: str, copy_id: str) -> str:
-        if not settings.is_landing(location):
+        domains = settings.domains()  # is_landing, unfolded: every click asks
+        if not domains or not _on_domains(location, tuple(domains)):
             return location
         return with_visit_id(location, visit_id(copy_id, keyring))
 

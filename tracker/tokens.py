@@ -43,6 +43,8 @@ TAG_BYTES = 12
 MIN_SECRET_BYTES = 16
 # aiohttp refuses request lines over 8190 bytes; a token must fit in one with room to spare.
 MAX_TOKEN_CHARS = 8000
+# OPEN and OPTOUT tokens (no target): the longest a valid one can be.
+MAX_SHORT_TOKEN_CHARS = 40
 KEYS_ENV = "SIGRELAY_TOKEN_KEYS"
 KEYS_FILE_ENV = "SIGRELAY_TOKEN_KEYS_FILE"
 KEYS_FILE_NAME = "token-keys"
@@ -120,6 +122,11 @@ class Keyring:
     def __repr__(self) -> str:
         return f"Keyring(ids={sorted(self.keys)}, current={self.current!r})"
 
+    def __reduce__(self) -> tuple[type[Keyring], tuple[dict[str, bytes], str]]:
+        # Pickled for the event writer's process (tracker/hits.py): the keys
+        # only, the prepared MACs are built again on the other side.
+        return (Keyring, (dict(self.keys), self.current))
+
 
 class _KeyedMac:
     """HMAC-SHA256 (RFC 2104) with the key and a message prefix already hashed:
@@ -136,12 +143,13 @@ class _KeyedMac:
         self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + prefix)
         self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
-    def digest(self, message: bytes) -> bytes:
+    def tag(self, body: bytes) -> bytes:
+        """HMAC-SHA256(secret, "<kind>.<key id>." + body), truncated to a token's tag."""
         inner = self.inner.copy()
-        inner.update(message)
+        inner.update(body)
         outer = self.outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
+        return outer.digest()[:TAG_BYTES]
 
 
 def _keyed_mac(secret: bytes, kind: Kind, key_id: str) -> _KeyedMac:
@@ -149,12 +157,8 @@ def _keyed_mac(secret: bytes, kind: Kind, key_id: str) -> _KeyedMac:
     return _KeyedMac(secret, f"{kind.value}.{key_id}.".encode())
 
 
-def _tag(mac: _KeyedMac, body: bytes) -> bytes:
-    """HMAC-SHA256(secret, "<kind>.<key id>." + body), truncated; `mac` is the keyed prefix."""
-    return mac.digest(body)[:TAG_BYTES]
-
-
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"===", b"==", b"=")  # by the unpadded length modulo 4
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -173,7 +177,7 @@ def encode(token: Token, keyring: Keyring) -> str:
     else:
         body = bytes.fromhex(token.copy_id) + (token.target or "").encode("utf-8")
     key_id = keyring.current
-    text = f"{key_id}.{_b64encode(body + _tag(keyring._macs[key_id][token.kind], body))}"
+    text = f"{key_id}.{_b64encode(body + keyring._macs[key_id][token.kind].tag(body))}"
     if len(text) > MAX_TOKEN_CHARS:
         raise TokenError(f"token of {len(text)} chars is over {MAX_TOKEN_CHARS} (target too long)")
     return text
@@ -196,33 +200,26 @@ def _decode(text: str, keyring: Keyring, kind: Kind) -> Token | None:
         if len(body) == RECIPIENT_BYTES:
             return Token(kind, UNTRACKED_COPY_ID, recipient=body.hex())
         return Token(kind, body.hex()) if len(body) == COPY_ID_BYTES else None
-    fields = _copy_and_target(text, keyring, kind)
+    fields = copy_and_target(text, keyring, kind)
     # Signed by us, so built by encode() from a valid Token: no need to validate again.
     return None if fields is None else _signed_token(kind, *fields)
 
 
 def copy_and_target(text: str, keyring: Keyring, kind: Kind) -> tuple[str, str | None] | None:
     """What `decode` finds in an OPEN, BANNER or CLICK token, without building the
-    Token: (copy id, target) or None. The tracker's pixel and click handlers call
-    this on every request. Never raises."""
+    Token: (copy id, target) or None. The tracker's click handler calls this on
+    every request (and the writer's process on every hit). Never raises."""
     try:
-        return _copy_and_target(text, keyring, kind)
-    except Exception:  # defensive, as decode()
-        return None
-
-
-def _copy_and_target(text: str, keyring: Keyring, kind: Kind) -> tuple[str, str | None] | None:
-    body = _signed_body(text, keyring, kind)
-    if body is None:
-        return None
-    has_target = len(body) > COPY_ID_BYTES
-    if has_target != (kind in _KINDS_WITH_TARGET):
-        return None
-    try:
+        body = _signed_body(text, keyring, kind)
+        if body is None:
+            return None
+        has_target = len(body) > COPY_ID_BYTES
+        if has_target != (kind in _KINDS_WITH_TARGET):
+            return None
         target = body[COPY_ID_BYTES:].decode("utf-8") if has_target else None
-    except UnicodeDecodeError:
+        return body[:COPY_ID_BYTES].hex(), target
+    except Exception:  # not UTF-8, not ASCII; defensive as decode() for anything else
         return None
-    return body[:COPY_ID_BYTES].hex(), target
 
 
 def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
@@ -236,18 +233,26 @@ def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
         return None
     encoded = encoded_text.encode("ascii")  # not ASCII: UnicodeEncodeError, refused by callers
     try:
-        raw = binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + b"=" * (-len(encoded) % 4))
+        raw = binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + _PADDING[len(encoded) & 3])
     except (binascii.Error, ValueError):
         return None
     if len(raw) < COPY_ID_BYTES + TAG_BYTES:
         return None
     body = raw[:-TAG_BYTES]
-    if not hmac.compare_digest(raw[-TAG_BYTES:], _tag(macs[kind], body)):
+    # _KeyedMac.tag and _b64encode_bytes, written out: on the tracker's busy
+    # request loop each Python call costs about a microsecond (bench/tracker.py).
+    # Every token encode() makes must verify here (tests/tracker/test_tokens.py).
+    mac = macs[kind]
+    inner = mac.inner.copy()
+    inner.update(body)
+    outer = mac.outer.copy()
+    outer.update(inner.digest())
+    if not hmac.compare_digest(raw[-TAG_BYTES:], outer.digest()[:TAG_BYTES]):
         return None
     # Only the canonical spelling is accepted, so that altering any character
     # fails: the decoder skips characters outside the alphabet, and the last
     # character may carry unused bits.
-    if _b64encode_bytes(raw) != encoded:
+    if binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=") != encoded:
         return None
     return body
 

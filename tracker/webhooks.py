@@ -204,6 +204,11 @@ class NotifyingWriter:
             except Exception:  # a listener must never cost us the event or the answer
                 log.exception("event listener failed")
 
+    def read_hits(self, reader: Any) -> bool:
+        """No: the listeners are told of events, so hits are read in this process
+        (tracker/app.py), not handed to the writer's (its `read_hits`)."""
+        return False
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._writer, name)
 

@@ -53,6 +53,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from tracker.hits import HitReader, is_hit
 from tracker.journal import Journal, new_batch_id, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.records import event_record
@@ -95,7 +96,7 @@ class ProcessEventWriter:
         self,
         store: Store,
         journal_path: Path,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         flush_interval: float = 0.2,
         max_pending: int = 100_000,
         spill_at: int = SPILL_AT,
@@ -110,7 +111,8 @@ class ProcessEventWriter:
         self.spill_at = spill_at
         self.send_interval = send_interval
         self.restart_delay = restart_delay
-        self._pending: list[EventRecord] = []  # not sent yet
+        self._pending: list[tuple] = []  # not sent yet: event rows and hits
+        self._hits: HitReader | None = None  # reads hits, in the child (read_hits)
         self._unacked: deque[list[tuple]] = deque()  # sent, in order, not yet durable
         self._unacked_count = 0
         self._first_acked = 0  # rows of _unacked[0] already acknowledged
@@ -138,15 +140,30 @@ class ProcessEventWriter:
 
     def submit(self, event: EventRecord) -> None:
         """Queue one event. Never blocks, never raises."""
+        self._queue(_event_row(event))
+
+    def read_hits(self, reader: HitReader) -> bool:
+        """Take hits (`submit_hit`) from now on: the writer process reads them
+        with `reader` (tracker/hits.py). Before start()."""
+        if self._spawned:
+            raise RuntimeError("read_hits() comes before the writer process starts")
+        self._hits = reader
+        return True
+
+    def _queue(self, row: tuple) -> None:
         if self._closed or len(self._pending) + self._unacked_count >= self.max_pending:
             self._dropped_here += 1
             log_dropped(self._dropped_here, self._closed, self.max_pending)
             return
-        self._pending.append(event)
+        self._pending.append(row)
         if len(self._pending) >= self.batch_size:
             self._wake.set()
             if len(self._pending) >= self.spill_at:
                 self._spill.set()
+
+    # Queue one hit (after `read_hits`). Never blocks, never raises. The tracker's
+    # handlers call this on every request, so it is _queue itself, not a wrapper.
+    submit_hit = _queue
 
     @property
     def pending(self) -> int:
@@ -234,19 +251,28 @@ class ProcessEventWriter:
                 await self._reader
             self._proc = None
         left = [row for rows in self._unacked for row in rows][self._first_acked :]
-        left += map(_event_row, self._pending)
+        left += self._pending
         if left:
-            await asyncio.to_thread(self._journal_here, [EventRecord(*row) for row in left])
+            await asyncio.to_thread(self._journal_here, left)
         if self.journaled:
             log.warning("store unavailable at shutdown: events=%d journaled", self.journaled)
 
-    def _journal_here(self, events: list[EventRecord]) -> None:
+    def _journal_here(self, rows: list[tuple]) -> None:
         # The child is gone, so the journal has no other writer now.
+        events = self._events(rows)
         journal = Journal(self.journal_path)
         journal.load()
         journal.append(events, new_batch_id())
         self._child["journaled"] = journal.waiting
         log.error("event writer process failed: events=%d journaled by the tracker", len(events))
+
+    def _events(self, rows: list[tuple]) -> list[EventRecord]:
+        """Rows as the events they record, to be written to disk here: hits are
+        read first (a hit holds the client's address; the disk gets only what
+        the privacy settings keep)."""
+        if self._hits is None:
+            return [event_record(*row) for row in rows]
+        return self._hits.events(rows)
 
     # --- overflow --------------------------------------------------------------------
 
@@ -261,23 +287,24 @@ class ProcessEventWriter:
 
     async def _write_overflow(self) -> bool:
         """Move the events not sent yet into an overflow file and tell the child."""
-        events, self._pending = self._pending, []
+        rows, self._pending = self._pending, []
         try:
-            path = await asyncio.to_thread(
-                write_overflow, self.journal_path, events, self.batch_size * 10
-            )
+            path = await asyncio.to_thread(self._overflow_file, rows)
         except OSError as exc:
-            self._pending[:0] = events  # still first in line; the bound drops new ones
+            self._pending[:0] = rows  # still first in line; the bound drops new ones
             log.error("cannot write an event overflow file: %s", exc)
             return False
-        self.overflowed += len(events)
-        self._acked_total += len(events)  # durable: flush() need not wait for them
-        log.warning("event writer behind: events=%d written to %s", len(events), path.name)
+        self.overflowed += len(rows)
+        self._acked_total += len(rows)  # durable: flush() need not wait for them
+        log.warning("event writer behind: events=%d written to %s", len(rows), path.name)
         proc = self._proc
         if proc is not None and proc.stdin is not None:
             with contextlib.suppress(ConnectionError):  # a new child finds the file itself
                 proc.stdin.write(_frame(("overflow", str(path))))
         return True
+
+    def _overflow_file(self, rows: list[tuple]) -> Path:
+        return write_overflow(self.journal_path, self._events(rows), self.batch_size * 10)
 
     # --- the child -------------------------------------------------------------------
 
@@ -297,6 +324,7 @@ class ProcessEventWriter:
         config = {
             "url": self.store.engine.url.render_as_string(hide_password=False),
             "timing": self.store.timing,
+            "hits": self._hits,
             "journal": str(self.journal_path),
             "batch_size": self.batch_size,
             "flush_interval": self.flush_interval,
@@ -381,8 +409,7 @@ class ProcessEventWriter:
         proc = self._proc
         if not self._pending or proc is None or proc.stdin is None:
             return
-        rows = list(map(_event_row, self._pending))
-        self._pending = []
+        rows, self._pending = self._pending, []
         # Kept until acknowledged: if the child dies now, the next one gets them.
         self._unacked.append(rows)
         self._unacked_count += len(rows)
@@ -417,8 +444,8 @@ class _Out:
                 except OSError:  # EPIPE: nobody to tell any more
                     self.gone = True
 
-    def status(self, writer: EventWriter) -> None:
-        message = ("status", writer.handled, writer.written, writer.dropped, writer.journaled)
+    def status(self, writer: EventWriter, handled: int) -> None:
+        message = ("status", handled, writer.written, writer.dropped, writer.journaled)
         if message != self._last:
             self._last = message
             self.send(message)
@@ -434,6 +461,40 @@ class _ToParent(logging.Handler):
             self.out.send(("log", record.levelno, record.name, self.format(record)[:4000]))
         except Exception:  # a log line must never stop the writer
             self.handleError(record)
+
+
+class _Rows:
+    """The child's side of the pipe's rows: events go to the writer, hits are
+    read first. `handled` is what the parent is told it may forget, counted in
+    the order the rows came: the writer's own count, plus the hits that record
+    nothing (forged tokens), each only once every event before it is handled."""
+
+    def __init__(self, writer: EventWriter, reader: HitReader | None) -> None:
+        self.writer = writer
+        self.reader = reader
+        self._submitted = 0  # events given to the writer
+        self._refused: deque[int] = deque()  # per refused hit: events submitted before it
+        self._refused_done = 0
+
+    def take(self, rows: list[tuple]) -> None:
+        submit, read = self.writer.submit, self.reader.event if self.reader else None
+        for row in rows:
+            if not is_hit(row):
+                event = event_record(*row)
+            elif read is None or (event := read(row)) is None:  # type: ignore[arg-type]
+                self._refused.append(self._submitted)
+                continue
+            self._submitted += 1
+            submit(event)
+
+    @property
+    def handled(self) -> int:
+        done = self.writer.handled
+        refused = self._refused
+        while refused and refused[0] <= done:
+            refused.popleft()
+            self._refused_done += 1
+        return done + self._refused_done
 
 
 async def _child_main() -> None:
@@ -456,15 +517,15 @@ async def _child_main() -> None:
         flush_interval=config["flush_interval"],
         max_pending=config["max_pending"],
     )
-    writer.on_progress = lambda: out.status(writer)
+    rows = _Rows(writer, config["hits"])
+    writer.on_progress = lambda: out.status(writer, rows.handled)
     try:
         await writer.start()
         gc.freeze()  # start-up's objects live as long as the process (see sigrelay/service.py)
         while (message := await _read_frame(reader)) is not None:
             if message[0] == "events":
-                submit = writer.submit
-                for row in message[1]:
-                    submit(event_record(*row))
+                rows.take(message[1])
+                out.status(writer, rows.handled)  # hits that recorded nothing are done now
             elif message[0] == "overflow":
                 await writer.add_overflow(Path(message[1]))
             elif message[0] == "flush":
@@ -472,7 +533,7 @@ async def _child_main() -> None:
                 out.send(("flushed", message[1]))
     finally:
         await writer.close()
-        out.status(writer)
+        out.status(writer, rows.handled)
         await store.close()
 
 

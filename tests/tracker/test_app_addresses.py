@@ -1,5 +1,7 @@
 """The tracker over loopback HTTP: what it keeps of the client's address, and
-how the address and agent decide the verdict."""
+how the address and agent decide the verdict. With the writer in the tracker's
+process (hits read by the handlers) and in its own (hits read there, as in
+production)."""
 
 from __future__ import annotations
 
@@ -20,23 +22,27 @@ from tracker.store import Store
 from tracker.store.models import events
 from tracker.tokens import Keyring, Kind, Token, encode
 from tracker.writer import EventWriter
+from tracker.writer_process import ProcessEventWriter
 
 COPY = "00112233445566bb"
 SAFARI = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
-@pytest.fixture
-async def tracker(tmp_path: Path, keyring: Keyring) -> AsyncIterator[Callable]:
+@pytest.fixture(params=[EventWriter, ProcessEventWriter])
+async def tracker(
+    request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring
+) -> AsyncIterator[Callable]:
     """Start a tracker with the given make_app options; returns (url, rows)."""
     cleanup: list = []
 
     async def start(**options):
         store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / f'{len(cleanup)}.db'}")
         await store.upgrade()
-        writer = EventWriter(store, tmp_path / f"{len(cleanup)}.journal")
-        await writer.start()
-        runner = web.AppRunner(make_app(keyring, writer, lambda c, v: None, **options))
+        writer = request.param(store, tmp_path / f"{len(cleanup)}.journal")
+        app = make_app(keyring, writer, lambda c, v: None, **options)
+        await writer.start()  # after make_app, as the service does: hits go to the child
+        runner = web.AppRunner(app)
         await runner.setup()
         port = free_port()
         await web.TCPSite(runner, "127.0.0.1", port).start()

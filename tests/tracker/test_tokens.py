@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from tracker.tokens import (
     KEYS_FILE_NAME,
+    MAX_SHORT_TOKEN_CHARS,
     MAX_TOKEN_CHARS,
     Keyring,
     Kind,
     Token,
     TokenError,
-    _tag,
     copy_and_target,
     decode,
     encode,
@@ -111,7 +111,7 @@ def test_a_key_removed_from_the_keyring_no_longer_verifies():
 def test_open_and_optout_tokens_fit_in_40_characters_with_the_longest_key_id():
     keyring = Keyring({"abcd": b"a-secret-for-the-longest-key-id"}, current="abcd")
     for kind in (Kind.OPEN, Kind.OPTOUT):
-        assert len(encode(Token(kind, new_copy_id()), keyring)) <= 40
+        assert len(encode(Token(kind, new_copy_id()), keyring)) <= MAX_SHORT_TOKEN_CHARS == 40
 
 
 def test_click_token_carries_its_target_without_any_store():
@@ -236,7 +236,7 @@ def test_the_tag_is_hmac_sha256_of_kind_key_id_and_body(secret: bytes, kind: Kin
     # inner/outer states give exactly the standard HMAC (RFC 2104), long keys included.
     keyring = Keyring({"k9": secret}, current="k9")
     expected = hmac.new(secret, f"{kind.value}.k9.".encode() + body, hashlib.sha256).digest()
-    assert _tag(keyring._macs["k9"][kind], body) == expected[:12]
+    assert keyring._macs["k9"][kind].tag(body) == expected[:12]
 
 
 @given(tokens)
