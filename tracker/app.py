@@ -176,8 +176,10 @@ class _Handlers:
             return web.Response(status=400, text=BAD_LINK_PAGE, headers=NO_STORE)
         self._record(request, "click", fields)
         if self.decorate_location is not None:
-            location = self.decorate_location(headers["Location"], fields[0])
-            headers = {**headers, "Location": location}
+            location = headers["Location"]
+            decorated = self.decorate_location(location, fields[0])
+            if decorated is not location:
+                headers = {**headers, "Location": decorated}
         # A returned response, not `raise HTTPFound`: raising halves aiohttp's rate.
         return web.Response(status=302, headers=headers)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from tracker.store import CopyRecord, EventRecord, Store
+from tracker.store import CopyRecord, EventRecord, Store, timing
 from tracker.store.models import events
 from tracker.store.timing import TimingRules
 
@@ -87,3 +88,32 @@ async def test_zero_turns_the_rules_off(store: Store):
     start = timedelta(seconds=1)
     await store.record_events([click(start), click(start, "https://shop.example/b")])
     assert await verdicts(store) == ["human", "human"]
+
+
+@pytest.mark.parametrize("copies_per_query", [8000, 1])
+async def test_a_stored_click_joins_a_burst_only_with_a_click_on_another_link(
+    store: Store, monkeypatch: pytest.MonkeyPatch, copies_per_query: int
+):
+    # Only stored clicks that could pair are read (on another link than all
+    # of the copy's clicks in the batch); the result is what reading all gives.
+    monkeypatch.setattr(timing, "_COPIES_PER_QUERY", copies_per_query)
+    other = CopyRecord(
+        "00000000000000c2", "q", SENT, "ann@corp.example", "sales", "personal", None, None,
+        "lee@customer.test", "customer.test",
+    )  # fmt: skip
+    await (await timed(store)).record_copies([other])
+    start = timedelta(hours=1)
+    later = start + timedelta(milliseconds=300)
+    again = EventRecord(other.copy_id, "click", SENT + start, "human", "https://shop.example/a")
+    await store.record_events([click(start), again])
+    elsewhere = EventRecord(other.copy_id, "click", SENT + later, "human", "https://shop.example/b")
+    await store.record_events([click(later), elsewhere])
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(select(events.c.copy_id, events.c.verdict).order_by(events.c.id))
+        by_copy = [(copy_id[-2:], verdict) for copy_id, verdict in rows]
+    assert by_copy == [
+        ("c1", "human"),  # the same link twice: a person
+        ("c2", "scanner"),  # a and b within 300 ms: a burst, reaching back
+        ("c1", "human"),
+        ("c2", "scanner"),
+    ]

@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from sqlalchemy import BigInteger, ColumnElement, String, any_, bindparam, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    any_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
@@ -114,6 +123,12 @@ _SENT_AT = _per_dialect(
 # (used once a prepared statement has run five times) may scan all events and
 # test each against the whole array (seen: 230 ms a batch instead of 4); an IN
 # list of N placeholders is planned afresh for its values.
+# Only stored clicks that could make a burst with the batch's: a copy whose
+# clicks in the batch all went to one link makes none with a stored click on
+# that link (stored clicks among themselves were judged when they came). Most
+# copies are such, and most clicks in a window are, in a burst of traffic, on
+# the same link: reading them all cost the writer more than the rest of a
+# click batch (bench/tracker.py).
 _STORED_CLICKS = select(
     events.c.id, events.c.copy_id, events.c.at, events.c.target, events.c.verdict
 ).where(
@@ -121,7 +136,17 @@ _STORED_CLICKS = select(
     events.c.kind == "click",
     events.c.at >= bindparam("earliest", type_=events.c.at.type),
     events.c.at <= bindparam("latest", type_=events.c.at.type),
+    or_(
+        events.c.copy_id.in_(bindparam("several", expanding=True)),  # several links
+        # copy id + link (copy ids have one length): a list of plain values, which
+        # SQLite and PostgreSQL look up by index or hash (a NOT IN list of
+        # (copy_id, target) pairs was scanned for every row: 20x slower).
+        (events.c.copy_id + events.c.target).not_in(bindparam("one", expanding=True)),
+    ),
 )
+# Copies per stored-clicks query: up to three bound values each, and SQLite
+# takes at most 32766 in a statement.
+_COPIES_PER_QUERY = 8000
 _REMARK = _per_dialect(
     lambda dialect: (
         update(events)
@@ -168,17 +193,29 @@ async def _bursts(
 ) -> tuple[set[int], list[int]]:
     """(batch positions, stored event ids) of clicks in a burst of different links."""
     per_copy: dict[str, list[_Click]] = defaultdict(list)
+    links: dict[str, set[str | None]] = defaultdict(set)
     for i in clicks:
         record = records[i]
         counted = record.verdict in COUNTED_VERDICTS
         per_copy[record.copy_id].append(_Click(record.at, record.target, i, counted=counted))
+        links[record.copy_id].add(record.target)
     earliest = min(records[i].at for i in clicks) - window
     latest = max(records[i].at for i in clicks) + window
     bounds = {"earliest": earliest, "latest": latest}
-    found = await conn.execute(_STORED_CLICKS, {"ids": copy_ids, **bounds})
-    for stored_id, copy_id, at, target, verdict in found.all():
-        counted = verdict in COUNTED_VERDICTS
-        per_copy[copy_id].append(_Click(at, target, stored_id=stored_id, counted=counted))
+    for start in range(0, len(copy_ids), _COPIES_PER_QUERY):
+        ids = copy_ids[start : start + _COPIES_PER_QUERY]
+        several, one = [], []
+        for copy_id in ids:
+            (link, *more) = links[copy_id]
+            if more or link is None:
+                several.append(copy_id)
+            else:
+                one.append(copy_id + link)
+        values = {"ids": ids, "several": several, "one": one, **bounds}
+        found = await conn.execute(_STORED_CLICKS, values)
+        for stored_id, copy_id, at, target, verdict in found.all():
+            counted = verdict in COUNTED_VERDICTS
+            per_copy[copy_id].append(_Click(at, target, stored_id=stored_id, counted=counted))
     in_burst: list[_Click] = []
     for copy_clicks in per_copy.values():
         in_burst.extend(_in_bursts(copy_clicks, window))
