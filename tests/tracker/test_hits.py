@@ -209,3 +209,35 @@ async def test_hits_written_to_disk_by_the_tracker_are_events_without_the_addres
     assert len(stored) == writer.written and set(stored) == {COPY}
     assert writer.dropped == 0
     await store.close()
+
+
+async def test_hits_a_killed_writer_process_had_not_acknowledged_go_to_its_successor(
+    keyring: Keyring, tmp_path: Path
+):
+    # Forged hits among them: the successor acknowledges in the order it got
+    # the rows, so nothing the parent resent is forgotten before it is stored.
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await store.upgrade()
+    writer = ProcessEventWriter(store, tmp_path / "events.journal", restart_delay=0.1)
+    writer.read_hits(HitReader(keyring, load_classifier(), ClientAddresses()))
+    await writer.start()
+    copies = [f"{n:016x}" for n in range(300)]
+    try:
+        for copy_id in copies[:100]:
+            writer.submit_hit(hit("open", encode(Token(Kind.OPEN, copy_id), keyring)))
+        await writer.flush()
+        first = writer.child_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        for n, copy_id in enumerate(copies[100:]):
+            writer.submit_hit(hit("open", f"t1.forged{n}"))
+            writer.submit_hit(hit("open", encode(Token(Kind.OPEN, copy_id), keyring)))
+        await writer.flush()
+        assert writer.child_pid not in (None, first), "a new writer process took over"
+        assert writer.pending == 0
+    finally:
+        await writer.close()
+    async with store.engine.connect() as conn:
+        stored = (await conn.execute(select(events.c.copy_id))).scalars().all()
+    assert sorted(stored) == copies
+    await store.close()
