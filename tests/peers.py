@@ -7,11 +7,13 @@ A missing peer skips the test with the reason, unless SIGRELAY_REQUIRE_PEERS=1
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -37,9 +39,34 @@ def require_binary(name: str, package: str | None = None) -> str:
     return path  # type: ignore[return-value]
 
 
+_PORTS_GIVEN: set[int] = set()  # by this process, so no two servers get the same one
+
+
+def _ephemeral_low(default: int = 32768) -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A loopback TCP port nobody listens on right now, below the kernel's
+    ephemeral range. A port from bind(0) is one the kernel also hands to
+    outgoing connections (a store's, a peer's), and one of them could take it
+    before the test's server binds it: EADDRINUSE, seen in a suite run."""
+    low = _ephemeral_low()
+    for _ in range(1000):
+        port = random.randrange(max(1024, low - 20000), low)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue  # somebody listens there (or it is in TIME_WAIT)
+        _PORTS_GIVEN.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded machine
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
