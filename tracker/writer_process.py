@@ -8,9 +8,12 @@ loop, or in a thread of the same process (one GIL), the store's share halves
 the tracker's rate. In a child process it runs on another core; the loop
 only pickles each batch once (~0.2 us an event) and writes it into a pipe.
 
-The child runs the ordinary `EventWriter` (batching, the journal while the
-store is down, replay in order, back-off) against its own `Store` on the same
-database. Delivery keeps the writer's guarantees:
+The tracker's pixel and click handlers hand over hits (tracker/hits.py), the
+request's facts: the child reads them into events with the tracker's own
+`HitReader`, sent with its configuration. The child runs the ordinary
+`EventWriter` (batching, the journal while the store is down, replay in
+order, back-off) against its own `Store` on the same database. Delivery keeps
+the writer's guarantees:
 
 - Acknowledged = durable: the child reports how many events it has written,
   journaled (fsynced) or dropped, in submission order; the parent keeps every
