@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,8 +45,9 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 @asynccontextmanager
 async def landing_tracker(
-    tmp_path: Path, keyring: Keyring, domains: tuple[str, ...]
+    tmp_path: Path, keyring: Keyring, domains: tuple[str, ...] | Callable[[], tuple[str, ...]]
 ) -> AsyncIterator[LandingTracker]:
+    """`domains`: the landing domains, or what the config says they are now."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
@@ -56,7 +57,7 @@ async def landing_tracker(
         writer,
         lambda c, v: None,
         clock=lambda: NOW,
-        landing=LandingSettings(lambda: domains),
+        landing=LandingSettings(domains if callable(domains) else lambda: domains),
     )
     runner, url = await serve(app)
     try:

@@ -30,9 +30,9 @@ from tracker.store.records import EventRecord, event_record
 from tracker.tokens import Keyring, Kind, copy_and_target
 
 # (None, kind, token, method, user agent, peer address, X-Forwarded-For, time.time()).
-# The token as the request had it (a pixel's: not checked yet), or, when the
-# handler had to check it (a click redirects only if it is ours), what it
-# found: (copy id, target).
+# The token as the request had it (not checked yet), or, when the handler
+# checked it (the first click on a link, every click on a landing page), what
+# it found: (copy id, target).
 Read = tuple[str, str | None]
 Hit = tuple[None, str, str | Read, str, str | None, str | None, str | None, float]
 

@@ -104,17 +104,14 @@ class LandingSettings:
         return bool(domains) and _on_domains(url, tuple(domains))
 
 
-def click_decorator(settings: LandingSettings, keyring: Keyring) -> Callable[[str, str], str]:
-    """For the click handler: the redirect location (of a copy's click), with a
-    visit id if it is a landing page."""
-
-    def decorate(location: str, copy_id: str) -> str:
-        domains = settings.domains()  # is_landing, unfolded: every click asks
-        if not domains or not _on_domains(location, tuple(domains)):
-            return location
-        return with_visit_id(location, visit_id(copy_id, keyring))
-
-    return decorate
+def landing_location(
+    location: str, copy_id: str, keyring: Keyring, domains: tuple[str, ...]
+) -> str | None:
+    """For the click handler: the redirect location of a copy's click with the
+    copy's visit id, or None if the location is not on one of `domains`."""
+    if not domains or not _on_domains(location, tuple(domains)):
+        return None
+    return with_visit_id(location, visit_id(copy_id, keyring))
 
 
 class _LandingHandlers:

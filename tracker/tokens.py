@@ -222,6 +222,25 @@ def copy_and_target(text: str, keyring: Keyring, kind: Kind) -> tuple[str, str |
         return None
 
 
+def unverified_link(text: str) -> bytes | None:
+    """The target a CLICK token's text carries, as UTF-8, WITHOUT checking its
+    signature: only for looking up links whose tokens were checked before (the
+    tracker's click handler, tracker/app.py). None if it is no token at all.
+    Never raises."""
+    try:
+        raw = _token_bytes(text.partition(".")[2])
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return None
+    return raw[COPY_ID_BYTES:-TAG_BYTES] if len(raw) > COPY_ID_BYTES + TAG_BYTES else None
+
+
+def _token_bytes(encoded_text: str) -> bytes:
+    """A token's bytes (body + tag), from its text after the key id. Raises
+    UnicodeEncodeError (not ASCII), binascii.Error or ValueError (not base64)."""
+    encoded = encoded_text.encode("ascii")
+    return binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + _PADDING[len(encoded) & 3])
+
+
 def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
     """The body of a token signed for `kind` by a key of the keyring, or None."""
     # Runs on every tracker request: the cheap refusals first, then one HMAC.
@@ -231,17 +250,16 @@ def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
     macs = keyring._macs.get(key_id)
     if not dot or macs is None:
         return None
-    encoded = encoded_text.encode("ascii")  # not ASCII: UnicodeEncodeError, refused by callers
-    try:
-        raw = binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + _PADDING[len(encoded) & 3])
+    try:  # not ASCII: UnicodeEncodeError, refused by callers
+        raw = _token_bytes(encoded_text)
     except (binascii.Error, ValueError):
         return None
     if len(raw) < COPY_ID_BYTES + TAG_BYTES:
         return None
     body = raw[:-TAG_BYTES]
-    # _KeyedMac.tag and _b64encode_bytes, written out: on the tracker's busy
-    # request loop each Python call costs about a microsecond (bench/tracker.py).
-    # Every token encode() makes must verify here (tests/tracker/test_tokens.py).
+    # _KeyedMac.tag, written out: on the tracker's busy request loop each Python
+    # call costs about a microsecond (bench/tracker.py). Every token encode()
+    # makes must verify here (tests/tracker/test_tokens.py).
     mac = macs[kind]
     inner = mac.inner.copy()
     inner.update(body)
@@ -252,7 +270,7 @@ def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
     # Only the canonical spelling is accepted, so that altering any character
     # fails: the decoder skips characters outside the alphabet, and the last
     # character may carry unused bits.
-    if binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=") != encoded:
+    if _b64encode_bytes(raw) != encoded_text.encode("ascii"):
         return None
     return body
 

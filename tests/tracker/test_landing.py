@@ -67,6 +67,28 @@ async def test_click_to_another_site_is_redirected_unchanged(tracker, keyring):
     assert await _click(tracker, keyring, target) == target
 
 
+async def test_every_click_to_a_landing_page_is_checked_since_its_location_names_the_copy(
+    tracker, keyring
+):
+    target = "https://www.example.com/spring"
+    await _click(tracker, keyring, target)
+    forger = Keyring({"t1": b"somebody-else-s-signing-key-32b!"}, current="t1")
+    forged = encode(Token(Kind.CLICK, "ffeeddccbbaa9988", target), forger)
+    url = f"{tracker.url}/c/{forged}"
+    async with aiohttp.ClientSession() as http, http.get(url, allow_redirects=False) as response:
+        assert response.status == 400, "a forged token would get a signed visit id"
+
+
+async def test_a_link_becomes_a_landing_page_when_the_config_says_so(tmp_path, keyring):
+    config = {"landing_domains": ()}
+    async with landing_tracker(tmp_path, keyring, lambda: config["landing_domains"]) as tracker:
+        target = "https://www.example.com/spring"
+        assert await _click(tracker, keyring, target) == target
+        config["landing_domains"] = ("example.com",)  # a reloaded config
+        location = await _click(tracker, keyring, target)
+        assert copy_of_visit(location.partition("?sr_vid=")[2], keyring) == COPY
+
+
 async def test_script_is_small_plain_javascript(tracker):
     async with aiohttp.ClientSession() as http, http.get(f"{tracker.url}/t.js") as response:
         body = await response.text()

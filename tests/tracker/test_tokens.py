@@ -27,6 +27,7 @@ from tracker.tokens import (
     load_keyring,
     new_copy_id,
     token_url,
+    unverified_link,
 )
 
 OLD = Keyring({"a1": b"old-secret-of-the-first-year"}, current="a1")
@@ -251,3 +252,15 @@ def test_copy_and_target_finds_what_decode_finds(token: Token):
 def test_copy_and_target_refuses_garbage_without_raising(text: str):
     for kind in (Kind.OPEN, Kind.CLICK, Kind.BANNER):
         assert copy_and_target(text, KEYRING, kind) is None
+
+
+@given(st.sampled_from([Kind.CLICK, Kind.BANNER]), st.text(min_size=1, max_size=300))
+def test_unverified_link_is_the_target_a_token_carries(kind: Kind, target: str):
+    text = encode(Token(kind, "00112233445566aa", target), KEYRING)
+    assert unverified_link(text) == target.encode("utf-8")
+
+
+@given(st.text(max_size=300))
+def test_unverified_link_of_garbage_never_raises(text: str):
+    link = unverified_link(text)
+    assert link is None or isinstance(link, bytes)
