@@ -18,23 +18,29 @@ serving process, and the tracker's writer process); then stops the tracker with
 SIGTERM (it flushes its writer) and checks that the store holds one event per
 request served. Targets (issue 6): >= 70% of bare aiohttp, p99 <= 20 ms.
 
-Last measured on 2026-11-25 (2 cores, machine otherwise quiet: nginx 106-110k,
-bare aiohttp 26.5-29k req/s; 64 connections, 10 s; five runs at e107fe8 and later):
-  tracker pixel    22.7-23.9k req/s = 82-87% of bare, p99 5.9-6.5 ms
-  tracker click    18.2-19.5k req/s = 65-69% of bare, p99 6.1-7.8 ms
-  server CPU/req   bare 34-38 us; tracker serving process 38-40 (pixel), 47-51
-                   (click) + writer process 21-26 (pixel), 27-32 (click)
-  stored events == served in every run (+ <= 110 in flight at wrk's stop)
-  Targets: pixel 70% met, click 70% NOT met; p99 <= 20 ms met.
+Last measured on 2026-11-25 at 0c6a647 (2 cores, machine otherwise quiet: nginx
+108-111k, bare aiohttp 26.0-28.6k req/s; 64 connections, 10 s; nine runs):
+  tracker pixel    21.4-23.2k req/s = 80-89% of bare, p99 6.2-7.0 ms
+  tracker click    19.3-21.5k req/s = 72-79% of bare, p99 6.2-7.7 ms, but 51 ms
+                   in one run (a loop-lag monitor over ten more click runs
+                   saw one 61 ms stall of the serving process, no GC pause)
+  server CPU/req   bare 35-38 us; tracker serving process 39-43 (pixel), 40-47
+                   (click) + writer process 25-30 (pixel), 31-37 (click)
+  stored events == served in every run (+ <= 125 in flight at wrk's stop)
+  Targets: pixel and click 70% met; p99 <= 20 ms met but for that one run.
 Where it goes: on a busy request loop every Python step costs several times
 what it costs alone (cold caches between the kernel's and aiohttp's work): a
 pixel handler that checked its token, classified the request and built the
 event ran at 62-64% of bare; writing down the request's facts (a hit,
 tracker/hits.py) for the writer process to read in batches, at 96% (hits
 dropped, to measure the handler alone) and 82-87% as shipped. A click
-must check its token before redirecting (~8 us of the ~13 us it costs over
-bare); the writer process's CPU (the timing rules, SQLite) competes with wrk
-and the serving process for the two cores.
+handler that checks its token (one HMAC-SHA256 with OpenSSL) ran at 66-69%:
+the HMAC alone cost 8-9 points, though 0.6 us in a microbenchmark. So only
+the first click on a link is checked in the handler; later ones redirect to
+the known link and the writer process checks their tokens (tracker/app.py).
+The click is now bound by the two cores (3% idle): the writer process's CPU
+(timing rules, the token check, SQLite) competes with wrk and the serving
+process.
 """
 
 from __future__ import annotations
