@@ -191,7 +191,7 @@ class _Handlers:
         domains = self.landing_domains()
         if domains is not self._known_for:  # a reloaded config: landing pages may differ
             self._known_links, self._known_for = {}, domains
-        headers = self._known_links.get(unverified_link(text))  # type: ignore[arg-type]
+        headers = self._known_links.get(unverified_link(text, self.keyring))  # type: ignore[arg-type]
         if headers is None:
             return self._checked_click(request, text, domains)
         # A link a token we signed led to before, not a landing page (whose
@@ -218,7 +218,7 @@ class _Handlers:
         known = self._known_links
         if len(known) >= MAX_KNOWN_LINKS:
             del known[next(iter(known))]
-        known[unverified_link(text)] = headers  # type: ignore[index]
+        known[unverified_link(text, self.keyring)] = headers  # type: ignore[index]
         return web.Response(status=302, headers=headers)
 
     async def healthz(self, request: web.Request) -> web.Response:

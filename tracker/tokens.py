@@ -222,13 +222,17 @@ def copy_and_target(text: str, keyring: Keyring, kind: Kind) -> tuple[str, str |
         return None
 
 
-def unverified_link(text: str) -> bytes | None:
+def unverified_link(text: str, keyring: Keyring) -> bytes | None:
     """The target a CLICK token's text carries, as UTF-8, WITHOUT checking its
     signature: only for looking up links whose tokens were checked before (the
-    tracker's click handler, tracker/app.py). None if it is no token at all.
-    Never raises."""
+    tracker's click handler, tracker/app.py). None unless the text is written
+    as ours are (a key id of the keyring, then base64url and nothing else), so
+    it is no longer than a genuine token of its link. Never raises."""
+    key_id, _, encoded_text = text.partition(".")
+    if key_id not in keyring._macs:
+        return None
     try:
-        raw = _token_bytes(text.partition(".")[2])
+        raw = _token_bytes(encoded_text)
     except (UnicodeEncodeError, binascii.Error, ValueError):
         return None
     return raw[COPY_ID_BYTES:-TAG_BYTES] if len(raw) > COPY_ID_BYTES + TAG_BYTES else None
@@ -236,9 +240,11 @@ def unverified_link(text: str) -> bytes | None:
 
 def _token_bytes(encoded_text: str) -> bytes:
     """A token's bytes (body + tag), from its text after the key id. Raises
-    UnicodeEncodeError (not ASCII), binascii.Error or ValueError (not base64)."""
+    UnicodeEncodeError (not ASCII), binascii.Error or ValueError (anything but
+    base64url: the decoder would skip other characters)."""
     encoded = encoded_text.encode("ascii")
-    return binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + _PADDING[len(encoded) & 3])
+    padded = encoded.translate(_FROM_URLSAFE) + _PADDING[len(encoded) & 3]
+    return binascii.a2b_base64(padded, strict_mode=True)
 
 
 def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:

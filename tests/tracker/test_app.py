@@ -197,6 +197,16 @@ async def test_a_forged_token_for_a_link_clicked_before_leads_there_and_counts_n
     assert await tracker.recorded() == [EventRecord(COPY, "click", NOW, "human", target)]
 
 
+async def test_a_known_links_token_padded_out_is_refused(tracker: Tracker):
+    # Its hit would wait in memory for the writer: no longer than a genuine one.
+    target = "https://example.com/offer"
+    await tracker.get(tracker.path(Token(Kind.CLICK, COPY, target)))
+    key_id, _, encoded = encode(Token(Kind.CLICK, OTHER_COPY, target), FORGER).partition(".")
+    padded = f"{key_id}.{encoded[:12]}{'~' * 4000}{encoded[12:]}"  # base64 decoders skip ~
+    response, _ = await tracker.get(f"{tracker.url}/c/{padded}")
+    assert response.status == 400
+
+
 async def test_a_forged_token_for_another_link_is_refused_after_a_real_click(tracker: Tracker):
     await tracker.get(tracker.path(Token(Kind.CLICK, COPY, "https://example.com/offer")))
     forged_token = encode(Token(Kind.CLICK, COPY, "https://evil.example/offer"), FORGER)

@@ -257,10 +257,19 @@ def test_copy_and_target_refuses_garbage_without_raising(text: str):
 @given(st.sampled_from([Kind.CLICK, Kind.BANNER]), st.text(min_size=1, max_size=300))
 def test_unverified_link_is_the_target_a_token_carries(kind: Kind, target: str):
     text = encode(Token(kind, "00112233445566aa", target), KEYRING)
-    assert unverified_link(text) == target.encode("utf-8")
+    assert unverified_link(text, KEYRING) == target.encode("utf-8")
 
 
 @given(st.text(max_size=300))
 def test_unverified_link_of_garbage_never_raises(text: str):
-    link = unverified_link(text)
+    link = unverified_link(text, KEYRING)
     assert link is None or isinstance(link, bytes)
+
+
+def test_unverified_link_only_of_text_written_as_our_tokens_are():
+    text = encode(Token(Kind.CLICK, "00112233445566aa", "https://example.com/"), KEYRING)
+    key_id, _, encoded = text.partition(".")
+    padded = f"{key_id}.{encoded[:10]}!!!!{encoded[10:]}"  # a lenient decoder skips the !s
+    assert unverified_link(padded, KEYRING) is None
+    assert unverified_link(f"zz.{encoded}", KEYRING) is None, "a key id we do not have"
+    assert unverified_link("x" * 5000 + text, KEYRING) is None
