@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -204,11 +203,6 @@ class Config(BaseModel):
         campaign = self.campaign(campaign_id)
         variant = campaign.variant(variant_id) if campaign else None
         return self.banners_dir / variant.image if variant else None
-
-    def is_landing_page(self, url: str) -> bool:
-        """True for a URL on one of the company's landing domains (or a subdomain)."""
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
-        return any(host == d or host.endswith("." + d) for d in self.company.landing_domains)
 
     def is_internal(self, address: str) -> bool:
         """True for the company's domains and their subdomains."""
