@@ -30,7 +30,7 @@ from proxy.upstream import open_upstream
 from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
 from tracker import metrics as tracker_metrics
-from tracker.app import make_app
+from tracker.app import REFUSED_TOKENS, make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings, settings_from_config
@@ -124,7 +124,7 @@ class Service:
                 landing=LandingSettings(lambda: self.cfg.company.landing_domains),
                 optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
             )
-            registries = [tracker_metrics.tracker_registry(self.writer)]
+            registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
             if self.parts.relay:
                 registries.insert(0, relay_metrics.REGISTRY)
             tracker_metrics.add_routes(app, registries, tracker_cfg.metrics_networks)

@@ -125,12 +125,18 @@ def _no_landing_domains() -> tuple[str, ...]:
     return ()
 
 
+# The count of requests whose token was not ours, for /metrics (tracker/metrics.py).
+REFUSED_TOKENS = web.AppKey("refused_tokens", Callable[[], int])
+
+
 class _Handlers:
+    hit: Callable[[Hit], None]  # where hits go (`_hit_taker`)
+    refused = 0  # requests whose token was found not ours here (not by the writer process)
+
     def __init__(
         self,
         keyring: Keyring,
         writer: EventWriter,
-        hit: Callable[[Hit], None],
         banner_file: BannerFile,
         store_ping: StorePing | None,
         now: Callable[[], float],
@@ -139,7 +145,6 @@ class _Handlers:
     ) -> None:
         self.keyring = keyring
         self.writer = writer
-        self.hit = hit
         self.banner_file = banner_file
         self.store_ping = store_ping
         self.now = now
@@ -171,11 +176,14 @@ class _Handlers:
         # and a recipient's mail would show a broken image) and counts nothing.
         if len(token) <= MAX_SHORT_TOKEN_CHARS:
             self._record(request, "open", token)
+        else:
+            self.refused += 1
         return web.Response(body=PIXEL_GIF, headers=_PIXEL_HEADERS)
 
     async def banner(self, request: web.Request) -> web.StreamResponse:
         token = decode(request.match_info["token"], self.keyring, Kind.BANNER)
         if token is None or token.target is None:
+            self.refused += 1
             return web.Response(status=404, text="no such banner\n")
         campaign, _, variant = token.target.partition("/")
         path = self.banner_file(campaign, variant)
@@ -210,6 +218,7 @@ class _Handlers:
         headers = _redirect_headers(fields[1]) if fields and fields[1] else None
         if fields is None or headers is None:
             # Never an open redirect: a link we did not sign leads nowhere.
+            self.refused += 1
             return web.Response(status=400, text=BAD_LINK_PAGE, headers=NO_STORE)
         self._record(request, "click", fields)
         landing = landing_location(headers["Location"], fields[0], self.keyring, domains)
@@ -243,7 +252,9 @@ class _Handlers:
         return web.json_response(body, headers=NO_STORE)
 
 
-def _hit_taker(writer: EventWriter, reader: HitReader) -> Callable[[Hit], None]:
+def _hit_taker(
+    writer: EventWriter, reader: HitReader, handlers: _Handlers
+) -> Callable[[Hit], None]:
     """Where the handlers put hits: the writer's process reads them, if the
     writer has one (`read_hits`); otherwise they are read here, one by one."""
     read_hits = getattr(writer, "read_hits", None)
@@ -255,6 +266,8 @@ def _hit_taker(writer: EventWriter, reader: HitReader) -> Callable[[Hit], None]:
         event = read(hit)
         if event is not None:
             submit(event)
+        else:
+            handlers.refused += 1
 
     return take
 
@@ -288,14 +301,16 @@ def make_app(
     handlers = _Handlers(
         keyring,
         writer,
-        _hit_taker(writer, reader),
         banner_file,
         ping,
         time.time if clock is _utc_now else lambda: clock().timestamp(),
         bool(reader.addresses.trusted),
         landing.domains if landing is not None else _no_landing_domains,
     )
+    handlers.hit = _hit_taker(writer, reader, handlers)
     app = web.Application()
+    # Those the writer process finds (hits it reads) and those found here.
+    app[REFUSED_TOKENS] = lambda: handlers.refused + getattr(writer, "refused_hits", 0)
     app.router.add_get(f"/{Kind.OPEN.value}/{{token}}", handlers.pixel)
     app.router.add_get(f"/{Kind.BANNER.value}/{{token}}", handlers.banner)
     app.router.add_get(f"/{Kind.CLICK.value}/{{token}}", handlers.click)

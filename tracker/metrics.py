@@ -9,7 +9,7 @@ it is still nobody else's business how much mail the company sends.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from ipaddress import IPv4Network, IPv6Network
 
 from aiohttp import web
@@ -27,10 +27,11 @@ LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
 
 
 class WriterCollector(Collector):
-    """The event writer's own counts; nothing is counted on the request path."""
+    """The event writer's own counts, and the tracker's refused tokens."""
 
-    def __init__(self, writer: EventWriter) -> None:
+    def __init__(self, writer: EventWriter, refused_tokens: Callable[[], int] | None) -> None:
         self.writer = writer
+        self.refused_tokens = refused_tokens
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         writer = self.writer
@@ -50,11 +51,21 @@ class WriterCollector(Collector):
             "Events dropped because the writer was full or closed.",
             value=writer.dropped,
         )
+        if self.refused_tokens is not None:
+            yield CounterMetricFamily(
+                "sigrelay_tracker_refused_tokens",
+                "Pixel, banner and click requests whose token was not ours (forged, "
+                "altered, cut short, of another kind): they counted nothing.",
+                value=self.refused_tokens(),
+            )
 
 
-def tracker_registry(writer: EventWriter) -> CollectorRegistry:
+def tracker_registry(
+    writer: EventWriter, refused_tokens: Callable[[], int] | None = None
+) -> CollectorRegistry:
+    """`refused_tokens`: the tracker app's count (`app[tracker.app.REFUSED_TOKENS]`)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WriterCollector(writer))
+    registry.register(WriterCollector(writer, refused_tokens))
     return registry
 
 

@@ -121,8 +121,8 @@ class ProcessEventWriter:
         self._first_acked = 0  # rows of _unacked[0] already acknowledged
         self._acked_total = 0  # acknowledged by every child so far
         self._child_acked = 0  # ... by the current child
-        self._done = dict(written=0, dropped=0)  # counters of children that exited
-        self._child: dict[str, int] = dict(written=0, dropped=0, journaled=0)
+        self._done = dict(written=0, dropped=0, refused=0)  # of children that exited
+        self._child: dict[str, int] = dict(written=0, dropped=0, journaled=0, refused=0)
         self._dropped_here = 0
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -186,6 +186,11 @@ class ProcessEventWriter:
     @property
     def written(self) -> int:
         return self._done["written"] + self._child["written"]
+
+    @property
+    def refused_hits(self) -> int:
+        """Hits whose token was not ours (forged, altered, of another kind), so far."""
+        return self._done["refused"] + self._child["refused"]
 
     @property
     def dropped(self) -> int:
@@ -351,10 +356,12 @@ class ProcessEventWriter:
         assert proc.stdout is not None
         while (message := await _read_frame(proc.stdout)) is not None:
             if message[0] == "status":
-                _, handled, written, dropped, journaled = message
+                _, handled, written, dropped, journaled, refused = message
                 self._ack(handled - self._child_acked)
                 self._child_acked = handled
-                self._child.update(written=written, dropped=dropped, journaled=journaled)
+                self._child.update(
+                    written=written, dropped=dropped, journaled=journaled, refused=refused
+                )
                 self._backoff = self.restart_delay  # it works: the next failure restarts soon
                 self._acked.set()
             elif message[0] == "flushed":
@@ -364,7 +371,7 @@ class ProcessEventWriter:
                 _, level, name, text = message
                 logging.getLogger(name).log(level, "%s", text)
         code = await proc.wait()
-        for name in ("written", "dropped"):
+        for name in ("written", "dropped", "refused"):
             self._done[name] += self._child[name]
             self._child[name] = 0
         if not self._stopping:
@@ -447,8 +454,9 @@ class _Out:
                 except OSError:  # EPIPE: nobody to tell any more
                     self.gone = True
 
-    def status(self, writer: EventWriter, handled: int) -> None:
-        message = ("status", handled, writer.written, writer.dropped, writer.journaled)
+    def status(self, writer: EventWriter, rows: _Rows) -> None:
+        written, dropped, journaled = writer.written, writer.dropped, writer.journaled
+        message = ("status", rows.handled, written, dropped, journaled, rows.refused)
         if message != self._last:
             self._last = message
             self.send(message)
@@ -478,6 +486,7 @@ class _Rows:
         self._submitted = 0  # events given to the writer
         self._refused: deque[int] = deque()  # per refused hit: events submitted before it
         self._refused_done = 0
+        self.refused = 0  # hits whose token was not ours
 
     def take(self, rows: list[tuple]) -> None:
         submit, read = self.writer.submit, self.reader.event if self.reader else None
@@ -486,6 +495,7 @@ class _Rows:
                 event = event_record(*row)
             elif read is None or (event := read(row)) is None:  # type: ignore[arg-type]
                 self._refused.append(self._submitted)
+                self.refused += 1
                 continue
             self._submitted += 1
             submit(event)
@@ -521,14 +531,14 @@ async def _child_main() -> None:
         max_pending=config["max_pending"],
     )
     rows = _Rows(writer, config["hits"])
-    writer.on_progress = lambda: out.status(writer, rows.handled)
+    writer.on_progress = lambda: out.status(writer, rows)
     try:
         await writer.start()
         gc.freeze()  # start-up's objects live as long as the process (see sigrelay/service.py)
         while (message := await _read_frame(reader)) is not None:
             if message[0] == "events":
                 rows.take(message[1])
-                out.status(writer, rows.handled)  # hits that recorded nothing are done now
+                out.status(writer, rows)  # hits that recorded nothing are done now
             elif message[0] == "overflow":
                 await writer.add_overflow(Path(message[1]))
             elif message[0] == "flush":
@@ -536,7 +546,7 @@ async def _child_main() -> None:
                 out.send(("flushed", message[1]))
     finally:
         await writer.close()
-        out.status(writer, rows.handled)
+        out.status(writer, rows)
         await store.close()
 
 

@@ -6,13 +6,19 @@ import ipaddress
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
 from peers import free_port
 from tracker import metrics
+from tracker.app import REFUSED_TOKENS, make_app
 from tracker.store import Store
+from tracker.tokens import Keyring, Kind, Token, encode
 from tracker.writer import EventWriter
+from tracker.writer_process import ProcessEventWriter
+
+COPY = "00112233445566cc"
 
 
 async def _serve(tmp_path: Path, allowed) -> tuple[web.AppRunner, str, EventWriter, Store]:
@@ -54,4 +60,46 @@ async def test_metrics_refuse_clients_outside_the_allowed_networks(tmp_path: Pat
         assert "sigrelay_" not in body
     finally:
         await runner.cleanup()
+        await store.close()
+
+
+@pytest.mark.parametrize("writer_type", [EventWriter, ProcessEventWriter])
+async def test_tokens_that_are_not_ours_are_counted_wherever_they_are_found(
+    tmp_path: Path, keyring: Keyring, writer_type: type[EventWriter]
+):
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await store.upgrade()
+    writer = writer_type(store, tmp_path / "journal")
+    app = make_app(keyring, writer, lambda c, v: None)
+    metrics.add_routes(app, [metrics.tracker_registry(writer, app[REFUSED_TOKENS])])
+    await writer.start()  # after make_app: with a writer process, hits are read there
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    base = f"http://127.0.0.1:{port}"
+    forger = Keyring({"t1": b"somebody-else-s-signing-key-32b!"}, current="t1")
+    link = "https://example.com/"
+    paths = [
+        f"/o/{encode(Token(Kind.OPEN, COPY), keyring)}",  # ours: not counted
+        f"/c/{encode(Token(Kind.CLICK, COPY, link), keyring)}",  # ours: not counted
+        f"/o/{encode(Token(Kind.OPEN, COPY), forger)}",  # read as a hit, refused
+        "/o/" + "x" * 100,  # too long to be a pixel token
+        f"/c/{encode(Token(Kind.CLICK, COPY, link), forger)}",  # a known link: read as a hit
+        f"/c/{encode(Token(Kind.CLICK, COPY, 'https://evil.example/'), forger)}",  # 400
+        f"/b/{encode(Token(Kind.BANNER, COPY, 'spring/a'), forger)}",  # 404
+    ]
+    try:
+        async with aiohttp.ClientSession() as http:
+            for path in paths:
+                async with http.get(base + path, allow_redirects=False) as resp:
+                    assert resp.status in (200, 302, 400, 404)
+            await writer.flush()
+            async with http.get(f"{base}/metrics") as resp:
+                body = await resp.text()
+        assert "sigrelay_tracker_refused_tokens_total 5.0" in body
+        assert "sigrelay_events_written_total 2.0" in body
+    finally:
+        await runner.cleanup()
+        await writer.close()
         await store.close()

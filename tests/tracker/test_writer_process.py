@@ -173,8 +173,8 @@ def test_a_parent_gone_does_not_stop_the_child_from_reporting_or_writing():
     os.close(read_end)
     out = _Out(write_end)
     try:
-        out.send(("status", 1, 1, 0, 0))
-        out.send(("status", 2, 2, 0, 0))
+        out.send(("status", 1, 1, 0, 0, 0))
+        out.send(("status", 2, 2, 0, 0, 0))
     finally:
         os.close(write_end)
     assert out.gone
