@@ -18,14 +18,15 @@ serving process, and the tracker's writer process); then stops the tracker with
 SIGTERM (it flushes its writer) and checks that the store holds one event per
 request served. Targets (issue 6): >= 70% of bare aiohttp, p99 <= 20 ms.
 
-Last measured on 2026-11-25 at 0c6a647 (2 cores, machine otherwise quiet: nginx
-108-111k, bare aiohttp 26.0-28.6k req/s; 64 connections, 10 s; nine runs):
-  tracker pixel    21.4-23.2k req/s = 80-89% of bare, p99 6.2-7.0 ms
-  tracker click    19.3-21.5k req/s = 72-79% of bare, p99 6.2-7.7 ms, but 51 ms
-                   in one run (a loop-lag monitor over ten more click runs
-                   saw one 61 ms stall of the serving process, no GC pause)
-  server CPU/req   bare 35-38 us; tracker serving process 39-43 (pixel), 40-47
-                   (click) + writer process 25-30 (pixel), 31-37 (click)
+Last measured on 2026-11-25, seventeen runs at 0c6a647 and later (2 cores,
+machine otherwise quiet: nginx 104-111k, bare aiohttp 25.4-28.6k req/s; 64
+connections, 10 s):
+  tracker pixel    20.0-23.2k req/s = 80-89% of bare, p99 6.2-7.0 ms
+  tracker click    18.8-21.5k req/s = 72-83% of bare, p99 6.2-8.7 ms, but 51 ms
+                   in one run (a loop-lag monitor over fifteen more runs saw
+                   two single stalls of ~60 ms, no GC pause over 3 ms)
+  server CPU/req   bare 35-39 us; tracker serving process 39-44 (pixel), 40-47
+                   (click) + writer process 23-30 (pixel), 31-37 (click)
   stored events == served in every run (+ <= 125 in flight at wrk's stop)
   Targets: pixel and click 70% met; p99 <= 20 ms met but for that one run.
 Where it goes: on a busy request loop every Python step costs several times
