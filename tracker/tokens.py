@@ -249,16 +249,17 @@ def _token_bytes(encoded_text: str) -> bytes:
 
 def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
     """The body of a token signed for `kind` by a key of the keyring, or None."""
-    # Runs on every tracker request: the cheap refusals first, then one HMAC.
+    # Runs for every tracker request (most in the writer process, where hits are
+    # read: tracker/hits.py): the cheap refusals first, then one HMAC.
     if not isinstance(text, str) or len(text) > MAX_TOKEN_CHARS:
         return None
     key_id, dot, encoded_text = text.partition(".")
     macs = keyring._macs.get(key_id)
     if not dot or macs is None:
         return None
-    try:  # not ASCII: UnicodeEncodeError, refused by callers
+    try:
         raw = _token_bytes(encoded_text)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         return None
     if len(raw) < COPY_ID_BYTES + TAG_BYTES:
         return None
@@ -274,8 +275,7 @@ def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
     if not hmac.compare_digest(raw[-TAG_BYTES:], outer.digest()[:TAG_BYTES]):
         return None
     # Only the canonical spelling is accepted, so that altering any character
-    # fails: the decoder skips characters outside the alphabet, and the last
-    # character may carry unused bits.
+    # fails: the last character may carry unused bits.
     if _b64encode_bytes(raw) != encoded_text.encode("ascii"):
         return None
     return body
