@@ -21,6 +21,13 @@ def keyring() -> Keyring:
 
 
 @pytest.fixture
+def forger() -> Keyring:
+    """A key nobody configured, under the tracker's key id: its tokens look right
+    and are forged."""
+    return Keyring({"t1": b"somebody-else-s-signing-key-32b!"}, current="t1")
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A URL of an empty database of the backend the test is parametrized with:
     a fresh SQLite file, or a fresh PostgreSQL database dropped afterwards (so

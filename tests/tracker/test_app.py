@@ -180,48 +180,48 @@ async def test_click_on_an_altered_token_does_not_redirect(tracker: Tracker):
     assert response.status == 400 and "Location" not in response.headers
 
 
-# A key nobody configured, under the tracker's key id: its tokens look right and are forged.
-FORGER = Keyring({"t1": b"somebody-else-s-signing-key-32b!"}, current="t1")
 OTHER_COPY = "ffeeddccbbaa9988"
 
 
 async def test_a_forged_token_for_a_link_clicked_before_leads_there_and_counts_nothing(
-    tracker: Tracker,
+    tracker: Tracker, forger: Keyring
 ):
     target = "https://example.com/offer"
     real, _ = await tracker.get(tracker.path(Token(Kind.CLICK, COPY, target)))
-    forged_token = encode(Token(Kind.CLICK, OTHER_COPY, target), FORGER)
+    forged_token = encode(Token(Kind.CLICK, OTHER_COPY, target), forger)
     forged, _ = await tracker.get(f"{tracker.url}/c/{forged_token}")
     # Anyone with the mail may follow its links; nobody may count a click for a copy.
     assert [(r.status, r.headers["Location"]) for r in (real, forged)] == [(302, target)] * 2
     assert await tracker.recorded() == [EventRecord(COPY, "click", NOW, "human", target)]
 
 
-async def test_a_known_links_token_padded_out_is_refused(tracker: Tracker):
+async def test_a_known_links_token_padded_out_is_refused(tracker: Tracker, forger: Keyring):
     # Its hit would wait in memory for the writer: no longer than a genuine one.
     target = "https://example.com/offer"
     await tracker.get(tracker.path(Token(Kind.CLICK, COPY, target)))
-    key_id, _, encoded = encode(Token(Kind.CLICK, OTHER_COPY, target), FORGER).partition(".")
+    key_id, _, encoded = encode(Token(Kind.CLICK, OTHER_COPY, target), forger).partition(".")
     padded = f"{key_id}.{encoded[:12]}{'~' * 4000}{encoded[12:]}"  # base64 decoders skip ~
     response, _ = await tracker.get(f"{tracker.url}/c/{padded}")
     assert response.status == 400
 
 
-async def test_a_forged_token_for_another_link_is_refused_after_a_real_click(tracker: Tracker):
+async def test_a_forged_token_for_another_link_is_refused_after_a_real_click(
+    tracker: Tracker, forger: Keyring
+):
     await tracker.get(tracker.path(Token(Kind.CLICK, COPY, "https://example.com/offer")))
-    forged_token = encode(Token(Kind.CLICK, COPY, "https://evil.example/offer"), FORGER)
+    forged_token = encode(Token(Kind.CLICK, COPY, "https://evil.example/offer"), forger)
     response, _ = await tracker.get(f"{tracker.url}/c/{forged_token}")
     assert response.status == 400 and "Location" not in response.headers
 
 
 async def test_links_clicked_long_ago_are_checked_again(
-    tracker: Tracker, monkeypatch: pytest.MonkeyPatch
+    tracker: Tracker, forger: Keyring, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr("tracker.app.MAX_KNOWN_LINKS", 2)
     first = "https://example.com/1"
     for target in (first, "https://example.com/2", "https://example.com/3"):
         await tracker.get(tracker.path(Token(Kind.CLICK, COPY, target)))
-    forged_token = encode(Token(Kind.CLICK, OTHER_COPY, first), FORGER)
+    forged_token = encode(Token(Kind.CLICK, OTHER_COPY, first), forger)
     response, _ = await tracker.get(f"{tracker.url}/c/{forged_token}")
     assert response.status == 400, "the oldest link is forgotten: its tokens are checked again"
     again, _ = await tracker.get(tracker.path(Token(Kind.CLICK, OTHER_COPY, first)))

@@ -68,11 +68,10 @@ async def test_click_to_another_site_is_redirected_unchanged(tracker, keyring):
 
 
 async def test_every_click_to_a_landing_page_is_checked_since_its_location_names_the_copy(
-    tracker, keyring
+    tracker, keyring, forger
 ):
     target = "https://www.example.com/spring"
     await _click(tracker, keyring, target)
-    forger = Keyring({"t1": b"somebody-else-s-signing-key-32b!"}, current="t1")
     forged = encode(Token(Kind.CLICK, "ffeeddccbbaa9988", target), forger)
     url = f"{tracker.url}/c/{forged}"
     async with aiohttp.ClientSession() as http, http.get(url, allow_redirects=False) as response:

@@ -65,7 +65,7 @@ async def test_metrics_refuse_clients_outside_the_allowed_networks(tmp_path: Pat
 
 @pytest.mark.parametrize("writer_type", [EventWriter, ProcessEventWriter])
 async def test_tokens_that_are_not_ours_are_counted_wherever_they_are_found(
-    tmp_path: Path, keyring: Keyring, writer_type: type[EventWriter]
+    tmp_path: Path, keyring: Keyring, forger: Keyring, writer_type: type[EventWriter]
 ):
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
@@ -78,7 +78,6 @@ async def test_tokens_that_are_not_ours_are_counted_wherever_they_are_found(
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     base = f"http://127.0.0.1:{port}"
-    forger = Keyring({"t1": b"somebody-else-s-signing-key-32b!"}, current="t1")
     link = "https://example.com/"
     paths = [
         f"/o/{encode(Token(Kind.OPEN, COPY), keyring)}",  # ours: not counted
