@@ -19,6 +19,13 @@ import pytest
 
 REQUIRE_PEERS = os.environ.get("SIGRELAY_REQUIRE_PEERS") == "1"
 
+# The shared corpus of real messages sits beside the repository (../shared/corpus),
+# never at one machine's absolute path; SIGRELAY_CORPUS points elsewhere.
+CORPUS = Path(
+    os.environ.get("SIGRELAY_CORPUS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+)
+
 _SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/sbin"]
 )
@@ -29,6 +36,14 @@ def missing_peer(reason: str) -> None:
     if REQUIRE_PEERS:
         pytest.fail(f"required peer missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def require_corpus(relative: str = "") -> Path:
+    """The corpus folder (or a sub-folder), or skip/fail when it is absent."""
+    path = CORPUS / relative
+    if not path.exists():
+        missing_peer(f"corpus absent at {path} (../shared/corpus beside the repository)")
+    return path
 
 
 def require_binary(name: str, package: str | None = None) -> str:

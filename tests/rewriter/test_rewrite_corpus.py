@@ -5,17 +5,17 @@ Read only: the corpus is never written. Skips when the corpus is absent.
 
 import email
 import email.policy
-import os
 import re
 from pathlib import Path
 
 import pytest
 from rewriter_plans import make_plan, tag_link, without_additions
 
+from peers import CORPUS, require_corpus
 from rewriter import Outcome
 from rewriter.rewrite import rewrite
 
-CORPUS = Path(os.environ.get("SIGRELAY_CORPUS", "/work/shared/corpus"))
+CORPUS = CORPUS
 UNTOUCHABLE = ("signed/", "calendar/", "reports/")
 PLAN = make_plan()
 
@@ -63,7 +63,7 @@ def _text(part) -> str:
 @pytest.fixture(scope="module")
 def results():
     if not MESSAGES:
-        pytest.skip(f"corpus absent at {CORPUS}")
+        require_corpus()
     return {path: (path.read_bytes(), rewrite(path.read_bytes(), PLAN)) for path in MESSAGES}
 
 

@@ -11,19 +11,16 @@ any of them is a new message: the signature goes last.
 """
 
 import binascii
-import os
 import re
-from pathlib import Path
 
 import pytest
 from rewriter_plans import body_of, make_plan, message
 
+from peers import CORPUS, require_corpus
 from rewriter import LinkMode, Outcome
 from rewriter.rewrite import rewrite
 
-SAMPLES = Path(os.environ.get("SIGRELAY_CORPUS", "/work/shared/corpus")) / (
-    "replies/text-mail-parser-reply"
-)
+SAMPLES = CORPUS / ("replies/text-mail-parser-reply")
 PLAN = make_plan(link_mode=LinkMode.NONE, banner=None, pixel_url=None)
 SIGNATURE_START = "-- \r\nJane Roe\r\n"
 
@@ -105,7 +102,7 @@ def _wrapped(name: str) -> tuple[bytes, list[str]]:
 @pytest.mark.parametrize("name", _sample_names() or ["(corpus absent)"])
 def test_signature_sits_above_the_first_quote_line(name):
     if not SAMPLES.is_dir():
-        pytest.skip(f"{SAMPLES} absent")
+        require_corpus("replies/text-mail-parser-reply")
     raw, lines = _wrapped(name)
     result = rewrite(raw, PLAN)
     assert result.outcome is Outcome.REWRITTEN

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from rewriter_plans import REPLY_SIGNATURE, body_of, html_message, make_plan, message, parsed
 
+from peers import CORPUS, require_corpus
 from rewriter import LinkMode, Outcome
 from rewriter.mime import to_crlf
 from rewriter.rewrite import rewrite
 
-CORPUS = Path(os.environ.get("SIGRELAY_CORPUS", "/work/shared/corpus"))
+CORPUS = CORPUS
 GOLDEN = Path(__file__).parent / "golden"
 PLAN = make_plan(link_mode=LinkMode.NONE, banner=None, pixel_url=None)
 
@@ -48,7 +49,7 @@ def _load(relative: str) -> bytes:
     """A corpus message; an HTML fragment (talon, quotequail) becomes a one-part message."""
     path = CORPUS / relative
     if not path.exists():
-        pytest.skip(f"corpus sample {relative} absent")
+        require_corpus(relative)
     if path.suffix == ".html":
         return message(to_crlf(path.read_bytes()), "text/html; charset=utf-8")
     return path.read_bytes()
