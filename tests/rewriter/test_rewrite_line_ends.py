@@ -9,8 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rewriter_plans import body_of, html_message, make_plan, message, parsed
 
+from peers import corpus_messages, require_corpus
 from rewriter import Outcome, Signature
 from rewriter.line_ends import line_end_of, with_line_ends
+from rewriter.mime import to_crlf
 from rewriter.rewrite import rewrite
 
 # A signature as Jinja renders a template file: LF line ends (newline_sequence).
@@ -156,3 +158,15 @@ def test_no_copy_has_a_bare_lf_or_cr_the_message_did_not_have(raw, signature):
         # One form per part: LF-only stays LF-only (base64 from MIMEText), else CRLF.
         assert bare_cr(decoded) == 0
         assert decoded.count(b"\r\n") == 0 or bare_lf(decoded) == 0
+
+
+def test_no_corpus_copy_has_a_bare_lf_or_cr_the_message_did_not_have():
+    require_corpus()
+    rewritten = 0
+    for name, raw in corpus_messages().items():
+        sent = to_crlf(raw)  # as SMTP carries it
+        out = rewrite(sent, PLAN)
+        rewritten += out.outcome is Outcome.REWRITTEN
+        assert bare_lf(out.message) <= bare_lf(sent), name
+        assert bare_cr(out.message) <= bare_cr(sent), name
+    assert rewritten > 200
