@@ -112,7 +112,7 @@ class MaildirUpstream:
     A file holds the copy as the SMTP upstream would receive it: CRLF line ends
     throughout (`crlf_lines`, without the dot-stuffing), so the outbox and the
     wire agree byte for byte and a DKIM signature checks on the file as it is.
-    Maildir readers (Dovecot, mutt, Python's mailbox) read CRLF files.
+    Maildir readers (Dovecot, Python's mailbox) read CRLF files.
     """
 
     _counter = itertools.count()
