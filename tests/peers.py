@@ -54,7 +54,8 @@ def corpus_messages() -> dict[str, bytes]:
         relative = path.relative_to(CORPUS).as_posix()
         if not path.is_file() or path.suffix in (".md", ".py", ".tsv", ".html", ".htm"):
             continue
-        if "/text-" not in f"/{relative}" and "-html/" not in relative:
+        folders = relative.split("/")[:-1]  # fragments sit in text-*/ and *-html/ folders
+        if not any(f.startswith("text-") or f.endswith("-html") for f in folders):
             found[relative] = path.read_bytes()
     return found
 
