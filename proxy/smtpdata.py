@@ -9,10 +9,18 @@ read in a handful of steps, each a search in C.
 
 The result is what aiosmtpd's own reader gives: the lines as sent, with the
 transparency dot removed (RFC 5321 4.5.2); 552 when the message is larger than
-the size limit and 500 when a line is longer than the line limit, both only
-after the whole message was read (RFC 5321 4.2.5), and bytes the client sent
-after the end of data (pipelined commands) left in the stream for the command
-loop.
+the size limit, only after the whole message was read (RFC 5321 4.2.5), and
+bytes the client sent after the end of data (pipelined commands) left in the
+stream for the command loop.
+
+Unlike aiosmtpd, a text line longer than 998 octets is accepted: RFC 5321
+4.5.3.1 asks receivers not to refuse mail for that ("the maximum ... that
+implementations must be able to receive", and 4.5.3.1.6 lets them accept more),
+Postfix accepts such lines, and real mail carries them (HTML written on one
+line, long URLs). Only the message size bounds what is read. Command lines
+(MAIL, RCPT, ...) keep aiosmtpd's limits: the reader's limit is restored after
+DATA. The rewriter re-encodes the parts it changes so that every line it
+writes is <= 998 octets again; the parts it leaves alone go on as they came.
 """
 
 from __future__ import annotations
@@ -30,7 +38,6 @@ log = logging.getLogger("sigrelay.proxy.smtpdata")
 END_LINE = b".\r\n"
 END_OF_DATA = b"\r\n.\r\n"
 TOO_MUCH = "552 Error: Too much mail data"
-TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 
 
 @dataclass(frozen=True)
@@ -44,21 +51,13 @@ def _command_names(cls: type) -> list[str]:
     return [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
 
 
-def _has_long_line(data: bytes, limit: int) -> bool:
-    """Whether a line with its CRLF is longer than `limit` octets (lines end at
-    CRLF only, as aiosmtpd reads them)."""
-    return max(map(len, data.split(b"\r\n"))) + 2 > limit
-
-
 def _unstuff(data: bytes) -> bytes:
     """Remove the transparency dot of every line that starts with one."""
     data = data.replace(b"\r\n.", b"\r\n")
     return data[1:] if data.startswith(b".") else data
 
 
-async def read_data(
-    reader: asyncio.StreamReader, size_limit: int | None, line_limit: int
-) -> DataRead:
+async def read_data(reader: asyncio.StreamReader, size_limit: int | None) -> DataRead:
     """Everything up to the end-of-data line, which is consumed too. Raises
     asyncio.IncompleteReadError when the client goes away before it."""
     # The reader's limit bounds one search step (and what it buffers before
@@ -68,12 +67,12 @@ async def read_data(
     step_limit = size_limit + len(END_OF_DATA) if size_limit else sys.maxsize
     reader._limit = max(original, step_limit)  # type: ignore[attr-defined]
     try:
-        return await _read(reader, size_limit, line_limit)
+        return await _read(reader, size_limit)
     finally:
         reader._limit = original  # type: ignore[attr-defined]
 
 
-async def _read(reader: asyncio.StreamReader, size_limit: int | None, line_limit: int) -> DataRead:
+async def _read(reader: asyncio.StreamReader, size_limit: int | None) -> DataRead:
     chunks: list[bytes] = []
     size = 0
     too_much = False
@@ -105,10 +104,7 @@ async def _read(reader: asyncio.StreamReader, size_limit: int | None, line_limit
             break
     if too_much:
         return DataRead(b"", TOO_MUCH)
-    raw = b"".join(chunks)
-    if len(raw) >= line_limit - 1 and _has_long_line(raw, line_limit):
-        return DataRead(b"", TOO_LONG)
-    return DataRead(_unstuff(raw))
+    return DataRead(_unstuff(b"".join(chunks)))
 
 
 class DataSMTP(SMTP):
@@ -135,7 +131,7 @@ class DataSMTP(SMTP):
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
-            result = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
+            result = await read_data(self._reader, self.data_size_limit)
         except asyncio.IncompleteReadError:
             log.info("connection closed during DATA")
             return

@@ -108,6 +108,11 @@ class MaildirUpstream:
     Delivery follows the Maildir spec: write into tmp/ under a unique name,
     fsync, rename into new/. The envelope is kept as Return-Path and one
     Delivered-To per recipient, as a local delivery agent writes them.
+
+    A file holds the copy as the SMTP upstream would receive it: CRLF line ends
+    throughout (`crlf_lines`, without the dot-stuffing), so the outbox and the
+    wire agree byte for byte and a DKIM signature checks on the file as it is.
+    Maildir readers (Dovecot, Python's mailbox) read CRLF files.
     """
 
     _counter = itertools.count()
@@ -129,7 +134,7 @@ class MaildirUpstream:
         name = self._unique_name()
         tmp_path = self.path / "tmp" / name
         with open(tmp_path, "xb") as handle:
-            handle.write(trace.encode("utf-8") + data)
+            handle.write(trace.encode("utf-8") + crlf_lines(data))
             handle.flush()
             os.fsync(handle.fileno())
         os.rename(tmp_path, self.path / "new" / name)
@@ -172,18 +177,28 @@ class _StaleConnection(Exception):
     """A kept connection the server had closed, found at MAIL (nothing sent yet)."""
 
 
+def crlf_lines(message: bytes) -> bytes:
+    """The message with CRLF line ends only, ending with one: a bare CR or LF
+    ends a line too (RFC 5321 2.3.8 forbids them on the wire; aiosmtplib and
+    Postfix turn them into CRLF alike). Three counts in C when it is CRLF already
+    (copies from the rewriter are)."""
+    crlf = message.count(b"\r\n")
+    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        message = _LINE_ENDS.sub(b"\r\n", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return message
+
+
 def wire_form(message: bytes) -> bytes:
     """The message as DATA sends it (RFC 5321 4.5.2): CRLF line ends, a dot
     doubled at the start of every line, then the end-of-data line. The bytes
     aiosmtplib's data() sends, without its two regular-expression passes over
-    the whole message when the message has CRLF line ends throughout (copies
-    from the rewriter do): three counts and one replace, all in C."""
-    crlf = message.count(b"\r\n")
-    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
-        message = _LINE_ENDS.sub(b"\r\n", message)  # a bare CR or LF ends a line too
-    if not message.endswith(b"\r\n"):
-        message += b"\r\n"
-    message = message.replace(b"\r\n.", b"\r\n..")
+    the whole message. Lines over 998 octets go as they are (parts the rewriter
+    left alone): folding them would break signatures and attachments, and the
+    next hop decides (Postfix accepts them; its smtp client folds at
+    smtp_line_length_limit when it sends them on)."""
+    message = crlf_lines(message).replace(b"\r\n.", b"\r\n..")
     if message.startswith(b"."):
         message = b"." + message
     return message + b".\r\n"

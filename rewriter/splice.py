@@ -1,7 +1,11 @@
 """The last step: encode the changed body parts and splice them into the message.
 
 Only the header fields we must change (charset, transfer encoding, our marker)
-and the changed bodies are replaced; every other byte is copied as it was.
+and the changed bodies are replaced; every other byte is copied as it was,
+long lines included (RFC 5321 4.5.3.1: we are not the one to fold them; a
+fold would break signatures and attachments). A changed body is re-encoded
+so that every line we write is <= 998 octets (transfer.encode_body), and what
+we added takes the line ends of the part it went into (line_ends.py).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import re
 from rewriter import inline_images
 from rewriter.body import BodyPart, Kind
 from rewriter.draft import Draft
+from rewriter.line_ends import line_end_of, with_line_ends
 from rewriter.mime import Part
 from rewriter.plan import MARKER_HEADER, InlineImage
 from rewriter.transfer import encode_body
@@ -28,12 +33,11 @@ def encode(draft: Draft) -> None:
         if not body.changed:
             continue
         part = body.part
-        encoded = encode_body(
-            body.content.text, body.transfer_encoding, body.charset, draft.plan.allow_8bit
-        )
+        text = _text_with_its_line_ends(body)
+        encoded = encode_body(text, body.transfer_encoding, body.charset, draft.plan.allow_8bit)
         if encoded.charset != body.charset and body.kind is Kind.HTML:
             # A <meta charset> that contradicts the MIME charset confuses some readers.
-            text = _META_CHARSET.sub(r"\g<1>utf-8", body.content.text)
+            text = _META_CHARSET.sub(r"\g<1>utf-8", text)
             encoded = encode_body(text, body.transfer_encoding, "utf-8", draft.plan.allow_8bit)
         new_body = encoded.body
         if new_body.endswith(b"\r\n") and not message[part.body_start : part.end].endswith(b"\r\n"):
@@ -80,6 +84,13 @@ def encode(draft: Draft) -> None:
         header += b"\r\n"
     edits.append((root.start, root.fields_end, header))
     draft.output = _splice(message, edits)
+
+
+def _text_with_its_line_ends(body: BodyPart) -> str:
+    """The body's text with our additions in the line ends of the sender's text
+    (rewriter/line_ends.py): never a bare LF from a template in a CRLF part."""
+    content = body.content
+    return with_line_ends(content.text, content.added, line_end_of(content.text, content.added))
 
 
 def _images_to_embed(draft: Draft, body: BodyPart) -> tuple[InlineImage, ...]:

@@ -6,6 +6,7 @@ import html
 
 from rewriter.body import BodyPart, Kind
 from rewriter.draft import Draft
+from rewriter.line_ends import merged as _merged  # disjoint ranges: no link tagged twice
 from rewriter.links import href_edits, is_trackable, text_url_edits
 from rewriter.plan import Plan, Signature
 
@@ -138,17 +139,6 @@ def _link_ranges(body: BodyPart, plan: Plan) -> list[tuple[int, int]]:
         newest_end = min(first_added, quote) if quote is not None else first_added
         ranges.append((start, newest_end))
     return _merged(ranges)
-
-
-def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Disjoint ranges, so no link is tagged twice."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def insert_pixel(draft: Draft) -> None:

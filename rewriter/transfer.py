@@ -4,7 +4,9 @@ Rules (DESIGN "Rewriting rules", RFC 2045): keep the part's charset when the
 new text encodes in it, else the part becomes UTF-8; keep the transfer-encoding
 family (quoted-printable stays QP, base64 stays base64); 7bit/8bit text that
 gains non-ASCII goes 8bit only when the upstream offers 8BITMIME, else QP.
-Encoded lines stay <= 76 characters, every line <= 998 octets, CRLF.
+Encoded lines stay <= 76 characters, every line <= 998 octets, CRLF: a body
+we re-encode never keeps a line over 998 octets (RFC 5322 2.1.1), even when
+the sender's part had one (7bit/8bit with a long line becomes quoted-printable).
 """
 
 from __future__ import annotations
@@ -80,12 +82,23 @@ def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: boo
         return Encoded(base64_lines(data), charset, "base64")
     if transfer_encoding == "quoted-printable":
         return Encoded(_quoted_printable(data), charset, "quoted-printable")
+    # 7bit/8bit text travels as lines: a line ends with CRLF and nothing else
+    # (RFC 5322 2.3, RFC 5321 2.3.8). The part came CRLF-normalised, so a bare
+    # LF here is one of ours that escaped line_ends.py: it becomes a line end.
+    data = _crlf_line_ends(data)
     short_lines = not has_long_line(data)
     if data.isascii() and short_lines:
         return Encoded(data, charset, transfer_encoding or "7bit")
     if allow_8bit and short_lines:
         return Encoded(data, charset, "8bit")
     return Encoded(_quoted_printable(data), charset, "quoted-printable")
+
+
+def _crlf_line_ends(data: bytes) -> bytes:
+    """Bare LFs as CRLF; bare CRs (the sender's, kept by mime.to_crlf) stay."""
+    if data.count(b"\n") == data.count(b"\r\n"):
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def has_long_line(data: bytes) -> bool:

@@ -46,6 +46,20 @@ def require_corpus(relative: str = "") -> Path:
     return path
 
 
+def corpus_messages() -> dict[str, bytes]:
+    """The corpus's RFC 5322 messages (not its body fragments), by relative path;
+    empty when the corpus is absent (call `require_corpus` first)."""
+    found = {}
+    for path in sorted(CORPUS.rglob("*")):
+        relative = path.relative_to(CORPUS).as_posix()
+        if not path.is_file() or path.suffix in (".md", ".py", ".tsv", ".html", ".htm"):
+            continue
+        folders = relative.split("/")[:-1]  # fragments sit in text-*/ and *-html/ folders
+        if not any(f.startswith("text-") or f.endswith("-html") for f in folders):
+            found[relative] = path.read_bytes()
+    return found
+
+
 def require_binary(name: str, package: str | None = None) -> str:
     """The absolute path of a peer program, or skip/fail naming its Debian package."""
     path = shutil.which(name, path=_SEARCH_PATH)

@@ -53,6 +53,12 @@ class SinkHandler:
             return list(self.received)
 
 
+class _SinkSMTP(SMTP):
+    # An upstream like Postfix, which takes lines over 998 octets (its
+    # line_length_limit only splits them for storage); aiosmtpd refuses them.
+    line_length_limit = 64 * 1024 * 1024
+
+
 class SmtpSink:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
@@ -68,7 +74,9 @@ class SmtpSink:
         loop = asyncio.get_running_loop()
 
         def factory() -> SMTP:
-            return SMTP(self.handler, hostname="sink.test", enable_SMTPUTF8=True, decode_data=False)
+            return _SinkSMTP(
+                self.handler, hostname="sink.test", enable_SMTPUTF8=True, decode_data=False
+            )
 
         self._server = await loop.create_server(factory, self.host, self.port)
 

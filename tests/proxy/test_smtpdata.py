@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from relayclient import policy
 
 from proxy.server import RelayHandler
-from proxy.smtpdata import TOO_LONG, TOO_MUCH, read_data
+from proxy.smtpdata import TOO_MUCH, read_data
 from proxy.spool import Spool
 
-LINE_LIMIT = 1001  # aiosmtpd's line_length_limit: 998 octets, the dot and CRLF
+LINE_LIMIT = 1001  # aiosmtpd's line_length_limit for commands: 998 octets, the dot and CRLF
 
 
 def line_by_line(stream: bytes) -> tuple[bytes, bytes]:
@@ -43,7 +43,7 @@ async def read(stream: bytes, pieces: list[int], size_limit: int | None = None):
         reader.feed_eof()
 
     feeding = asyncio.create_task(feed())
-    result = await read_data(reader, size_limit, LINE_LIMIT)
+    result = await read_data(reader, size_limit)
     await feeding
     return result, await reader.read()
 
@@ -92,23 +92,43 @@ async def test_one_huge_line_over_the_size_limit_is_refused_too():
     assert (result.refusal, rest) == (TOO_MUCH, b"NOOP\r\n")
 
 
-async def test_a_line_over_the_line_limit_is_refused():
-    stream = b"ok\r\n" + b"z" * 1000 + b"\r\n.\r\n"
+async def test_a_line_over_998_octets_is_accepted():
+    # RFC 5321 4.5.3.1: 998 octets is what a receiver must accept, not a reason to refuse.
+    long_line = b"z" * 5000
+    stream = b"ok\r\n" + long_line + b"\r\n.\r\nQUIT\r\n"
     result, rest = await read(stream, [300] * 4)
-    assert (result.refusal, rest) == (TOO_LONG, b"")
+    assert result.refusal is None
+    assert (result.content, rest) == (b"ok\r\n" + long_line + b"\r\n", b"QUIT\r\n")
 
 
-async def test_a_bare_lf_does_not_end_a_line():
+async def test_a_line_as_long_as_the_size_limit_is_accepted():
+    line = b"w" * 998 + b"\r\n"
+    result, _ = await read(line + b".\r\n", [100] * 5, size_limit=len(line))
+    assert (result.refusal, result.content) == (None, line)
+
+
+async def test_a_bare_lf_is_kept_inside_its_line():
     # aiosmtpd's lines end at CRLF only: 600 + LF + 600 octets are one line of 1203.
-    stream = b"ok\r\n" + b"a" * 600 + b"\n" + b"b" * 600 + b"\r\n.\r\n"
-    result, _ = await read(stream, [700])
-    assert result.refusal == TOO_LONG
+    body = b"ok\r\n" + b"a" * 600 + b"\n" + b"b" * 600 + b"\r\n"
+    result, _ = await read(body + b".\r\n", [700])
+    assert (result.refusal, result.content) == (None, body)
 
 
-async def test_a_line_at_the_line_limit_is_accepted():
-    longest = b"z" * (LINE_LIMIT - 2)
-    result, _ = await read(b"ok\r\n" + longest + b"\r\n.\r\n", [])
-    assert result.refusal is None and result.content == b"ok\r\n" + longest + b"\r\n"
+async def test_after_a_message_with_long_lines_commands_keep_their_line_limit(
+    spool: Spool, listening_handler
+):
+    port = await listening_handler(RelayHandler(spool, policy()))
+    data = b"Subject: long\r\n\r\n" + b"x" * 3000 + b"\r\n"
+
+    def send() -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("anna.schmidt@example.com", ["kim@customer.test"], data)
+            return client.docmd("NOOP", "n" * 2000)
+
+    code, _ = await asyncio.to_thread(send)
+
+    assert code == 500  # aiosmtpd: "Command line too long"
+    assert spool.load(spool.list()[0]).data == data
 
 
 async def test_a_client_gets_back_exactly_its_dot_lines_through_the_relay(

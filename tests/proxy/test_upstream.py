@@ -45,6 +45,31 @@ async def test_maildir_names_are_unique_for_copies_in_the_same_instant(tmp_path:
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 20
 
 
+async def test_maildir_files_have_crlf_line_ends_only_like_the_wire(tmp_path: Path):
+    # One form per file (README "Local outbox"): a bare LF or CR ends a line as on the wire.
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    data = b"Subject: mixed\r\n\r\none\ntwo\rthree\r\n" + b"x" * 3000 + b"\r\n.dot"
+
+    await outbox.deliver(SENDER, ["kim@customer.test"], data)
+
+    (file,) = (tmp_path / "outbox" / "new").iterdir()
+    content = file.read_bytes()
+    assert content.endswith(b"\r\n\r\none\r\ntwo\r\nthree\r\n" + b"x" * 3000 + b"\r\n.dot\r\n")
+    assert content.count(b"\n") == content.count(b"\r") == content.count(b"\r\n")
+
+
+async def test_a_line_over_998_octets_reaches_the_smtp_upstream_as_it_is(sink: SmtpSink):
+    # Untouched parts keep their long lines (RFC 5321 4.5.3.1); we do not fold them.
+    upstream = _smtp(sink)
+    data = message(SENDER) + b"y" * 5000 + b"\r\n"
+
+    replies = await upstream.deliver(SENDER, ["kim@customer.test"], data)
+    await upstream.close()
+
+    assert replies["kim@customer.test"].ok, replies
+    assert sink.handler.received[0].data == data
+
+
 async def test_unwritable_maildir_is_a_temporary_failure(tmp_path: Path):
     (tmp_path / "outbox").write_text("a file where the maildir should be")
     replies = await MaildirUpstream(tmp_path / "outbox").deliver(SENDER, ["kim@customer.test"], b"")

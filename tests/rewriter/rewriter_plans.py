@@ -91,4 +91,6 @@ def without_additions(text: str, signature_text: str) -> str:
         f'<img src="{PIXEL}" width="1" height="1" alt="" style="display:block;border:0">', ""
     )
     text = text.replace("-- \r\n" + signature_text, "")
+    # In a part whose text has LF line ends (base64 from MIMEText) the signature has them too.
+    text = text.replace("-- \n" + signature_text.replace("\r\n", "\n"), "")
     return "".join(_CHARSET.sub("charset=X", text).split())
