@@ -84,9 +84,9 @@ def readable(text: str, charset: str) -> str:
     they do not know, Thunderbird detects UTF-8 (chardetng) and else falls back
     to windows-1252.
     """
-    codec = codec_for(charset)
-    superset = charsets.DISPLAY_SUPERSETS.get(codec)
-    if superset is None and charsets.python_codec(charset) is not None:
+    codec = charsets.python_codec(charset)  # None: a label nobody knows
+    superset = charsets.DISPLAY_SUPERSETS.get(codec or "")
+    if superset is None and codec is not None:
         return text  # a known charset: its escapes are bytes nobody could read
     surrogates_only = codec not in ("latin_1", "iso8859_9", "iso8859_11")
 
