@@ -60,6 +60,7 @@ class Part:
     depth: int = 0
     defects: list[Defect] = field(default_factory=list)
     lenient_content_type: str = ""  # as readers that skip header garbage see it
+    header_only: bool = False  # no blank line: no body at all (not even an empty one)
 
     @property
     def malformed(self) -> bool:
@@ -106,16 +107,19 @@ def parse(message: bytes) -> Part:
 def _parse_entity(
     data: bytes, start: int, end: int, depth: int, outer_boundaries: tuple[str, ...]
 ) -> Part:
-    if data.startswith(b"\r\n", start):  # no header fields at all
+    header_only = False
+    if data.startswith(b"\r\n", start, end):  # no header fields at all
         fields_end, body_start = start, start + 2
     else:
         blank = data.find(_BLANK_LINE, start, end)
         if blank < 0:  # header only, no body
             fields_end = body_start = end
+            header_only = True
         else:
             fields_end, body_start = blank + 2, blank + 4
     headers = _HEADER_PARSER.parsebytes(data[start:fields_end])
     part = Part(start, fields_end, body_start, end, headers, depth=depth)
+    part.header_only = header_only
     part.lenient_content_type = part.content_type
     garbage = headers.get_payload()
     if garbage:
@@ -150,8 +154,12 @@ def _parse_children(
         part.defects.append(Defect.NO_BOUNDARY)
         return
     boundary = str(boundary)
-    if not _BOUNDARY.fullmatch(boundary) or _UNQUOTED_SPECIAL_BOUNDARY.search(
-        str(part.headers.get("Content-Type", ""))
+    # RFC 2046 5.1.1: a boundary does not end in a space; Python's email strips
+    # trailing spaces (get_boundary), others keep them: the delimiters differ.
+    if (
+        not _BOUNDARY.fullmatch(boundary)
+        or boundary.endswith(" ")
+        or _UNQUOTED_SPECIAL_BOUNDARY.search(str(part.headers.get("Content-Type", "")))
     ):
         part.defects.append(Defect.BAD_BOUNDARY)
         return

@@ -92,6 +92,8 @@ def _body_parts(part: Part) -> list[Part]:
     content_type = part.content_type
     if part.is_attachment and not part.is_multipart:
         return []
+    if part.header_only and part.depth > 0:
+        return []  # no blank line: text written there would be read as header fields
     if content_type in _TEXT_TYPES:
         return [part]
     if content_type == "multipart/alternative":

@@ -128,3 +128,16 @@ def test_quoted_boundary_containing_boundary_equals_is_not_malformed():
     raw = raw.replace(b"--b1", b"--==MIXEDBOUNDARY==")
     assert not any(p.defects for p in parse(raw).walk())
     _signed_and_valid(raw)
+
+
+def test_boundary_ending_in_a_space_passes_unchanged():
+    # RFC 2046 5.1.1 forbids it; Python's email strips the space, mime4j keeps it.
+    raw = _mixed(TEXT).replace(b'boundary="b1"', b'boundary="b1 "').replace(b"--b1", b"--b1 ")
+    assert rewrite(raw, PLAN).reason == "malformed-bad-boundary"
+
+
+def test_empty_part_between_two_delimiters_gets_no_text():
+    # Text written there would be read as header fields: the next part is signed.
+    raw = _mixed("", TEXT)
+    out = _signed_and_valid(raw)
+    assert out.count(b"Jane") == 1
