@@ -14,6 +14,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from enum import StrEnum
+from functools import lru_cache
 
 MAX_DEPTH = 120  # deeper nesting is treated as an opaque leaf (parser recursion)
 
@@ -240,9 +241,12 @@ def canonical_transfer_encoding(value: object) -> str:
     - uuencode and yEnc are real encodings readers decode; we keep their names
       so the part is left as it is.
     """
-    if value is None:
-        return "7bit"
-    text = _COMMENT.sub("", str(value)).strip().strip("\"'").lower()
+    return "7bit" if value is None else _canonical(str(value))
+
+
+@lru_cache(maxsize=512)  # a handful of spellings, asked for on every part
+def _canonical(value: str) -> str:
+    text = _COMMENT.sub("", value).strip().strip("\"'").lower()
     compact = re.sub(r"[\s_-]", "", text.split(";", 1)[0])
     if compact in _IDENTITY_SPELLINGS:
         return _IDENTITY_SPELLINGS[compact]
