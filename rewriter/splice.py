@@ -45,8 +45,12 @@ def encode(draft: Draft) -> None:
         fields: dict[str, str] = {}
         if encoded.charset != body.charset:
             fields["charset"] = encoded.charset
-        if encoded.transfer_encoding != body.transfer_encoding and not (
-            encoded.transfer_encoding == "7bit" and body.transfer_encoding in ("", "7bit")
+        if (
+            encoded.transfer_encoding != body.transfer_encoding
+            or not part.transfer_encoding_is_canonical  # "quoted-printable;", "8-bit"
+        ) and not (
+            encoded.transfer_encoding == "7bit"
+            and part.headers.get("Content-Transfer-Encoding") is None
         ):
             fields["Content-Transfer-Encoding"] = encoded.transfer_encoding
         images = _images_to_embed(draft, body)

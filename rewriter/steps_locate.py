@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rewriter import malformed
 from rewriter.body import BodyPart, EditableText, Kind
 from rewriter.draft import Draft, RewriteSkipped
 from rewriter.html_scan import visible_text
@@ -57,7 +58,10 @@ def detect_skip(draft: Draft) -> None:
         ):
             raise RewriteSkipped("calendar")  # a forwarded invitation still is one
     if any(part.malformed for part in parts):
-        raise RewriteSkipped("malformed-mime")  # fail safe: readers disagree on it
+        # Fail safe where readers may disagree; sign where they all read it alike.
+        reason = malformed.skip_reason(draft.message, draft.root, _body_parts(draft.root))
+        if reason is not None:
+            raise RewriteSkipped(reason)
 
 
 def locate_body_parts(draft: Draft) -> None:
@@ -88,6 +92,8 @@ def _body_parts(part: Part) -> list[Part]:
     content_type = part.content_type
     if part.is_attachment and not part.is_multipart:
         return []
+    if part.header_only and part.depth > 0:
+        return []  # no blank line: text written there would be read as header fields
     if content_type in _TEXT_TYPES:
         return [part]
     if content_type == "multipart/alternative":

@@ -12,8 +12,10 @@ the sender's part had one (7bit/8bit with a long line becomes quoted-printable).
 from __future__ import annotations
 
 import binascii
-import codecs
+import re
 from dataclasses import dataclass
+
+from rewriter import charsets
 
 MAX_LINE = 998
 _B64_LINE = 57  # 57 input bytes -> 76 base64 characters
@@ -30,45 +32,86 @@ class Encoded:
     transfer_encoding: str  # "7bit", "8bit", "quoted-printable" or "base64"
 
 
+# Transfer encodings whose body is the bytes themselves (RFC 2045 6.2).
+IDENTITY_ENCODINGS = frozenset({"7bit", "8bit", "binary"})
+
+
 def decode_body(raw: bytes, transfer_encoding: str, charset: str) -> str:
-    """The text of a body part; raises Undecodable rather than guessing."""
+    """The text of a body part; raises Undecodable rather than guessing.
+
+    `transfer_encoding` is canonical (`mime.canonical_transfer_encoding`).
+    """
     if transfer_encoding == "base64":
         try:
+            # Non-strict: characters outside the alphabet are ignored, as RFC 2045
+            # 6.8 tells decoders to; a broken final quantum still raises.
             data = binascii.a2b_base64(raw, strict_mode=False)
         except binascii.Error as error:
             raise Undecodable(f"base64: {error}") from error
     elif transfer_encoding == "quoted-printable":
         data = binascii.a2b_qp(raw)
-    elif transfer_encoding in ("7bit", "8bit", ""):
+    elif transfer_encoding in IDENTITY_ENCODINGS:
         data = raw
-    else:  # binary or unknown: we cannot re-encode it faithfully
+    else:  # uuencode, yEnc: readers decode them, we cannot write them back
         raise Undecodable(f"transfer encoding {transfer_encoding!r}")
+    codec = charsets.python_codec(charset)
+    if codec is None and charsets.clean_label(charset) in charsets.REPLACEMENT_LABELS:
+        # Browsers and Thunderbird show these as one U+FFFD: nothing to place into.
+        raise Undecodable(f"charset {charset!r}")
     # surrogateescape keeps bytes that do not fit the declared charset (8-bit text
     # without a charset, mislabelled parts) exactly as they were on re-encoding.
-    return data.decode(codec_for(charset), errors="surrogateescape")
-
-
-# Decode and encode with the superset the readers use (WHATWG Encoding), so
-# real-world "gb2312" or "shift_jis" text with extension characters decodes.
-_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "x-sjis": "cp932",
-    "euc-kr": "cp949",
-    "ks_c_5601-1987": "cp949",
-}
+    try:
+        return data.decode(codec or "ascii", errors="surrogateescape")
+    except UnicodeError as error:  # utf-16 with an odd length, stateful codecs
+        raise Undecodable(f"charset {charset!r}: {error}") from error
 
 
 def codec_for(charset: str) -> str:
-    """The Python codec for a MIME charset; unknown names keep their bytes as ASCII+escapes."""
-    name = _SUPERSETS.get(charset.lower(), charset)
+    """The Python codec for a MIME charset label (WHATWG labels, see charsets);
+    unknown names keep their bytes as ASCII + surrogate escapes."""
+    return charsets.python_codec(charset) or "ascii"
+
+
+# Bytes a strict label leaves undefined: C1 positions (0x80-0x9F) of the Latin
+# charsets and the surrogate escapes of bytes that did not decode.
+_UNDEFINED_BYTES = re.compile("[\x80-\x9f\udc80-\udcff]+")
+
+
+def readable(text: str, charset: str) -> str:
+    """`text` with the bytes its label leaves undefined decoded as readers show
+    them, for a part that becomes UTF-8 (otherwise those bytes would turn into
+    U+FFFD or control characters in the new charset).
+
+    Readers show us-ascii and iso-8859-1 as windows-1252 (WHATWG); for a label
+    they do not know, Thunderbird detects UTF-8 (chardetng) and else falls back
+    to windows-1252.
+    """
+    codec = charsets.python_codec(charset)  # None: a label nobody knows
+    superset = charsets.DISPLAY_SUPERSETS.get(codec or "")
+    if superset is None and codec is not None:
+        return text  # a known charset: its escapes are bytes nobody could read
+    surrogates_only = codec not in ("latin_1", "iso8859_9", "iso8859_11")
+
+    def shown(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if surrogates_only and not run[0] >= "\udc80":
+            return run
+        data = bytes(ord(c) - 0xDC00 if c >= "\udc80" else ord(c) for c in run)
+        if superset is None:  # an unknown label
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return "".join(_windows_1252_byte(b, superset or "cp1252") for b in data)
+
+    return _UNDEFINED_BYTES.sub(shown, text)
+
+
+def _windows_1252_byte(byte: int, codec: str) -> str:
     try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return "ascii"
+        return bytes([byte]).decode(codec)
+    except UnicodeDecodeError:  # WHATWG maps the five holes of cp1252 to C1
+        return chr(byte)
 
 
 def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: bool) -> Encoded:
@@ -76,7 +119,7 @@ def encode_body(text: str, transfer_encoding: str, charset: str, allow_8bit: boo
     try:
         data = text.encode(codec_for(charset), errors="surrogateescape")
     except UnicodeEncodeError:  # the additions do not fit: the part becomes UTF-8
-        charset = "utf-8"
+        text, charset = readable(text, charset), "utf-8"
         data = text.encode(charset, errors="surrogateescape")
     if transfer_encoding == "base64":
         return Encoded(base64_lines(data), charset, "base64")

@@ -119,3 +119,23 @@ def test_rewritten_output_adds_no_line_over_998_octets_and_is_crlf(results):
         if result.outcome is Outcome.REWRITTEN:
             assert len(long_line.findall(result.message)) <= len(long_line.findall(raw)), path
             assert b"\n" not in result.message.replace(b"\r\n", b""), path
+
+
+# Messages passed unchanged because their MIME structure is malformed, by defect
+# (rewriter/malformed.py). 20 before issue 13 (one reason for all), 16 after:
+# 6 are signed now; 2 are new skips where readers disagree (conflicting
+# Content-Type fields; a boundary ending in spaces, which Python's email strips).
+# What remains is ambiguous for some mainstream reader or has nothing to sign.
+MALFORMED_BOUND = 16
+
+
+def test_malformed_messages_passed_unchanged_are_counted_by_reason(results):
+    skipped: dict[str, list[str]] = {}
+    for path, (_raw, result) in results.items():
+        if result.outcome is Outcome.SKIPPED and result.reason.startswith("malformed-"):
+            skipped.setdefault(result.reason, []).append(path.relative_to(CORPUS).as_posix())
+    total = sum(len(paths) for paths in skipped.values())
+    print(f"\nmalformed, passed unchanged: {total} of {len(results)}")  # visible with -rP
+    for reason, paths in sorted(skipped.items()):
+        print(f"  {reason}: {len(paths)}  ({', '.join(paths)})")
+    assert total <= MALFORMED_BOUND
