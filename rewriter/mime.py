@@ -273,7 +273,11 @@ def _child_ranges(
 
     The CRLF before a delimiter belongs to the delimiter, not to the part.
     """
-    delimiter = re.compile(rb"(?:^|\r\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r\n|$)", re.M)
+    # A delimiter line may end in a bare CR (to_crlf keeps those): readers such as
+    # Python's email take CR alone as a line end and still see the delimiter.
+    delimiter = re.compile(
+        rb"(?:^|\r\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r\n|\r|$)", re.M
+    )
     ranges: list[tuple[int, int]] = []
     part_start: int | None = None
     position = start

@@ -3,6 +3,7 @@
 import email
 import email.policy
 
+import pytest
 from rewriter_plans import make_plan, parsed
 
 from rewriter import Outcome, Signature
@@ -46,6 +47,16 @@ def test_missing_close_delimiter_takes_the_rest_as_the_last_part():
 def test_delimiter_with_trailing_whitespace_is_a_delimiter():
     raw = _mixed(TEXT).replace(b"--b1\r\n", b"--b1 \t\r\n", 1)
     _signed_and_valid(raw)
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\r"])
+def test_close_delimiter_ending_in_a_bare_cr_stays_out_of_the_last_part(end: str):
+    # Found by the mutation property test: the close delimiter was taken as text
+    # of the last part and re-encoded into it ("--=3D=3D...--=0D").
+    raw = _mixed(TEXT)[: -len("\r\n")] + end.encode()
+    out = _signed_and_valid(raw)
+    assert out.endswith(b"\r\n--b1--" + end.encode())
+    assert "--b1" not in parsed(out).get_body(("plain",)).get_content()
 
 
 def test_header_garbage_in_an_attachment_does_not_stop_the_body_being_signed():
