@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rewriter.html_scan import Tag, is_void, named_tags, tag_ending_at, tag_starting_at
-from rewriter.text_quotes import FROM_WORDS, SENT_WORDS
+from rewriter.text_quotes import FROM_WORDS_PATTERN, SENT_WORDS_PATTERN
 
 _MARKER_IDS = {"divrplyfwdmsg", "olk_src_body_section", "stopspelling", "appendonsend"}
 _MARKER_CLASSES = {
@@ -59,8 +59,8 @@ _ORIGINAL_MESSAGE = re.compile(
 # A colon in text, not inside a tag: the next angle bracket is not a '>'.
 _TEXT_COLON = re.compile(r":(?![^<>]*>)")
 # Checked only just before such a colon (search with endpos = the colon).
-_FROM_BEFORE = re.compile(FROM_WORDS + r"\s?\Z")
-_SENT_AFTER = re.compile(SENT_WORDS + r"\s?:")
+_FROM_BEFORE = re.compile(FROM_WORDS_PATTERN + r"\s?\Z")
+_SENT_AFTER = re.compile(SENT_WORDS_PATTERN + r"\s?:")
 _VERB_BEFORE = re.compile(
     r"(?:wrote|schrieb|a\s+écrit|a\s+&eacute;crit|escribió|escribi&oacute;|ha\s+scritto|schreef)"
     r"[^<>]{0,60}\Z"
