@@ -64,7 +64,12 @@ _FOOTER_WORDS = re.compile(
 )
 # Gmail of old: "2013/7/20 Bob <bob@example.com>" with no colon (quotequail knows it too).
 _GMAIL_DATE_LINE = re.compile(r"^\d{4}/\d{1,2}/\d{1,2} .{0,200}<\S+@\S+>$")
-_MAX_ATTRIBUTION = 400  # characters of an attribution, wrapped lines joined
+_MAX_ATTRIBUTION = 400
+_SENTENCE_END = re.compile(r"(?:[^\W\d_]{5,}\.|[!?])$")
+# Gmail wraps "... <bob@example.com" / ">:" when the address runs past the width.
+_WRAPPED_ADDRESS_END = re.compile(
+    r"^>\s?[:：]$"
+)  # characters of an attribution, wrapped lines joined
 
 
 def text_quote_start(text: str) -> int | None:
@@ -103,6 +108,7 @@ _LINE_ENDS = [
     re.compile(ending + r"[^\S\n]*$", re.M) for ending in (":", "：", "wrote", "--")
 ]  # fmt: skip
 _WRAPPED_LINES = 3  # attributions wrapped over at most this many lines
+_WRAP_WIDTH = 70  # a quoted line this long may have been cut by the mailer
 
 
 def candidate_lines(text: str) -> list[int]:
@@ -130,9 +136,7 @@ def _starts_the_thread(lines: list[str], first: int, candidates: list[int]) -> b
     at all), rather than quotes interleaved with or above the newest text."""
     last_text = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), -1)
     after = [i for i in range(first, last_text + 1) if lines[i].strip()]
-    quoted = [bool(_QUOTE_LINE.match(lines[i])) for i in after]
-    if len(quoted) > 1 and not quoted[0]:  # maybe the attribution's wrapped remainder
-        quoted = quoted[1:] if all(quoted[1:]) else quoted
+    quoted = quoted_shape(lines, after)
     if all(quoted) or not any(quoted):  # top-posted; or the thread is not quoted
         return True
     if _footer_below_quote(lines, after, quoted):
@@ -140,6 +144,23 @@ def _starts_the_thread(lines: list[str], first: int, candidates: list[int]) -> b
     later = (i for i in candidates if after[0] < i <= last_text and lines[i].strip())
     # unquoted older messages further down: still the thread
     return any(_separator_kind(lines, i) for i in later if not _QUOTE_LINE.match(lines[i]))
+
+
+def quoted_shape(lines: list[str], after: list[int]) -> list[bool]:
+    """Which of the non-blank lines `after` (indexes) are quoted. A line that merely
+    continues a long quoted line, cut by a mailer that wrapped after quoting
+    ("> ... Nullam pharetra d" / "ignissim odio?" / ">"), counts as quoted; the
+    attribution's own wrapped remainder (up to two lines) is left out."""
+    quoted = [bool(_QUOTE_LINE.match(lines[i])) for i in after]
+    for j in range(1, len(after) - 1):
+        if quoted[j] or not (quoted[j - 1] and quoted[j + 1]):
+            continue
+        if after[j + 1] - after[j - 1] == 2 and len(lines[after[j - 1]].strip()) >= _WRAP_WIDTH:
+            quoted[j] = True
+    for skip in range(1, _WRAPPED_LINES):
+        if len(quoted) > skip and not any(quoted[:skip]) and all(quoted[skip:]):
+            return quoted[skip:]
+    return quoted
 
 
 def _footer_below_quote(lines: list[str], after: list[int], quoted: list[bool]) -> bool:
@@ -202,7 +223,9 @@ def _attribution_at(lines: list[str], index: int) -> bool:
         return False
     for count in range(1, _WRAPPED_LINES + 1):
         block = [part.strip() for part in lines[index : index + count]]
-        if len(block) < count or not all(block) or _QUOTE_LINE.match(lines[index + count - 1]):
+        if len(block) < count or not all(block):
+            return False
+        if _QUOTE_LINE.match(block[-1]) and not _WRAPPED_ADDRESS_END.match(block[-1]):
             return False
         if count > 1 and not _opens_attribution(block[0]):
             return False  # the sender's text; an attribution may begin on a later line
@@ -218,8 +241,9 @@ def _attribution_at(lines: list[str], index: int) -> bool:
 
 def _opens_attribution(line: str) -> bool:
     """The first of wrapped attribution lines carries its date, address or verb
-    ("On Mon, 1 Jan 2024 at 10:00, Bob" / "<bob@x.test> wrote:"); a sentence doesn't."""
-    if line.endswith((".", "!", "?")):
+    ("On Mon, 1 Jan 2024 at 10:00, Bob" / "<bob@x.test> wrote:"); a sentence doesn't
+    ("Fr., 28." and "janv." end in dots too)."""
+    if _SENTENCE_END.search(line):
         return False
     return bool(_DATE_OR_TIME.search(line) or _ADDRESS.search(line) or _VERB.search(line))
 

@@ -41,9 +41,7 @@ def _quote_start_checking_every_line(text: str) -> int | None:
         if separator == "attribution" or text_quotes._QUOTE_LINE.match(line):
             first = index + 1 if separator == "attribution" else index
             after = [i for i in range(first, last_text + 1) if lines[i].strip()]
-            quoted = [bool(text_quotes._QUOTE_LINE.match(lines[i])) for i in after]
-            if len(quoted) > 1 and not quoted[0]:
-                quoted = quoted[1:] if all(quoted[1:]) else quoted
+            quoted = text_quotes.quoted_shape(lines, after)
             if all(quoted) or not any(quoted):
                 return offsets[index]
             if text_quotes._footer_below_quote(lines, after, quoted):
