@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from rewriter.html_scan import Tag, is_void, named_tags, tag_ending_at, tag_starting_at
+from rewriter.quote_patterns import ATTRIBUTION_VERBS, alternation
 from rewriter.text_quotes import FROM_WORDS_PATTERN, SENT_WORDS_PATTERN
 
 _MARKER_IDS = {"divrplyfwdmsg", "olk_src_body_section", "stopspelling", "appendonsend"}
@@ -62,9 +63,13 @@ _TEXT_COLON = re.compile(r":(?![^<>]*>)")
 _FROM_BEFORE = re.compile(FROM_WORDS_PATTERN + r"\s?\Z")
 _SENT_AFTER = re.compile(SENT_WORDS_PATTERN + r"\s?:")
 _VERB_BEFORE = re.compile(
-    r"(?:wrote|schrieb|a\s+écrit|a\s+&eacute;crit|escribió|escribi&oacute;|ha\s+scritto|schreef)"
-    r"[^<>]{0,60}\Z"
+    r"(?:" + alternation(ATTRIBUTION_VERBS) + r"|a\s+&eacute;crit|escribi&oacute;)[^<>]{0,60}\Z",
+    re.I,
 )
+# No verb we know: an address closing right before the colon ("Bob <b@x>:", in
+# HTML "&lt;b@x&gt;:" or "&lt;<a href=...>b@x</a>&gt;:"), and a date on the line.
+_ADDRESS_BEFORE = re.compile(r"@[^\s<>&]+(?:</a>)?\s*(?:&gt;|>|\))\s*\Z")
+_DATE_IN_TEXT = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}\b|\d[年月日]")
 # Inside an attribution the only markup is around the address: Apple Mail and
 # Gmail link it (<a href="mailto:...">, <span dir="ltr">), iOS Mail writes it
 # unescaped ("Jane Roe <jane@example.com> wrote:"), which reads as a tag.
@@ -163,13 +168,31 @@ def _header_block_at(document: str, body_start: int, colon: int) -> int | None:
 
 
 def _attribution_at(document: str, body_start: int, colon: int) -> int | None:
-    """ "On ... wrote:" (in any of our languages) ending at `colon`."""
+    """ "On ... wrote:" (in any of our languages) ending at `colon`; or a line with
+    an address right before the colon and a date ("26.06.2014, 14:41, Bob <b@x>:")."""
     verb = _VERB_BEFORE.search(document, max(body_start, colon - _VERB_REACH), colon)
     if verb is None:
-        return None
+        if not _ADDRESS_BEFORE.search(document, max(body_start, colon - _VERB_REACH), colon):
+            return None
+        return _line_with_date(document, body_start, colon)
     window_start = max(body_start, verb.start() - _ATTRIBUTION_REACH)
     attribution = _ATTRIBUTION_START.search(document, window_start, verb.start())
-    return attribution.start() if attribution else None
+    if attribution:
+        return attribution.start()
+    # No opening word ("Dne ...", "W dniu ...", "Bob <b@x> skrev ..."): the line it is on.
+    return _line_with_date(document, body_start, colon, verb_at=verb.start())
+
+
+def _line_with_date(document: str, body_start: int, colon: int, verb_at: int = -1) -> int | None:
+    """The start of the text line ending at `colon`, if that line is short enough for
+    an attribution and carries a date (or, with a verb, an address)."""
+    start = _line_start(document, body_start, colon if verb_at < 0 else verb_at)
+    if colon - start > _ATTRIBUTION_REACH + _VERB_REACH:
+        return None
+    line = document[start:colon]
+    if _DATE_IN_TEXT.search(line) or (verb_at >= 0 and "@" in line):
+        return start
+    return None
 
 
 _MAX_WALK = 30  # tags to walk back over; real separators sit within a few
