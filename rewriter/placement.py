@@ -59,9 +59,12 @@ _ORIGINAL_MESSAGE = re.compile(
 )
 # A colon in text, not inside a tag: the next angle bracket is not a '>'.
 _TEXT_COLON = re.compile(r":(?![^<>]*>)")
+# Chinese and Japanese clients write a full-width colon; a character class first
+# makes re try every position, so this scan runs only where one occurs.
+_TEXT_COLON_WIDE = re.compile(r"[:：](?![^<>]*>)")
 # Checked only just before such a colon (search with endpos = the colon).
 _FROM_BEFORE = re.compile(FROM_WORDS_PATTERN + r"\s?\Z")
-_SENT_AFTER = re.compile(SENT_WORDS_PATTERN + r"\s?:")
+_SENT_AFTER = re.compile(SENT_WORDS_PATTERN + r"\s?[:：]")
 _VERB_BEFORE = re.compile(
     r"(?:" + alternation(ATTRIBUTION_VERBS) + r"|a\s+&eacute;crit|escribi&oacute;)[^<>]{0,60}\Z",
     re.I,
@@ -143,7 +146,8 @@ def _first_text_separator(document: str, body_start: int, end: int) -> int | Non
     if original:
         found.append(original.start())
         end = original.start()
-    for colon in _TEXT_COLON.finditer(document, body_start, end):
+    colons = _TEXT_COLON_WIDE if document.find("：", body_start, end) >= 0 else _TEXT_COLON
+    for colon in colons.finditer(document, body_start, end):
         at = colon.start()
         if found and at - _VERB_REACH - _ATTRIBUTION_REACH > min(found):
             break  # no later separator can begin before the one found
