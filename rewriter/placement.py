@@ -80,6 +80,10 @@ _ATTRIBUTION_START = re.compile(
     r"\b(?:On|Am|Le|El|Il|Op)\s"
     r"(?:[^<>]|<[^<>\s@/]+@[^<>\s]+>|</?(?:a|span)(?=[\s>])[^<>]*>){4,300}\Z"
 )
+# An attribution's colon ends its line (a tag or the end follows): checked first, it
+# spares the verb search (two dozen languages, ~3 us) at the colons of running text
+# and URLs ("Note: ...", "https://").
+_LINE_ENDS_AFTER = re.compile(r"(?:\s|&nbsp;|&#160;)*(?:<|&gt;|\Z)")
 _FROM_REACH = 8  # "Från" + optional space, and some slack
 _VERB_REACH = 80  # the longest verb and the 60 characters allowed before the colon
 _ATTRIBUTION_REACH = 300
@@ -152,7 +156,7 @@ def _first_text_separator(document: str, body_start: int, end: int) -> int | Non
         if found and at - _VERB_REACH - _ATTRIBUTION_REACH > min(found):
             break  # no later separator can begin before the one found
         start = _header_block_at(document, body_start, at)
-        if start is None:
+        if start is None and _LINE_ENDS_AFTER.match(document, at + 1):
             start = _attribution_at(document, body_start, at)
         if start is not None:
             found.append(start)
