@@ -29,8 +29,8 @@ _REPLIES = st.lists(_LINES | st.text(alphabet=":>-_*1 \t\n\r@Onwrote", max_size=
 
 def _quote_start_checking_every_line(text: str) -> int | None:
     """The obvious way: every line through the exact separator and quote checks."""
-    lines = text.split("\r\n")
-    offsets = [sum(map(len, lines[:i])) + 2 * i for i in range(len(lines))]
+    lines = text.split("\n")  # a bare LF ends a line too (base64 bodies from web apps)
+    offsets = [sum(map(len, lines[:i])) + i for i in range(len(lines))]
     last_text = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for index, line in enumerate(lines):
         if not line.strip():
@@ -41,11 +41,11 @@ def _quote_start_checking_every_line(text: str) -> int | None:
         if separator == "attribution" or text_quotes._QUOTE_LINE.match(line):
             first = index + 1 if separator == "attribution" else index
             after = [i for i in range(first, last_text + 1) if lines[i].strip()]
-            quoted = [bool(text_quotes._QUOTE_LINE.match(lines[i])) for i in after]
-            if len(quoted) > 1 and not quoted[0]:
-                quoted = quoted[1:] if all(quoted[1:]) else quoted
+            quoted = text_quotes.quoted_shape(lines, after)
             if all(quoted) or not any(quoted):
                 return offsets[index]
+            if text_quotes._footer_below_quote(lines, after, quoted):
+                return offsets[index]  # quote, then a footer or disclaimer
             if any(
                 text_quotes._separator_kind(lines, i)
                 for i in after[1:]
@@ -69,7 +69,7 @@ def _smtp_source_sized_text(size: int = 40960) -> str:
 @given(_REPLIES)
 def test_lines_the_prefilter_skips_are_neither_separators_nor_quotes(lines):
     text = "\r\n".join(lines)
-    split = text.split("\r\n")
+    split = text.split("\n")
     picked = set(candidate_lines(text))
     for index in set(range(len(split))) - picked:
         assert text_quotes._separator_kind(split, index) is None
