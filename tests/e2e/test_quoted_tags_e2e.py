@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from config import Config
-from exampleflow import SALES_SENDER, send, wait_recorded
+from exampleflow import INTERNAL, SALES_SENDER, send, wait_recorded
 from mailparts import body_text, hrefs, tokens
 from sigrelay.service import Service
 from smtpsink import SmtpSink
@@ -92,10 +92,7 @@ async def test_a_forwarded_thread_carries_none_of_the_first_recipients_tags(
     tracker = cfg.tracker.public_url
 
     # 1. Anna -> Bob: a tracked personal copy (sales group).
-    await asyncio.to_thread(send, cfg, SALES_SENDER, [BOB], _first_message())
-    (bob_copy,) = await sink.handler.wait_for(1)
-    await wait_recorded(service, bob_copy.data)
-    bob_html, bob_text = body_text(bob_copy.data, "html"), body_text(bob_copy.data, "plain")
+    bob_html, bob_text = await _bobs_copy(cfg, service, sink)
     bob_tokens = _all_tokens(bob_html, bob_text)
     (bob_pixel,) = tokens(bob_html, "o")
     bob_copy_id = decode(bob_pixel, keyring, Kind.OPEN).copy_id
@@ -161,6 +158,30 @@ async def test_a_forwarded_thread_carries_none_of_the_first_recipients_tags(
     bob_next = (await sink.handler.wait_for(3))[2]
     assert tokens(body_text(bob_next.data, "html"), "o"), "Bob was not opted out"
     assert bob_copy_id != paul_copy_id
+
+
+async def test_a_colleagues_untracked_copy_of_the_thread_is_neutralised_too(
+    cfg: Config, service: Service, sink: SmtpSink
+):
+    # An internal recipient gets no tags of its own; the quote must still not
+    # speak for Bob (the click link restored, the banner quiet, no opt-out).
+    bob_html, bob_text = await _bobs_copy(cfg, service, sink)
+    banner_click = next(h for h in hrefs(bob_html) if "/c/" in h)
+    thread = _thread_to_paul(bob_html, bob_text, "https://www.example.com/", banner_click)
+    await asyncio.to_thread(send, cfg, SALES_SENDER, [INTERNAL], thread)
+    colleague = (await sink.handler.wait_for(2))[1]
+    html, text = body_text(colleague.data, "html"), body_text(colleague.data, "plain")
+    assert _all_tokens(html, text).isdisjoint(_all_tokens(bob_html, bob_text))
+    assert not any(tokens(html + text, kind) for kind in "ocu")
+    assert "Hello Bob" in html and 'href="https://www.example.com/spring"' in html
+
+
+async def _bobs_copy(cfg: Config, service: Service, sink: SmtpSink) -> tuple[str, str]:
+    """Anna's first message, as Bob's copy was delivered: its HTML and text."""
+    await asyncio.to_thread(send, cfg, SALES_SENDER, [BOB], _first_message())
+    (bob_copy,) = await sink.handler.wait_for(1)
+    await wait_recorded(service, bob_copy.data)
+    return body_text(bob_copy.data, "html"), body_text(bob_copy.data, "plain")
 
 
 def _tracker_urls(text: str, tracker: str, kinds: str) -> list[str]:
