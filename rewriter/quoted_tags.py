@@ -34,7 +34,6 @@ from rewriter.plan import Plan
 # The tracker's paths (DESIGN.md, "Contract"): pixel, banner, click, opt-out.
 PIXEL_PATH, BANNER_PATH, CLICK_PATH, OPTOUT_PATH = "/o/", "/b/", "/c/", "/u/"
 _EDGE_WHITESPACE = " \t\n\r\f"
-_LINE_END = "\r\n"
 
 Edit = tuple[int, int, str]
 
@@ -129,8 +128,10 @@ def _optout_anchor_spans(text: str, plan: Plan) -> list[tuple[int, int]]:
     optout = plan.tracker_prefix + OPTOUT_PATH
     if optout not in text:
         return []
-    spans = []
+    spans: list[tuple[int, int]] = []
     for tag in named_tags(text, ("a",)):
+        if spans and tag.start < spans[-1][1]:
+            continue  # inside the last one (an <a> never closed): removed with it
         href = tag.attributes().get("href", "").strip(_EDGE_WHITESPACE)
         if href.startswith(optout):
             closing = _ANCHOR_END.search(text, tag.end)  # <a> elements do not nest
@@ -165,12 +166,12 @@ def _optout_line(text: str, start: int, end: int) -> tuple[int, int]:
     """Our opt-out footer line ("Tracking options ...: URL", maybe quoted with '>')
     goes whole when the URL ends it and no other link is on it; otherwise only
     the URL goes."""
-    line_end = text.find(_LINE_END, end)
-    line_end = len(text) if line_end < 0 else line_end
+    newline = text.find("\n", end)  # CRLF or, in some decoded parts, LF alone
+    line_end = len(text) if newline < 0 else newline + 1
     line_start = text.rfind("\n", 0, start) + 1
     if text[end:line_end].strip() or "://" in text[line_start:start]:
         return start, end
-    return line_start, min(line_end + len(_LINE_END), len(text))
+    return line_start, line_end
 
 
 def _outside(edits: list[Edit], removed: list[tuple[int, int]]) -> list[Edit]:
@@ -182,5 +183,5 @@ def _outside(edits: list[Edit], removed: list[tuple[int, int]]) -> list[Edit]:
     return [
         (s, e, r)
         for s, e, r in edits
-        if (s, e) in spans or not any(rs <= s and e <= re_ for rs, re_ in removed)
+        if (s, e) in spans or not any(start <= s and e <= end for start, end in removed)
     ]

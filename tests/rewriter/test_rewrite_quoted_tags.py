@@ -4,6 +4,8 @@ landing visit id); unreadable tokens change nothing and break nothing."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from rewriter_plans import TRACKER, body_of, html_message, make_plan, message, tag_link
 
@@ -132,6 +134,25 @@ def test_text_quoted_optout_line_is_removed():
     out = text_out(f"> Jane Roe\r\n> Tracking options for our e-mails: {OLD_OPTOUT}\r\n> bye")
     assert "OLDOPTOUT" not in out and "Tracking options" not in out
     assert "> Jane Roe\r\n> bye" in out
+
+
+def test_text_quoted_optout_line_is_removed_with_lf_line_ends_too():
+    raw = message(
+        f"Hi\n\nOn Monday Anna wrote:\n> Options: {OLD_OPTOUT}\n> bye\n".encode(), cte="base64"
+    )
+    raw = (
+        raw.split(b"\r\n\r\n", 1)[0]
+        + b"\r\n\r\n"
+        + base64.encodebytes(raw.split(b"\r\n\r\n", 1)[1])
+    )
+    out = body_of(rewrite(raw, plan()).message, "text/plain")
+    assert "OLDOPTOUT" not in out and "Options" not in out and "> bye" in out
+
+
+def test_html_optout_link_never_closed_before_another_is_removed_once():
+    inner = f'<p><a href="{OLD_OPTOUT}">one <a href="{OLD_OPTOUT}2">two</a> after</p>'
+    out = html_out(inner)
+    assert "OLDOPTOUT" not in out and "<p> after</p>" in out
 
 
 def test_text_quoted_optout_url_inside_a_sentence_goes_alone():
