@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rewriter_plans import TRACKER, body_of, html_message, make_plan, message, tag_link
 
 from rewriter import LinkMode, Outcome, Signature
@@ -186,3 +188,38 @@ def test_text_forged_tokens_do_not_crash():
 )
 def test_without_parameter_keeps_everything_else(url, expected):
     assert without_parameter(url, "sr_vid") == expected
+
+
+# --- whatever the quote holds -------------------------------------------------
+
+PIECES = st.sampled_from(
+    [
+        f'<img src="{OLD_PIXEL}">',
+        f'<img src="{OLD_BANNER}" width=600>',
+        f"<img src='{TRACKER}/b/'>",
+        f'<a href="{OLD_OPTOUT}">opt',
+        f"<a href={OLD_OPTOUT}>",
+        "</a>",
+        f'<a href="{TRACKER}/c/">',
+        f'<a href="{tag_link("https://a.test/?" + VISIT)}">',
+        f"{TRACKER}/u/",
+        f"{TRACKER}/c/%%",
+        "?sr_vid=&sr_vid",
+        "> ",
+        "\r\n",
+        "\n",
+        "text ",
+        '"',
+        "<",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(PIECES, max_size=25), st.booleans())
+def test_any_mix_of_our_old_tags_is_rewritten_never_raises(pieces, as_html):
+    quote = "".join(pieces)
+    raw = quoted_html(quote) if as_html else message(f"Hi\r\n\r\nAnna wrote:\r\n{quote}\r\n")
+    result = rewrite(raw, plan())
+    assert result.outcome is Outcome.REWRITTEN, result.reason
+    assert "OLDPIXEL" not in body_of(result.message, "text/html" if as_html else "text/plain")
