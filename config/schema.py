@@ -296,6 +296,9 @@ class GroupSection(Section):
     link_mode: LinkMode = LinkMode.SIGNATURE
     excluded_domains: tuple[Domain, ...] = ()
     embed_images: bool = False
+    # Tracked links in text/plain too: off by default, a long tracker URL in
+    # plain text reads like phishing; there links show as they were written.
+    track_text_links: bool = False
     language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
-from config import Config, Tracking, build_plan
+from config import Config, QuotedTags, Tracking, build_plan
 from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
 from proxy import metrics
@@ -36,6 +36,7 @@ from rewriter.rewrite import rewrite
 from tracker.store import CopyRecord
 from tracker.tokens import (
     UNTRACKED_COPY_ID,
+    VISIT_PARAMETER,
     Keyring,
     Kind,
     Token,
@@ -187,14 +188,16 @@ class Planner:
             copy_id = copy.copy_id if copy.tracked else UNTRACKED_COPY_ID
             banner = Token(Kind.BANNER, copy_id, f"{campaign.id}/{variant.id}")
             banner_url = token_url(public, banner, self.keyring)
+        # Every copy, tracked or not, makes the tags of earlier copies quoted in it inert.
+        quoted = QuotedTags(self._untag, self._untag_banner, VISIT_PARAMETER)
         if not copy.tracked:
-            tracking = Tracking.untracked(banner_url)
+            tracking = Tracking.untracked(banner_url, quoted)
         else:
             tracking = Tracking(
                 pixel_url=token_url(public, Token(Kind.OPEN, copy.copy_id), self.keyring),
                 banner_url=banner_url,
                 tag_link=self._tagger(copy.copy_id),
-                untag_link=self._untag,
+                quoted=quoted,
             )
         plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
         # We sign what we send: a DKIM-signed original may then be rewritten.
@@ -221,3 +224,16 @@ class Planner:
             return None
         token = decode(url.removeprefix(prefix), self.keyring, Kind.CLICK)
         return token.target if token else None
+
+    def _untag_banner(self, url: str) -> str | None:
+        """One of our banner URLs (from an earlier copy quoted in this one) -> the
+        same image under a token that names no copy: served, cached, counted never."""
+        public = self.cfg.tracker.public_url
+        prefix = f"{public}/{Kind.BANNER.value}/"
+        if not url.startswith(prefix):
+            return None
+        token = decode(url.removeprefix(prefix), self.keyring, Kind.BANNER)
+        if token is None or token.target is None:
+            return None  # unreadable: the rewriter removes the image
+        quiet = Token(Kind.BANNER, UNTRACKED_COPY_ID, token.target)
+        return token_url(public, quiet, self.keyring)
