@@ -13,7 +13,7 @@ from rewriter.plan import Plan, Signature
 SIGNATURE_CLASS = "sigrelay-signature"
 BANNER_CLASS = "sigrelay-banner"
 BANNER_IMAGE_STYLE = "display:block;border:0;max-width:100%;height:auto"
-BANNER_BLOCK_STYLE = "margin:0 0 16px 0"
+BANNER_BLOCK_STYLE = "margin:12px 0 16px 0"
 TEXT_DELIMITER = "-- "  # RFC 3676 4.3: the signature separator line
 
 
@@ -103,7 +103,7 @@ def insert_banner(draft: Draft) -> None:
     )
     if banner.link_url:
         image = f'<a href="{html.escape(banner.link_url)}">{image}</a>'
-    # The bottom margin keeps the quoted thread below from touching the banner.
+    # Margins keep the opt-out line above and the quoted thread below off the banner.
     block = f'<div class="{BANNER_CLASS}" style="{BANNER_BLOCK_STYLE}">{image}</div>'
     for body in draft.bodies:
         if body.kind is Kind.HTML:

@@ -29,6 +29,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example"
 SCREENSHOTS = Path("/tmp")
 BANNER_WIDTH = 600  # the example banners' natural width (and their width attribute)
 MIN_GAP = 12  # px between the banner's bottom and the quote's top
+MIN_GAP_ABOVE = 8  # px between the signature's last line (the opt-out link) and the banner
 
 # Where things are, as the rendered page has them.
 MEASURE = """() => {
@@ -36,10 +37,13 @@ MEASURE = """() => {
   // The quoted thread starts right after the banner block (its attribution line).
   const quote = banner.closest('.sigrelay-banner').nextElementSibling;
   const box = banner.getBoundingClientRect();
+  // Right above it: the signature block, whose last line is the opt-out link.
+  const above = banner.closest('.sigrelay-banner').previousElementSibling;
   return {
     loaded: banner.complete && banner.naturalWidth > 0,
     left: box.left, right: box.right, width: box.width, height: box.height,
-    bottom: box.bottom, quoteTop: quote.getBoundingClientRect().top,
+    top: box.top, bottom: box.bottom, quoteTop: quote.getBoundingClientRect().top,
+    aboveBottom: above.getBoundingClientRect().bottom,
     viewport: document.documentElement.clientWidth,
     scrollWidth: document.documentElement.scrollWidth,
     naturalWidth: banner.naturalWidth, naturalHeight: banner.naturalHeight,
@@ -114,3 +118,9 @@ async def test_banner_keeps_its_natural_width_on_a_desktop(page, reply_html: str
 async def test_a_visible_gap_between_banner_and_quote(page, reply_html: str, width: int):
     box = await _render(page, reply_html, width)
     assert box["quoteTop"] - box["bottom"] >= MIN_GAP
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+async def test_the_opt_out_line_above_does_not_touch_the_banner(page, reply_html: str, width: int):
+    box = await _render(page, reply_html, width)
+    assert box["top"] - box["aboveBottom"] >= MIN_GAP_ABOVE

@@ -121,4 +121,4 @@ def test_banner_keeps_its_size_attributes_for_outlook_and_scales_down_on_phones(
     assert 'width="600"' in image and 'height="100"' in image and 'border="0"' in image
     assert "max-width:100%" in image and "height:auto" in image
     # a gap below the banner, before whatever follows (the quoted thread)
-    assert re.search(r'<div class="sigrelay-banner" style="[^"]*margin:0 0 16px 0', out)
+    assert re.search(r'<div class="sigrelay-banner" style="[^"]*margin:12px 0 16px 0', out)
