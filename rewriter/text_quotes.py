@@ -306,4 +306,6 @@ def _is_field_above(line: str) -> bool:
 def _is_attribution_above_block(line: str) -> bool:
     """An attribution line without its colon, right above a header block (mail apps
     that write both): it opens the quote too."""
-    return len(line) <= _MAX_ATTRIBUTION and bool(_VERB.search(line) and _DATE_OR_TIME.search(line))
+    if len(line) > _MAX_ATTRIBUTION or _SENTENCE_END.search(line):
+        return False  # a sentence of the newest text that mentions a date
+    return bool(_VERB.search(line) and _DATE_OR_TIME.search(line))

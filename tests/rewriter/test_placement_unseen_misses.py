@@ -4,8 +4,12 @@ of the quoted thread, in plain text and in HTML."""
 
 from __future__ import annotations
 
+from rewriter_plans import body_of, message
+
 # The same placement check as the misses issue 13 names.
-from test_placement_known_misses import NEWEST, _assert_between
+from test_placement_known_misses import NEWEST, PLAN, SIGNATURE, _assert_between
+
+from rewriter.rewrite import rewrite
 
 
 def test_signature_goes_above_apple_mail_polish_attribution():
@@ -97,3 +101,11 @@ def test_signature_goes_above_gmail_korean_attribution_in_html():
 def test_signature_goes_above_gmail_traditional_chinese_attribution_in_text():
     quote = "Bob <bob@example.tw> 於 2024年1月1日 週一 上午9:00寫道："
     _assert_between(f"{NEWEST}\n\n{quote}\n\n> 以前\n", quote)
+
+
+def test_sentence_with_verb_and_date_above_a_header_block_stays_newest_text():
+    sentence = "Wie ich Ihnen am 12.03. um 10:00 geschrieben habe, passt der Termin."
+    body = f"{sentence}\nVon: Beispiel GmbH\nDatum: 20. Juni 2024\nAn: Kunde\n\nAlt.\n"
+    raw = message(body.replace("\n", "\r\n"), "text/plain; charset=utf-8")
+    text = body_of(rewrite(raw, PLAN).message, "text/plain").replace("\r\n", "\n")
+    assert len(sentence) < text.index(SIGNATURE) < text.index("Von: Beispiel GmbH"), text
