@@ -389,7 +389,9 @@ class DeliveryWorker:
             )
             # The DSN is a message like any other, from the null sender (RFC 5321
             # 4.5.5): it can fail and be retried, but never bounces itself.
-            envelope = Envelope(mail_from="", rcpts=(sender,), received_at=now)
+            # A non-ASCII sender gets its DSN through SMTPUTF8 (RFC 6533).
+            utf8 = not sender.isascii()
+            envelope = Envelope(mail_from="", rcpts=(sender,), received_at=now, smtputf8=utf8)
             dsn_id = await self.spool.run(self.spool.put, envelope, dsn)
             metrics.DSNS.inc()
             log.info(
