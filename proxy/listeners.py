@@ -46,6 +46,7 @@ log = logging.getLogger("sigrelay.proxy.listeners")
 TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections from your address; try again later\r\n"
 SERVER_BUSY = b"421 4.7.0 Too many connections to this server; try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Idle too long; closing connection\r\n"
+LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn
 AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again later"
 AUTH_UNAVAILABLE = "454 4.7.0 Temporary authentication failure; try again later"
 
@@ -271,7 +272,12 @@ class Listeners:
                 for fd in self.inherited[index]
             ]
         host, port = split_host_port(listener.listen)
-        return [await loop.create_server(factory, host or None, port, ssl=ssl_context)]
+        # A crowd of clients connecting at once must queue in the kernel and reach
+        # the cap's 421, not have SYNs dropped by asyncio's default backlog of 100.
+        backlog = max(LISTEN_BACKLOG, self.cfg.relay.max_connections)
+        return [
+            await loop.create_server(factory, host or None, port, ssl=ssl_context, backlog=backlog)
+        ]
 
     async def start(self) -> None:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,13 @@ NOT_UTF8 = {
     "mail": "553 5.1.7 The sender address is not valid UTF-8",
     "rcpt": "553 5.1.3 The recipient address is not valid UTF-8",
 }
+# RFC 5321 4.1.2: no control character (NUL, CR, ESC, DEL, ...) belongs in a
+# mailbox, quoted or not; downstream they truncate strings or forge log lines.
+CONTROL_CHARACTERS = {
+    "mail": "501 5.1.7 The sender address contains a control character",
+    "rcpt": "501 5.1.3 The recipient address contains a control character",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What reading the headers raised (a bug of ours or of the email package):
 # the client gets a status line, the log one line, never a traceback.
 HEADERS_UNREADABLE = "554 5.6.0 The message headers cannot be read; check the From: header"
@@ -64,6 +72,8 @@ def address_problem(address: str, smtputf8: bool, stage: str) -> str | None:
         address.encode("utf-8")
     except UnicodeEncodeError:
         return NOT_UTF8[stage]
+    if _CONTROL.search(address):
+        return CONTROL_CHARACTERS[stage]
     if not address.isascii() and not smtputf8:
         return NEEDS_SMTPUTF8
     return None
