@@ -130,9 +130,14 @@ class RelaySection(Section):
     ldap_mail_attribute: str = "mail"
     auth_cache_seconds: float = Field(default=300.0, ge=0)  # pass-through successes
     auth_on_loopback_without_tls: bool = False
-    auth_max_failures: int = Field(default=5, gt=0)  # then 454 until the window passes
-    auth_failure_window: float = Field(default=900.0, gt=0)
-    auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
+    # AUTH throttle (proxy/throttle.py): failures per (client IP, user), then 454
+    # for auth_block_seconds, doubled per further failure; never a lock-out from
+    # every address. Shared by every node on the store.
+    auth_max_failures: int = Field(default=5, gt=0)
+    auth_max_failures_per_ip: int = Field(default=20, gt=0)  # all users of one client IP
+    auth_block_seconds: float = Field(default=60.0, ge=0)
+    auth_failure_window: float = Field(default=900.0, gt=0)  # failures forgotten after
+    auth_failure_delay: float = Field(default=1.0, ge=0)  # before each 535; doubled per failure
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
     max_connections_per_ip: int = Field(default=20, gt=0)
     # Relay processes sharing the listeners and the spool (proxy/workers.py): one

@@ -19,6 +19,7 @@ import asyncio
 import binascii
 import ipaddress
 import logging
+import math
 import socket
 from base64 import b64decode
 from collections import Counter
@@ -29,19 +30,22 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, AuthResult
 
 from config import Config
+from config.logfields import quoted
 from config.schema import ListenerMode, ListenerSection, split_host_port
 from proxy.auth import AuthBackend, AuthUnavailable
 from proxy.auth.backends import open_backend
 from proxy.server import RelayHandler
 from proxy.smtpdata import DataSMTP
-from proxy.throttle import AuthThrottle
+from proxy.throttle import AuthLimits, AuthThrottle
 from proxy.tls import CertificateFiles
+from tracker.store import Store
+from tracker.store.throttle import Throttle
 
 log = logging.getLogger("sigrelay.proxy.listeners")
 
 TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections from your address; try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Idle too long; closing connection\r\n"
-AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again later"
+AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again"
 AUTH_UNAVAILABLE = "454 4.7.0 Temporary authentication failure; try again later"
 
 
@@ -158,21 +162,30 @@ class RelaySMTP(DataSMTP):
         except UnicodeDecodeError:
             return AuthResult(success=False, handled=False)
         throttle = self.guard.throttle
-        if throttle.blocked(ip, login):
-            log.warning("auth-refused client=%s user=%s reason=throttled", ip, login)
-            return AuthResult(success=False, handled=False, message=AUTH_BLOCKED)
+        wait = await throttle.refused_for(ip, login)
+        if wait > 0:
+            log.warning(
+                "auth-refused client=%s user=%s reason=throttled retry_after=%d",
+                ip,
+                quoted(login),
+                math.ceil(wait),
+            )
+            message = f"{AUTH_BLOCKED} in {math.ceil(wait)} seconds"
+            return AuthResult(success=False, handled=False, message=message)
         try:
             identity = await self.guard.backend.verify(login, password)
         except AuthUnavailable as exc:
-            log.error("auth-unavailable client=%s user=%s error=%s", ip, login, exc)
+            log.error("auth-unavailable client=%s user=%s error=%s", ip, quoted(login), quoted(exc))
             return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
         if identity is None:
-            delay = throttle.failed(ip, login)
-            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, login, delay)
+            delay = await throttle.failed(ip, login)
+            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, quoted(login), delay)
             await asyncio.sleep(delay)  # the throttle itself: slows down guessing
             return AuthResult(success=False, handled=False)
-        throttle.succeeded(ip, login)
-        log.info("auth-ok client=%s user=%s address=%s", ip, login, identity.address)
+        await throttle.succeeded(ip, login)
+        log.info(
+            "auth-ok client=%s user=%s address=%s", ip, quoted(login), quoted(identity.address)
+        )
         return AuthResult(success=True, auth_data=identity)
 
 
@@ -193,8 +206,10 @@ class Listeners:
         self,
         cfg: Config,
         handler: RelayHandler,
+        store: Store,
         inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
+        """`store`: where the AUTH throttle counts failures (shared by every node on it)."""
         relay = cfg.relay
         self.cfg = cfg
         self.handler = handler
@@ -207,9 +222,14 @@ class Listeners:
         self.guard = SessionGuard(
             backend=open_backend(cfg),
             throttle=AuthThrottle(
-                max_failures=relay.auth_max_failures,
-                window=relay.auth_failure_window,
-                base_delay=relay.auth_failure_delay,
+                Throttle(store),
+                AuthLimits(
+                    max_failures=relay.auth_max_failures,
+                    max_failures_per_ip=relay.auth_max_failures_per_ip,
+                    block_seconds=relay.auth_block_seconds,
+                    window=relay.auth_failure_window,
+                    base_delay=relay.auth_failure_delay,
+                ),
             ),
             max_connections_per_ip=relay.max_connections_per_ip,
             auth_on_loopback_without_tls=relay.auth_on_loopback_without_tls,

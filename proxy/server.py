@@ -22,6 +22,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from config.logfields import quoted
 from proxy import metrics
 from proxy.auth import Identity
 from proxy.senders import SenderAuthorization
@@ -104,7 +105,9 @@ class RelayHandler:
         if self.senders is not None:
             refusal = self.senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
-                return _refuse(session, refusal.status, "sender", "mail", f"from=<{address}>")
+                return _refuse(
+                    session, refusal.status, "sender", "mail", "from=" + quoted(f"<{address}>")
+                )
         # SIZE= above the limit was already refused by aiosmtpd (552), from data_size_limit.
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -116,7 +119,9 @@ class RelayHandler:
         if not self.may_relay(session):
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "rcpt")
         if uses_routing(address):
-            return _refuse(session, ROUTING_REFUSED, "routing", "rcpt", f"to=<{address}>")
+            return _refuse(
+                session, ROUTING_REFUSED, "routing", "rcpt", "to=" + quoted(f"<{address}>")
+            )
         if len(envelope.rcpt_tos) >= self.policy.max_recipients:
             return _refuse(session, TOO_MANY_RECIPIENTS, "too-many-recipients", "rcpt")
         envelope.rcpt_tos.append(address)
@@ -148,11 +153,11 @@ class RelayHandler:
             # fsync blocks: run it off the event loop so other sessions and deliveries go on.
             queue_id = await self.spool.run(self.spool.put, spooled, data)
         except SpoolWriteError as exc:
-            return _refuse(session, NO_SPACE, "spool-write-failed", "data", f"error={exc}")
+            return _refuse(session, NO_SPACE, "spool-write-failed", "data", "error=" + quoted(exc))
         log.info(
-            "queued queue_id=%s from=<%s> rcpts=%d size=%d client=%s",
+            "queued queue_id=%s from=%s rcpts=%d size=%d client=%s",
             queue_id,
-            spooled.mail_from,
+            quoted(f"<{spooled.mail_from}>"),
             len(spooled.rcpts),
             len(data),
             spooled.client_address,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from config.logfields import quoted
 from tracker.dashboard import reads
 from tracker.dashboard.auth import SESSION_COOKIE, SESSION_SECONDS, Session
 from tracker.dashboard.pages import admin_page, current_session, render, see_other, settings
@@ -50,7 +51,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         samesite="Strict",
         secure=config.secure_cookies,
     )
-    log.info("dashboard login admin=%s", name)
+    log.info("dashboard login admin=%s", quoted(name))
     return response
 
 
