@@ -242,6 +242,16 @@ class TrackerSection(Section):
     metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), validate_default=True
     )
+    # Dashboard login throttle (tracker/dashboard/auth.py): failures per client IP
+    # (per admin name twice as many), then 429 for login_block_seconds, doubled
+    # per further failure. Shared by every node on the store.
+    login_max_failures: int = Field(default=5, gt=0)
+    login_block_seconds: float = Field(default=60.0, ge=0)
+    login_failure_window: float = Field(default=900.0, gt=0)
+    # Password checks at a time (argon2 takes 64 MiB each); more logins wait.
+    login_concurrency: int = Field(default=2, gt=0)
+    # Landing pages (/t/e) posting from http:// origins: for development only.
+    landing_allow_http: bool = False
 
     @property
     def address(self) -> tuple[str, int]:

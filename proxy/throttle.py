@@ -18,23 +18,9 @@ every attempt.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
-from tracker.store.throttle import Throttle, ThrottleRule
-
-
-def _address_key(ip: str) -> str:
-    """The client address as the throttle counts it: an IPv6 client by its /64."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
+from tracker.store.throttle import Throttle, ThrottleRule, address_key
 
 
 @dataclass(frozen=True)
@@ -55,7 +41,7 @@ class AuthThrottle:
         self._ip = ThrottleRule(limits.max_failures_per_ip, limits.block_seconds, limits.window)
 
     def _rules(self, ip: str, user: str) -> dict[str, ThrottleRule]:
-        address = _address_key(ip)
+        address = address_key(ip)
         return {f"auth|pair|{address}|{user.lower()}": self._pair, f"auth|ip|{address}": self._ip}
 
     async def refused_for(self, ip: str, user: str) -> float:

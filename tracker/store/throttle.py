@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -129,6 +130,20 @@ async def session_revoked(store: Store, nonce: str) -> bool:
     query = select(revoked_sessions.c.nonce).where(revoked_sessions.c.nonce == nonce)
     async with store.engine.connect() as conn:
         return (await conn.execute(query)).first() is not None
+
+
+def address_key(ip: str) -> str:
+    """A client address as throttles count it: an IPv6 client by its /64, since
+    one host owns a whole /64 and could take a new address for every attempt."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 # --- the policy ------------------------------------------------------------------
