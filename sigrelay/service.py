@@ -123,7 +123,10 @@ class Service:
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
                 dashboard=self._dashboard(keyring),
-                landing=LandingSettings(lambda: self.cfg.company.landing_domains),
+                landing=LandingSettings(
+                    lambda: self.cfg.company.landing_domains,
+                    lambda: self.cfg.tracker.landing_allow_http,
+                ),
                 optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
             )
             registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
