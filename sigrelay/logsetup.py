@@ -27,12 +27,18 @@ class OneLineFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
+LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"  # the README's fail2ban filter
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def line_formatter() -> logging.Formatter:
+    return OneLineFormatter(LINE_FORMAT, DATE_FORMAT)
+
+
 def configure(level: str | None = None) -> None:
     level_name = (level or os.environ.get("SIGRELAY_LOG_LEVEL") or "INFO").upper()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
+    handler.setFormatter(line_formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name)

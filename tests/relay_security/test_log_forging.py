@@ -14,20 +14,28 @@ import base64
 import logging
 import re
 import smtplib
+from pathlib import Path
 
 import pytest
 from securerelay import ANNA, ANNA_PASSWORD
 
 from config.logfields import quoted
 from config.schema import ListenerMode
-from sigrelay.logsetup import OneLineFormatter
+from sigrelay.logsetup import OneLineFormatter, line_formatter
 
 FORGED = (
     "\r\n2026-01-01T00:00:00 WARNING sigrelay.proxy.listeners auth-failed client=6.6.6.6 user=x"
 )
 HOSTILE = f"mallory\x00\x1b[2J{FORGED}"
-# What the README's fail2ban filter matches (docs: "fail2ban").
-FAIL2BAN = re.compile(r"auth-failed client=(?P<host>\S+) ")
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_fail2ban_filters() -> list[re.Pattern[str]]:
+    """The README's fail2ban `failregex` lines, <HOST> as fail2ban reads it."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("failregex = ", 1)[1].split("```", 1)[0]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    return [re.compile(line.replace("<HOST>", r"(?P<host>[0-9a-fA-F.:]+)")) for line in lines]
 
 
 def _b64(text: str) -> str:
@@ -66,18 +74,18 @@ async def test_client_fields_cannot_forge_log_lines(secure_relay, relay_log):
     messages = [r.getMessage() for r in records]
     # Escaped where it was logged, not only by the formatter's backstop.
     assert all(not re.search("[\x00-\x1f\x7f]", m) for m in messages), messages
-    written = "\n".join(
-        OneLineFormatter("%(levelname)s %(name)s %(message)s").format(r) for r in records
-    )
+    # As the service writes them (sigrelay/logsetup.py): time level logger message.
+    lines = [line_formatter().format(r) for r in records]
+    written = "\n".join(lines)
     assert len(written.splitlines()) == len(records)
-    failed = [line for line in written.splitlines() if "auth-failed" in line]
+    failed = [line for line in lines if "auth-failed" in line]
     assert len(failed) == 2, failed
-    assert [m.group("host") for m in map(FAIL2BAN.search, written.splitlines()) if m] == [
-        "127.0.0.1",
-        "127.0.0.1",
-    ]
-    assert not any(line.split(" ", 2)[2].startswith("2026-") for line in written.splitlines())
-    auth_ok = [line for line in written.splitlines() if "auth-ok" in line]
+    # What fail2ban would ban with the README's filter: the real client, twice.
+    # (A filter starting `^.*` would find the forged 6.6.6.6 inside the quoted name.)
+    banned = [m.group("host") for f in readme_fail2ban_filters() for m in map(f.search, lines) if m]
+    assert banned == ["127.0.0.1", "127.0.0.1"]
+    assert not any(line.split(" ", 3)[3].startswith("2026-") for line in lines)
+    auth_ok = [line.split(" ", 1)[1] for line in lines if "auth-ok" in line]
     assert auth_ok == [
         f"INFO sigrelay.proxy.listeners auth-ok client=127.0.0.1 user={ANNA} address={ANNA}"
     ]
