@@ -130,14 +130,12 @@ class RelaySection(Section):
     ldap_mail_attribute: str = "mail"
     auth_cache_seconds: float = Field(default=300.0, ge=0)  # pass-through successes
     auth_on_loopback_without_tls: bool = False
-    # AUTH throttle (proxy/throttle.py): failures per (client IP, user), then 454
-    # for auth_block_seconds, doubled per further failure; never a lock-out from
-    # every address. Shared by every node on the store.
+    # AUTH throttle per (client IP, user) and per client IP (proxy/throttle.py).
     auth_max_failures: int = Field(default=5, gt=0)
-    auth_max_failures_per_ip: int = Field(default=20, gt=0)  # all users of one client IP
-    auth_block_seconds: float = Field(default=60.0, ge=0)
-    auth_failure_window: float = Field(default=900.0, gt=0)  # failures forgotten after
-    auth_failure_delay: float = Field(default=1.0, ge=0)  # before each 535; doubled per failure
+    auth_max_failures_per_ip: int = Field(default=20, gt=0)
+    auth_block_seconds: float = Field(default=60.0, ge=0)  # doubled per further failure
+    auth_failure_window: float = Field(default=900.0, gt=0)
+    auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
     max_connections_per_ip: int = Field(default=20, gt=0)
     # Relay processes sharing the listeners and the spool (proxy/workers.py): one
@@ -242,16 +240,12 @@ class TrackerSection(Section):
     metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), validate_default=True
     )
-    # Dashboard login throttle (tracker/dashboard/auth.py): failures per client IP
-    # (per admin name twice as many), then 429 for login_block_seconds, doubled
-    # per further failure. Shared by every node on the store.
+    # Dashboard login throttle and argon2 checks at a time (tracker/dashboard/auth.py).
     login_max_failures: int = Field(default=5, gt=0)
     login_block_seconds: float = Field(default=60.0, ge=0)
     login_failure_window: float = Field(default=900.0, gt=0)
-    # Password checks at a time (argon2 takes 64 MiB each); more logins wait.
     login_concurrency: int = Field(default=2, gt=0)
-    # Landing pages (/t/e) posting from http:// origins: for development only.
-    landing_allow_http: bool = False
+    landing_allow_http: bool = False  # /t/e from http:// origins (development sites)
 
     @property
     def address(self) -> tuple[str, int]:
