@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from proxy.auth.users import UsersFile, add_user
 from proxy.throttle import AuthLimits, AuthThrottle
 from tracker.store import Store
 from tracker.store.throttle import Throttle
@@ -58,3 +60,23 @@ async def test_a_success_clears_the_pair(throttle):
         await throttle.failed("192.0.2.1", "anna@example.com")
     await throttle.succeeded("192.0.2.1", "anna@example.com")
     assert await throttle.failed("192.0.2.1", "anna@example.com") == 1
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/self/status")
+
+
+async def test_forty_parallel_auths_check_two_passwords_at_a_time(tmp_path: Path):
+    # Like the dashboard's logins (issue 14, finding 5): argon2 takes 64 MiB a check.
+    users = tmp_path / "users"
+    add_user(users, "anna@example.com", "correct horse battery staple")
+    backend = UsersFile(users, concurrency=2)
+    Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM)
+    before = _status_kib("VmRSS")
+    checks = [backend.verify("anna@example.com", "correct horse battery staple") for _ in range(40)]
+    assert all(await asyncio.gather(*checks))
+    growth_mib = (_status_kib("VmHWM") - before) / 1024
+    assert growth_mib < 3 * 64, f"peak grew {growth_mib:.0f} MiB"
