@@ -162,23 +162,26 @@ class RelaySMTP(DataSMTP):
         except UnicodeDecodeError:
             return AuthResult(success=False, handled=False)
         throttle = self.guard.throttle
-        wait = await throttle.refused_for(ip, login)
-        if wait > 0:
-            log.warning(
-                "auth-refused client=%s user=%s reason=throttled retry_after=%d",
-                ip,
-                quoted(login),
-                math.ceil(wait),
-            )
-            message = f"{AUTH_BLOCKED} in {math.ceil(wait)} seconds"
-            return AuthResult(success=False, handled=False, message=message)
-        try:
-            identity = await self.guard.backend.verify(login, password)
-        except AuthUnavailable as exc:
-            log.error("auth-unavailable client=%s user=%s error=%s", ip, quoted(login), quoted(exc))
-            return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+        async with throttle.one_at_a_time(ip):
+            wait = await throttle.refused_for(ip, login)
+            if wait > 0:
+                log.warning(
+                    "auth-refused client=%s user=%s reason=throttled retry_after=%d",
+                    ip,
+                    quoted(login),
+                    math.ceil(wait),
+                )
+                message = f"{AUTH_BLOCKED} in {math.ceil(wait)} seconds"
+                return AuthResult(success=False, handled=False, message=message)
+            try:
+                identity = await self.guard.backend.verify(login, password)
+            except AuthUnavailable as exc:
+                log.error(
+                    "auth-unavailable client=%s user=%s error=%s", ip, quoted(login), quoted(exc)
+                )
+                return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+            delay = await throttle.failed(ip, login) if identity is None else 0.0
         if identity is None:
-            delay = await throttle.failed(ip, login)
             log.warning("auth-failed client=%s user=%s delay=%.2f", ip, quoted(login), delay)
             await asyncio.sleep(delay)  # the throttle itself: slows down guessing
             return AuthResult(success=False, handled=False)

@@ -18,6 +18,7 @@ every attempt.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from tracker.store.throttle import Throttle, ThrottleRule, address_key
@@ -43,6 +44,10 @@ class AuthThrottle:
     def _rules(self, ip: str, user: str) -> dict[str, ThrottleRule]:
         address = address_key(ip)
         return {f"auth|pair|{address}|{user.lower()}": self._pair, f"auth|ip|{address}": self._ip}
+
+    def one_at_a_time(self, ip: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold while checking, verifying and counting one attempt of this client IP."""
+        return self.throttle.one_at_a_time(f"auth|{address_key(ip)}")
 
     async def refused_for(self, ip: str, user: str) -> float:
         """Seconds this client must wait before AUTH as `user` is checked again (0: now)."""

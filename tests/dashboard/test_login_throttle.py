@@ -164,3 +164,10 @@ async def test_forty_parallel_logins_stay_within_two_argon2_verifications_of_mem
     growth = await forty_parallel_logins_peak_growth(admins)
     print(f"peak RSS growth, 40 parallel logins, concurrency 2: {growth / MIB:.0f} MiB")
     assert growth < 3 * 64 * MIB  # argon2id's default costs 64 MiB a verification
+
+
+async def test_parallel_guesses_from_one_address_are_checked_in_turn(site: Dashboard):
+    # All of them used to pass the check before the first failure was counted.
+    guesses = [_login_from(site, "192.0.2.9", f"guess{n}") for n in range(12)]
+    statuses = sorted(response.status for response in await asyncio.gather(*guesses))
+    assert statuses == [401] * 5 + [429] * 7

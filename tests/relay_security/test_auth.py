@@ -6,6 +6,7 @@ import asyncio
 import base64
 import smtplib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from securerelay import ANNA, ANNA_PASSWORD
@@ -102,6 +103,20 @@ async def test_failures_from_one_address_do_not_lock_the_user_out_elsewhere(secu
 
     assert refused == 454  # the guesser's address, even with the right password
     assert accepted == 235  # Anna herself, from her own address
+
+
+async def test_parallel_guesses_from_one_address_are_checked_in_turn(secure_relay):
+    relay = await secure_relay(SIGRELAY_RELAY__AUTH_MAX_FAILURES="3")
+    port = relay.ports[SUBMISSION]
+    loop = asyncio.get_running_loop()
+    # Threads of their own: the relay checks passwords in the default pool.
+    with ThreadPoolExecutor(8) as clients:
+        guesses = [
+            loop.run_in_executor(clients, _auth_plain_from, "127.0.0.4", port, ANNA, f"guess{n}")
+            for n in range(8)
+        ]
+        codes = sorted(await asyncio.gather(*guesses))
+    assert codes == [454] * 5 + [535] * 3
 
 
 async def test_one_address_spraying_many_users_is_refused(secure_relay):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -159,6 +160,10 @@ class LoginThrottle:
 
     def _rules(self, ip: str, name: str) -> dict[str, ThrottleRule]:
         return {f"login|ip|{address_key(ip)}": self._ip, f"login|name|{name}": self._name}
+
+    def one_at_a_time(self, ip: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold while checking, verifying and counting one login of this client IP."""
+        return self.throttle.one_at_a_time(f"login|{address_key(ip)}")
 
     async def refused_for(self, ip: str, name: str) -> float:
         return await self.throttle.refused_for(self._rules(ip, name))

@@ -56,7 +56,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     config = settings(request)
     client = _client(request)
-    wait = math.ceil(await config.login_throttle.refused_for(client, name))
+    throttle = config.login_throttle
+    async with throttle.one_at_a_time(client):  # parallel guesses are checked in turn
+        wait = math.ceil(await throttle.refused_for(client, name))
+        accepted = False
+        if wait == 0:
+            accepted = bool(name and password and await config.admins.verify(name, password))
+            if not accepted:
+                await throttle.failed(client, name)
     if wait > 0:
         # Refused without checking the password: guessing gets no answer at all.
         log.warning(
@@ -69,8 +76,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         response = render(request, "login.html", context, status=429)
         response.headers["Retry-After"] = str(wait)
         return response
-    if not (name and password and await config.admins.verify(name, password)):
-        await config.login_throttle.failed(client, name)
+    if not accepted:
         # Never the name or password: they may be swapped.
         log.warning("dashboard login failed client=%s", client)
         context = {"error": "Wrong name or password.", "configured": bool(config.admins)}

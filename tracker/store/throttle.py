@@ -25,11 +25,12 @@ throttle table is out of reach.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, select
@@ -169,6 +170,24 @@ class Throttle:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock  # wall time: every node must read the same times
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, holders)
+
+    @contextlib.asynccontextmanager
+    async def one_at_a_time(self, key: str) -> AsyncIterator[None]:
+        """Attempts of one client, in this process, one after another: checked,
+        verified and counted in turn. Without it, 40 parallel guesses all pass
+        the check before the first failure is counted."""
+        lock, holders = self._turns.get(key, (asyncio.Lock(), 0))
+        self._turns[key] = (lock, holders + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, holders = self._turns[key]
+            if holders == 1:
+                del self._turns[key]  # memory stays bounded by the clients at it now
+            else:
+                self._turns[key] = (lock, holders - 1)
 
     async def refused_for(self, rules: Mapping[str, ThrottleRule]) -> float:
         """Seconds until an attempt on all these keys is allowed (0: now)."""
