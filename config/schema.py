@@ -130,7 +130,10 @@ class RelaySection(Section):
     ldap_mail_attribute: str = "mail"
     auth_cache_seconds: float = Field(default=300.0, ge=0)  # pass-through successes
     auth_on_loopback_without_tls: bool = False
-    auth_max_failures: int = Field(default=5, gt=0)  # then 454 until the window passes
+    # AUTH throttle per (client IP, user) and per client IP (proxy/throttle.py).
+    auth_max_failures: int = Field(default=5, gt=0)
+    auth_max_failures_per_ip: int = Field(default=20, gt=0)
+    auth_block_seconds: float = Field(default=60.0, ge=0)  # doubled per further failure
     auth_failure_window: float = Field(default=900.0, gt=0)
     auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
@@ -240,6 +243,12 @@ class TrackerSection(Section):
     metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), validate_default=True
     )
+    # Dashboard login throttle and argon2 checks at a time (tracker/dashboard/auth.py).
+    login_max_failures: int = Field(default=5, gt=0)
+    login_block_seconds: float = Field(default=60.0, ge=0)
+    login_failure_window: float = Field(default=900.0, gt=0)
+    login_concurrency: int = Field(default=2, gt=0)
+    landing_allow_http: bool = False  # /t/e from http:// origins (development sites)
 
     @property
     def address(self) -> tuple[str, int]:

@@ -22,6 +22,7 @@ import asyncio
 import binascii
 import ipaddress
 import logging
+import math
 import socket
 from base64 import b64decode
 from collections import Counter
@@ -32,14 +33,17 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, AuthResult
 
 from config import Config
+from config.logfields import quoted
 from config.schema import ListenerMode, ListenerSection, split_host_port
 from proxy import metrics
 from proxy.auth import AuthBackend, AuthUnavailable
 from proxy.auth.backends import open_backend
 from proxy.server import RelayHandler
 from proxy.smtpdata import DataSMTP
-from proxy.throttle import AuthThrottle
+from proxy.throttle import AuthLimits, AuthThrottle
 from proxy.tls import CertificateFiles
+from tracker.store import Store
+from tracker.store.throttle import Throttle
 
 log = logging.getLogger("sigrelay.proxy.listeners")
 
@@ -47,7 +51,7 @@ TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections from your address; try a
 SERVER_BUSY = b"421 4.7.0 Too many connections to this server; try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Idle too long; closing connection\r\n"
 LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn
-AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again later"
+AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again"
 AUTH_UNAVAILABLE = "454 4.7.0 Temporary authentication failure; try again later"
 
 
@@ -174,21 +178,33 @@ class RelaySMTP(DataSMTP):
         except UnicodeDecodeError:
             return AuthResult(success=False, handled=False)
         throttle = self.guard.throttle
-        if throttle.blocked(ip, login):
-            log.warning("auth-refused client=%s user=%s reason=throttled", ip, login)
-            return AuthResult(success=False, handled=False, message=AUTH_BLOCKED)
-        try:
-            identity = await self.guard.backend.verify(login, password)
-        except AuthUnavailable as exc:
-            log.error("auth-unavailable client=%s user=%s error=%s", ip, login, exc)
-            return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+        async with throttle.one_at_a_time(ip):
+            wait = await throttle.refused_for(ip, login)
+            if wait > 0:
+                log.warning(
+                    "auth-refused client=%s user=%s reason=throttled retry_after=%d",
+                    ip,
+                    quoted(login),
+                    math.ceil(wait),
+                )
+                message = f"{AUTH_BLOCKED} in {math.ceil(wait)} seconds"
+                return AuthResult(success=False, handled=False, message=message)
+            try:
+                identity = await self.guard.backend.verify(login, password)
+            except AuthUnavailable as exc:
+                log.error(
+                    "auth-unavailable client=%s user=%s error=%s", ip, quoted(login), quoted(exc)
+                )
+                return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+            delay = await throttle.failed(ip, login) if identity is None else 0.0
         if identity is None:
-            delay = throttle.failed(ip, login)
-            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, login, delay)
+            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, quoted(login), delay)
             await asyncio.sleep(delay)  # the throttle itself: slows down guessing
             return AuthResult(success=False, handled=False)
-        throttle.succeeded(ip, login)
-        log.info("auth-ok client=%s user=%s address=%s", ip, login, identity.address)
+        await throttle.succeeded(ip, login)
+        log.info(
+            "auth-ok client=%s user=%s address=%s", ip, quoted(login), quoted(identity.address)
+        )
         return AuthResult(success=True, auth_data=identity)
 
 
@@ -209,8 +225,10 @@ class Listeners:
         self,
         cfg: Config,
         handler: RelayHandler,
+        store: Store,
         inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
+        """`store`: where the AUTH throttle counts failures (shared by every node on it)."""
         relay = cfg.relay
         self.cfg = cfg
         self.handler = handler
@@ -223,9 +241,14 @@ class Listeners:
         self.guard = SessionGuard(
             backend=open_backend(cfg),
             throttle=AuthThrottle(
-                max_failures=relay.auth_max_failures,
-                window=relay.auth_failure_window,
-                base_delay=relay.auth_failure_delay,
+                Throttle(store),
+                AuthLimits(
+                    max_failures=relay.auth_max_failures,
+                    max_failures_per_ip=relay.auth_max_failures_per_ip,
+                    block_seconds=relay.auth_block_seconds,
+                    window=relay.auth_failure_window,
+                    base_delay=relay.auth_failure_delay,
+                ),
             ),
             max_connections_per_ip=relay.max_connections_per_ip,
             max_connections=relay.max_connections,

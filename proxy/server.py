@@ -23,6 +23,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from config.logfields import quoted
 from proxy import metrics
 from proxy.auth import Identity
 from proxy.senders import NULL_SENDER_REFUSED, SenderAuthorization
@@ -77,6 +78,13 @@ def address_problem(address: str, smtputf8: bool, stage: str) -> str | None:
     if not address.isascii() and not smtputf8:
         return NEEDS_SMTPUTF8
     return None
+
+
+def _logged(address: str) -> str:
+    """An envelope address as one log token; bytes that are not UTF-8 (kept by
+    aiosmtpd as surrogates, which a log stream cannot encode) as \\xNN."""
+    raw = address.encode("utf-8", "surrogateescape")
+    return quoted("<" + raw.decode("utf-8", "backslashreplace") + ">")
 
 
 def uses_routing(address: str) -> bool:
@@ -135,12 +143,14 @@ class RelayHandler:
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "mail")
         problem = address_problem(address, envelope.smtp_utf8, "mail")
         if problem is not None:
-            return _refuse(session, problem, "bad-address", "mail", f"from={address!a}")
+            return _refuse(session, problem, "bad-address", "mail", "from=" + _logged(address))
         if self.senders is not None:
             refusal = self.senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
                 reason = "null-sender" if refusal is NULL_SENDER_REFUSED else "sender"
-                return _refuse(session, refusal.status, reason, "mail", f"from=<{address}>")
+                return _refuse(
+                    session, refusal.status, reason, "mail", "from=" + quoted(f"<{address}>")
+                )
         # SIZE= above the limit was already refused by aiosmtpd (552), from data_size_limit.
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -153,9 +163,11 @@ class RelayHandler:
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "rcpt")
         problem = address_problem(address, envelope.smtp_utf8, "rcpt")
         if problem is not None:
-            return _refuse(session, problem, "bad-address", "rcpt", f"to={address!a}")
+            return _refuse(session, problem, "bad-address", "rcpt", "to=" + _logged(address))
         if uses_routing(address):
-            return _refuse(session, ROUTING_REFUSED, "routing", "rcpt", f"to=<{address}>")
+            return _refuse(
+                session, ROUTING_REFUSED, "routing", "rcpt", "to=" + quoted(f"<{address}>")
+            )
         if len(envelope.rcpt_tos) >= self.policy.max_recipients:
             return _refuse(session, TOO_MANY_RECIPIENTS, "too-many-recipients", "rcpt")
         envelope.rcpt_tos.append(address)
@@ -193,11 +205,11 @@ class RelayHandler:
             # fsync blocks: run it off the event loop so other sessions and deliveries go on.
             queue_id = await self.spool.run(self.spool.put, spooled, data)
         except SpoolWriteError as exc:
-            return _refuse(session, NO_SPACE, "spool-write-failed", "data", f"error={exc}")
+            return _refuse(session, NO_SPACE, "spool-write-failed", "data", "error=" + quoted(exc))
         log.info(
-            "queued queue_id=%s from=<%s> rcpts=%d size=%d client=%s",
+            "queued queue_id=%s from=%s rcpts=%d size=%d client=%s",
             queue_id,
-            spooled.mail_from,
+            quoted(f"<{spooled.mail_from}>"),
             len(spooled.rcpts),
             len(data),
             spooled.client_address,

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from tracker.pseudonym import load_pseudonym_key
 from tracker.store import Store
 from tracker.store.behaviour import ClickHistory
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
+from tracker.store.throttle import claim_once
 from tracker.store.timing import TimingRules
 from tracker.tokens import Keyring, load_keyring
 from tracker.webhooks import (
@@ -121,7 +123,10 @@ class Service:
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
                 dashboard=self._dashboard(keyring),
-                landing=LandingSettings(lambda: self.cfg.company.landing_domains),
+                landing=LandingSettings(
+                    lambda: self.cfg.company.landing_domains,
+                    lambda: self.cfg.tracker.landing_allow_http,
+                ),
                 optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
             )
             registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
@@ -147,7 +152,14 @@ class Service:
             self._start_click_history()
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
-            log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
+            # Where the relay really listens: `listen` is only the default
+            # when `listeners` is empty, and a port 0 is chosen by the kernel.
+            listening = ",".join(
+                f"{host}:{port}/{bound.mode.value}"
+                for bound in self.relay.listeners.bound
+                for host, port in [bound.address]
+            )
+            log.info("relay listening=%s upstream=%s", listening, upstream)
             if role.first and role.share.count > 1:
                 self.workers = WorkerProcesses(
                     role.share.count, cfg.config_dir, self.relay.listeners.socket_fds()
@@ -177,12 +189,19 @@ class Service:
                 ),
                 notify_group=self._notify_group,
                 hostname=cfg.relay.hostname,
+                claim=self._claim_notice,
             )
             await self.notifier.start()
             listeners.append(self.notifier.submit)
         if not listeners:
             return writer
         return NotifyingWriter(writer, listeners)  # type: ignore[return-value]
+
+    async def _claim_notice(self, key: str) -> bool:
+        """One notice per copy and day on all nodes: claimed in the store for two
+        days (a day of clocks apart is still the same notice)."""
+        assert self.store is not None
+        return await claim_once(self.store, key, time.time(), 2 * 86400)
 
     def _notify_group(self, name: str) -> bool:
         group = self.cfg.group(name)  # the current config: a reload may switch it off

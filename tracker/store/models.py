@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -268,4 +269,29 @@ event_batches = Table(
     Column("id", String(32), primary_key=True),
     Column("stored_at", UTCDateTime, nullable=False),
     Index("ix_event_batches_stored_at", "stored_at"),
+)
+
+# Throttles shared by every node on the store (tracker/store/throttle.py): failed
+# AUTH and dashboard logins per key, and one-time claims (sender notices). The
+# key is a SHA-256 of what it counts (an IP and a user name), never the name
+# itself; times are unix seconds, since every node compares them. A row is
+# dead once `expires_at` has passed and is deleted by the next write.
+throttles = Table(
+    "throttles",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_throttles_expires_at", "expires_at"),
+)
+
+# Dashboard sessions ended by logout before their cookie expires: the cookie is
+# signed, so without this a copied cookie would stay valid (tracker/dashboard/auth.py).
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_revoked_sessions_expires_at", "expires_at"),
 )

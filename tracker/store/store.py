@@ -7,7 +7,9 @@ redirecting clicks) while the database is still down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from dataclasses import fields
 from operator import attrgetter
 from pathlib import Path
@@ -58,9 +60,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(database: str | None) -> None:
+    """The SQLite file readable by its owner alone (0600), as are its -wal and
+    -shm: they hold recipients' addresses. SQLite gives the -wal and -shm it
+    creates the database file's mode, so creating the file 0600 first is
+    enough; files an older version left 0644 are tightened here."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+
+
 def _engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.drivername == "sqlite+aiosqlite":
+        _private_sqlite_file(parsed.database)
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
