@@ -7,7 +7,7 @@ warning rather than holding a redirect). Events go in batches:
 
     POST <url>   Content-Type: application/json
     X-Sigrelay-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>
-    {"events": [{"kind", "at", "verdict", "copy_id", "target",
+    {"events": [{"kind", "at", "verdict", "reason", "copy_id", "target",
                  "campaign", "variant", "group", "sender", "recipient", "domain"}]}
 
 The copy's fields are what the store keeps under the copy's privacy mode: a
@@ -154,6 +154,7 @@ class WebhookDispatcher:
                     "kind": event.kind,
                     "at": event.at.isoformat(),
                     "verdict": event.verdict,
+                    "reason": event.reason,
                     "copy_id": event.copy_id,
                     "target": event.target,
                     **{name: copy.get(name) for name in COPY_FIELDS},

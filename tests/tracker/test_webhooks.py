@@ -78,7 +78,12 @@ async def _dispatch(receiver: Receiver, events: list[EventRecord], **kwargs) -> 
 
 async def test_events_arrive_signed_with_the_secret(receiver: Receiver):
     await _dispatch(
-        receiver, [EventRecord("00112233445566aa", "click", AT, target="https://x.test/")]
+        receiver,
+        [
+            EventRecord(
+                "00112233445566aa", "click", AT, "scanner", "https://x.test/", reason="scanner:head"
+            )
+        ],
     )
     (body,), (header,) = receiver.bodies, receiver.signatures
     assert verify(body, header)
@@ -88,6 +93,7 @@ async def test_events_arrive_signed_with_the_secret(receiver: Receiver):
         "https://x.test/",
         AT.isoformat(),
     )
+    assert (event["verdict"], event["reason"]) == ("scanner", "scanner:head")
 
 
 async def test_a_500_is_retried_and_the_same_signed_batch_arrives(receiver: Receiver):

@@ -52,6 +52,11 @@ EVENT = {
         "at": {"type": "string", "format": "date-time"},
         "kind": {"type": "string", "enum": [*EVENT_KINDS, *LANDING_COUNTERS]},
         "verdict": {"type": "string", "enum": ["human", "proxy", "prefetch", "scanner"]},
+        "reason": {
+            "type": "string",
+            "description": "the rule behind the verdict: human, proxy:gmail, prefetch:apple, "
+            "scanner:agent, scanner:network, scanner:head, scanner:early, scanner:burst ...",
+        },
         "target": {"type": ["string", "null"]},
         "campaign": {"type": ["string", "null"]},
         "variant": {"type": ["string", "null"]},

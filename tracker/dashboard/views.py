@@ -14,6 +14,7 @@ from tracker.dashboard.pages import admin_page, current_session, render, see_oth
 from tracker.dashboard.svg import Series, line_chart, sparkline
 from tracker.store.abtest import ab_result
 from tracker.store.optout import list_optouts
+from tracker.store.reasons import reason_counts, reason_table
 from tracker.store.retention import forget
 
 log = logging.getLogger("sigrelay.tracker.dashboard")
@@ -119,6 +120,7 @@ async def campaign(request: web.Request, session: Session) -> web.StreamResponse
         "breakdowns": breakdowns,
         "ab": ab_result(campaign_id, breakdowns["variant"]),
         "events": recent.events,
+        "reasons": reason_table(await reason_counts(config.store, campaign_id)),
     }
     return render(request, "campaign.html", context, session)
 

@@ -142,6 +142,9 @@ events = Table(
     Column("verdict", String(16), nullable=False),
     Column("target", Text),
     Column("ip", String(64)),  # only with privacy.store_ip = "truncated": /24 or /48
+    # Why the verdict (tracker/store/records.py REASONS): never an address or an
+    # agent. NULL on events stored before reasons existed: read as the verdict.
+    Column("reason", String(32)),
     # No foreign key to copies: an event may arrive before its copy's sent fact
     # (the relay records asynchronously); stats join on copy_id.
     # (copy_id, at): the timing rules look for a copy's clicks within a second of

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tracker.store import batches, queries, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
-from tracker.store.timing import SCANNER, TimingRules, reclassify
+from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -153,7 +153,7 @@ class Store:
                 records, remarked = reclassified.records, reclassified.remarked
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
-            now_scanner = [with_verdict(r, SCANNER) for r in remarked]
+            now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
             await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
 
     # --- reading --------------------------------------------------------------

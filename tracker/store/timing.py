@@ -44,6 +44,8 @@ from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord, with_verdict
 
 SCANNER = "scanner"
+EARLY = "scanner:early"  # the reasons these rules give (tracker/store/records.py)
+BURST = "scanner:burst"
 
 
 @dataclass(frozen=True)
@@ -83,18 +85,23 @@ async def reclassify(
     if not clicks:
         return Reclassified(records, remarked)
     copy_ids = sorted({records[i].copy_id for i in clicks})
-    scanner: set[int] = set()
-    if rules.click_after_send > timedelta(0):
-        scanner |= await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+    # Batch position -> reason; a click both early and in a burst says "early",
+    # the rule that needs nothing but the copy's sent time.
+    scanner: dict[int, str] = {}
     if rules.burst > timedelta(0):
         batch_burst, stored_burst = await _bursts(conn, records, clicks, copy_ids, rules.burst)
-        scanner |= batch_burst
+        scanner.update(dict.fromkeys(batch_burst, BURST))
         if stored_burst:
             remarked = await _remark_stored(conn, stored_burst)
+    if rules.click_after_send > timedelta(0):
+        too_soon = await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+        scanner.update(dict.fromkeys(too_soon, EARLY))
     if not scanner:
         return Reclassified(records, remarked)
     marked = [
-        with_verdict(r, SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
+        with_verdict(r, SCANNER, scanner[i])
+        if i in scanner and r.verdict in COUNTED_VERDICTS
+        else r
         for i, r in enumerate(records)
     ]
     return Reclassified(marked, remarked)
@@ -151,7 +158,7 @@ _REMARK = _per_dialect(
     lambda dialect: (
         update(events)
         .where(_among(events.c.id, BigInteger, dialect))
-        .values(verdict=SCANNER)
+        .values(verdict=SCANNER, reason=BURST)
         .returning(events.c.copy_id, events.c.at, events.c.target)
     )
 )
