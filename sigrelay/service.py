@@ -42,6 +42,7 @@ from tracker.store import Store
 from tracker.store.behaviour import ClickHistory
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.store.timing import TimingRules
+from tracker.store.withdrawal import Withdrawal
 from tracker.tokens import Keyring, load_keyring
 from tracker.webhooks import (
     NotifyingWriter,
@@ -106,11 +107,13 @@ class Service:
         self.store.timing = TimingRules.of_seconds(
             tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
         )
+        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
+        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
+        # Opt-outs reach the copies sent before them (tracker/store/withdrawal.py).
+        self.store.withdrawal = Withdrawal(pseudonym_key)
         # The store is written by a child process: storing never costs the request
         # loop (tracker/writer_process.py).
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
-        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
-        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
         app = None
         if self.parts.tracker:
             app = make_app(

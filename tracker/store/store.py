@@ -23,6 +23,7 @@ from tracker.store import batches, queries, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
+from tracker.store.withdrawal import Withdrawal
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -101,6 +102,8 @@ class Store:
         self.dialect = engine.dialect.name
         # Set by the tracker: judge clicks by their timing as they are written.
         self.timing: TimingRules | None = None
+        # Set by the tracker: opt-outs reach the copies sent before (withdrawal.py).
+        self.withdrawal: Withdrawal | None = None
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -151,6 +154,9 @@ class Store:
             if self.timing is not None:
                 reclassified = await reclassify(conn, records, self.timing)
                 records, remarked = reclassified.records, reclassified.remarked
+            if self.withdrawal is not None:
+                # After the timing rules, which judge a copy by its own clicks.
+                records = await self.withdrawal.apply(conn, records)
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
             now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]

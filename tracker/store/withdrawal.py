@@ -1,0 +1,179 @@
+"""Retroactive withdrawal: a recipient's opt-out reaches the copies they got before.
+
+GDPR Art. 21(3) (after an objection the data "shall no longer be processed"),
+Art. 7(3) (withdrawing consent as easy as giving it), and the French CNIL's
+recommendation 2026-042 (withdrawal stops tracking on mail already sent): from
+the moment a recipient opts out, events from any earlier copy of theirs are
+
+- not stored at all ("do not track me": choice `untracked`), or
+- stored without the copy's identity ("count me only anonymously": choice
+  `anonymous`): against a stand-in copy that keeps the campaign, variant,
+  group and sender but names no recipient and no domain, so the campaign's
+  figures still count the event and nothing ties it to the person.
+
+The opt-out event itself is kept as it is: it is the record of the objection.
+
+Cheap on the writer's path: the opt-out list (recipient keys, choices and
+times) is held in memory and read again from the store every
+`refresh_seconds`, so an opt-out made on another node applies here within
+that time. A copy's recipient key (tracker/recipients.py: a prefix of the
+pseudonym, so it survives `forget` and retention) never changes and is
+cached. With nobody opted out, a batch costs one dict check.
+
+Limits: only personal copies name their recipient in the store. Domain and
+anonymous copies are shared by several recipients and name nobody, so
+nothing of them can be withdrawn for one person (and they hold nothing that
+identifies one). An event whose copy's sent fact has not arrived yet (the
+relay records it asynchronously) is stored as it comes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tracker.recipients import recipient_key_of_stored
+from tracker.store.models import copies, optouts
+from tracker.store.records import EventRecord
+
+UNTRACKED = "untracked"
+DEFAULT_REFRESH_SECONDS = 2.0
+COPY_CACHE_SIZE = 200_000  # copy id -> recipient key; ~30 MB at most
+STANDIN_QUEUE_ID = "withdrawn"  # the queue id of stand-in copies: no message of ours
+
+_OPTOUTS = select(optouts.c.recipient_key, optouts.c.choice, optouts.c.at)
+_RECIPIENTS = select(copies.c.copy_id, copies.c.recipient).where(
+    copies.c.copy_id.in_(bindparam("ids", expanding=True))
+)
+_COPY_FACTS = select(
+    copies.c.copy_id,
+    copies.c.sent_at,
+    copies.c.sender,
+    copies.c.group,
+    copies.c.campaign,
+    copies.c.variant,
+).where(copies.c.copy_id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    choice: str  # anonymous | untracked
+    at: datetime  # from this moment on
+
+
+class Withdrawal:
+    """Applies the opt-out list to batches of events (Store.record_events).
+    Pickled for the writer process: only the key and the interval travel."""
+
+    def __init__(
+        self,
+        pseudonym_key: bytes,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pseudonym_key = pseudonym_key
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._withdrawn: dict[str, Withdrawn] = {}
+        self._loaded_at: float | None = None
+        self._key_of_copy: dict[str, str | None] = {}
+        self.dropped = 0  # events not stored ("do not track me")
+        self.anonymised = 0  # events stored against a stand-in copy
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Withdrawal, (self.pseudonym_key, self.refresh_seconds))
+
+    def expire(self) -> None:
+        """Read the opt-out list again before the next batch (an opt-out on this node)."""
+        self._loaded_at = None
+
+    async def apply(self, conn: AsyncConnection, records: list[EventRecord]) -> list[EventRecord]:
+        """The batch as it may be stored: withdrawn recipients' events left out,
+        or moved to stand-in copies (recorded here, in the batch's transaction)."""
+        now = self.clock()
+        if self._loaded_at is None or now - self._loaded_at >= self.refresh_seconds:
+            rows = (await conn.execute(_OPTOUTS)).all()
+            self._withdrawn = {key: Withdrawn(choice, at) for key, choice, at in rows}
+            self._loaded_at = now
+        if not self._withdrawn:
+            return records
+        keys = await self._keys(conn, {r.copy_id for r in records if r.kind != "optout"})
+        kept: list[EventRecord] = []
+        moved: list[int] = []  # positions in `kept` of events to move to a stand-in
+        withdrawn = self._withdrawn
+        for record in records:
+            key = keys.get(record.copy_id)
+            choice = withdrawn.get(key) if key is not None else None
+            if choice is None or record.kind == "optout" or record.at < choice.at:
+                kept.append(record)
+            elif choice.choice == UNTRACKED:
+                self.dropped += 1
+            else:
+                moved.append(len(kept))
+                kept.append(record)
+        if moved:
+            await self._move_to_standins(conn, kept, moved)
+        return kept
+
+    async def _keys(self, conn: AsyncConnection, copy_ids: set[str]) -> dict[str, str | None]:
+        cache = self._key_of_copy
+        missing = [copy_id for copy_id in copy_ids if copy_id not in cache]
+        if missing:
+            if len(cache) + len(missing) > COPY_CACHE_SIZE:
+                cache.clear()  # bounded memory; the keys are read again as needed
+            for copy_id, recipient in (await conn.execute(_RECIPIENTS, {"ids": missing})).all():
+                # None: a domain or anonymous copy, which names nobody.
+                cache[copy_id] = (
+                    recipient_key_of_stored(recipient, self.pseudonym_key) if recipient else None
+                )
+        # A copy not recorded yet stays out of the cache: asked again next batch.
+        return {copy_id: cache.get(copy_id) for copy_id in copy_ids}
+
+    async def _move_to_standins(
+        self, conn: AsyncConnection, kept: list[EventRecord], moved: list[int]
+    ) -> None:
+        ids = sorted({kept[i].copy_id for i in moved})
+        facts = (await conn.execute(_COPY_FACTS, {"ids": ids})).all()
+        standin_of: dict[str, str] = {}
+        rows = []
+        for copy_id, sent_at, sender, group, campaign, variant in facts:
+            standin = standin_copy_id(campaign, variant, group, sender)
+            standin_of[copy_id] = standin
+            rows.append(
+                {
+                    "copy_id": standin,
+                    "queue_id": STANDIN_QUEUE_ID,
+                    "sent_at": sent_at,
+                    "sender": sender,
+                    "group": group,
+                    "privacy": "anonymous",
+                    "campaign": campaign,
+                    "variant": variant,
+                    "recipient": None,
+                    "domain": None,
+                    "recipients": 0,  # sent to nobody: "sent" figures stay as they were
+                }
+            )
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(copies).on_conflict_do_nothing(index_elements=["copy_id"])
+        await conn.execute(insert, rows)
+        for i in moved:
+            record = kept[i]
+            changed = dict(vars(record), copy_id=standin_of[record.copy_id], ip=None)
+            kept[i] = EventRecord(**changed)
+            self.anonymised += 1
+
+
+def standin_copy_id(campaign: str | None, variant: str | None, group: str, sender: str) -> str:
+    """The stand-in copy of a campaign, variant, group and sender: 16 hex
+    characters like a copy id, the same on every node."""
+    text = "\x1f".join(("standin", campaign or "", variant or "", group, sender))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
