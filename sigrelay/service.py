@@ -125,7 +125,13 @@ class Service:
                 store_ip=cfg.privacy.store_ip,
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(lambda: self.cfg.company.landing_domains),
-                optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
+                optout=OptOutSettings(
+                    self.store,
+                    pseudonym_key,
+                    cfg.tracker.public_url,
+                    require_consent=cfg.privacy.require_consent,
+                    without_consent=cfg.privacy.without_consent,
+                ),
             )
             registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
             if self.parts.relay:

@@ -182,6 +182,22 @@ consents = Table(
     Column("at", UTCDateTime(), nullable=False),
 )
 
+# Proof of consent (GDPR Art. 7(1): the controller must be able to show it):
+# one row per consent given or withdrawn, kept after a withdrawal. When, how
+# (which page and button, or which admin command) and which version of the
+# consent text was shown (tracker/consent.py); never an IP address or agent.
+consent_receipts = Table(
+    "consent_receipts",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("recipient_key", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("action", String(16), nullable=False),  # given | withdrawn
+    Column("how", String(64), nullable=False),  # e.g. "optout-page:give-consent-button"
+    Column("text_version", String(80)),  # None: no text shown (an admin's command)
+    Index("ix_consent_receipts_recipient_key", "recipient_key"),
+)
+
 
 # The rollup's event counters (tracker/store/rollup.py): people's impressions,
 # opens and clicks, opt-outs, machines' opens and clicks, and what the landing
