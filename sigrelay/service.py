@@ -124,7 +124,9 @@ class Service:
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
                 dashboard=self._dashboard(keyring),
-                landing=LandingSettings(lambda: self.cfg.company.landing_domains),
+                landing=LandingSettings(
+                    lambda: self.cfg.company.landing_domains, lambda: self.cfg.privacy.gpc
+                ),
                 optout=OptOutSettings(
                     self.store,
                     pseudonym_key,

@@ -45,9 +45,13 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 @asynccontextmanager
 async def landing_tracker(
-    tmp_path: Path, keyring: Keyring, domains: tuple[str, ...] | Callable[[], tuple[str, ...]]
+    tmp_path: Path,
+    keyring: Keyring,
+    domains: tuple[str, ...] | Callable[[], tuple[str, ...]],
+    gpc: str = "anonymous",
 ) -> AsyncIterator[LandingTracker]:
-    """`domains`: the landing domains, or what the config says they are now."""
+    """`domains`: the landing domains, or what the config says they are now;
+    `gpc`: privacy.gpc."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
@@ -57,7 +61,7 @@ async def landing_tracker(
         writer,
         lambda c, v: None,
         clock=lambda: NOW,
-        landing=LandingSettings(domains if callable(domains) else lambda: domains),
+        landing=LandingSettings(domains if callable(domains) else lambda: domains, lambda: gpc),
     )
     runner, url = await serve(app)
     try:

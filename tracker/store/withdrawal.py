@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +43,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tracker.recipients import recipient_key_of_stored
 from tracker.store.models import copies, optouts
 from tracker.store.records import EventRecord
+
+if TYPE_CHECKING:
+    from tracker.store.store import Store
 
 UNTRACKED = "untracked"
 DEFAULT_REFRESH_SECONDS = 2.0
@@ -142,34 +145,51 @@ class Withdrawal:
     ) -> None:
         ids = sorted({kept[i].copy_id for i in moved})
         facts = (await conn.execute(_COPY_FACTS, {"ids": ids})).all()
-        standin_of: dict[str, str] = {}
-        rows = []
-        for copy_id, sent_at, sender, group, campaign, variant in facts:
-            standin = standin_copy_id(campaign, variant, group, sender)
-            standin_of[copy_id] = standin
-            rows.append(
-                {
-                    "copy_id": standin,
-                    "queue_id": STANDIN_QUEUE_ID,
-                    "sent_at": sent_at,
-                    "sender": sender,
-                    "group": group,
-                    "privacy": "anonymous",
-                    "campaign": campaign,
-                    "variant": variant,
-                    "recipient": None,
-                    "domain": None,
-                    "recipients": 0,  # sent to nobody: "sent" figures stay as they were
-                }
-            )
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(copies).on_conflict_do_nothing(index_elements=["copy_id"])
-        await conn.execute(insert, rows)
+        rows = [_standin_row(*fact[1:]) for fact in facts]
+        standin_of = {fact[0]: row["copy_id"] for fact, row in zip(facts, rows, strict=True)}
+        await _record_standins(conn, rows)
         for i in moved:
             record = kept[i]
             changed = dict(vars(record), copy_id=standin_of[record.copy_id], ip=None)
             kept[i] = EventRecord(**changed)
             self.anonymised += 1
+
+
+def _standin_row(
+    sent_at: datetime, sender: str, group: str, campaign: str | None, variant: str | None
+) -> dict[str, Any]:
+    return {
+        "copy_id": standin_copy_id(campaign, variant, group, sender),
+        "queue_id": STANDIN_QUEUE_ID,
+        "sent_at": sent_at,
+        "sender": sender,
+        "group": group,
+        "privacy": "anonymous",
+        "campaign": campaign,
+        "variant": variant,
+        "recipient": None,
+        "domain": None,
+        "recipients": 0,  # sent to nobody: "sent" figures stay as they were
+    }
+
+
+async def _record_standins(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(copies).on_conflict_do_nothing(index_elements=["copy_id"])
+    await conn.execute(insert, rows)
+
+
+async def standin_for(store: Store, copy_id: str) -> str | None:
+    """The stand-in copy of `copy_id`'s campaign (recorded if new), or None if
+    the store does not know the copy: for events that must not name their copy
+    (a landing page visit with Global Privacy Control, tracker/landing.py)."""
+    async with store.engine.begin() as conn:
+        fact = (await conn.execute(_COPY_FACTS, {"ids": [copy_id]})).first()
+        if fact is None:
+            return None
+        row = _standin_row(*fact[1:])
+        await _record_standins(conn, [row])
+        return row["copy_id"]
 
 
 def standin_copy_id(campaign: str | None, variant: str | None, group: str, sender: str) -> str:
