@@ -186,7 +186,6 @@ class _LandingHandlers:
         self.writer.submit(EventRecord(copy_id, kind, self.clock(), "human", target))
         return web.Response(status=204, headers=cors)
 
-
     async def _without_identity(self, copy_id: str) -> str | None:
         """What a GPC or DNT visit is recorded against: the stand-in copy, or
         None (`privacy.gpc = "off"`, an unknown copy, or the store unreachable:
