@@ -172,7 +172,9 @@ class Service:
         listeners = []
         hooks = hooks_from_config(cfg.webhooks, os.environ)
         if hooks:
-            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
+            # With the pseudonym key: opted-out recipients' events are sent as they chose.
+            key = self.store.withdrawal.pseudonym_key if self.store.withdrawal else None
+            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store, key))
             await self.webhooks.start()
             listeners.append(self.webhooks.submit)
         if any(group.notify_sender for group in cfg.groups):

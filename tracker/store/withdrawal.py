@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -153,6 +153,24 @@ class Withdrawal:
             changed = dict(vars(record), copy_id=standin_of[record.copy_id], ip=None)
             kept[i] = EventRecord(**changed)
             self.anonymised += 1
+
+
+async def withdrawn_copies(
+    store: Store, pseudonym_key: bytes, recipients: Mapping[str, str | None]
+) -> dict[str, Withdrawn]:
+    """Of these copies (copy id -> the recipient their row holds), those whose
+    recipient opted out, with the choice and its moment (for webhooks)."""
+    key_of = {
+        copy_id: recipient_key_of_stored(recipient, pseudonym_key)
+        for copy_id, recipient in recipients.items()
+        if recipient
+    }
+    if not key_of:
+        return {}
+    query = _OPTOUTS.where(optouts.c.recipient_key.in_(sorted(set(key_of.values()))))
+    async with store.engine.connect() as conn:
+        found = {key: Withdrawn(choice, at) for key, choice, at in await conn.execute(query)}
+    return {copy_id: found[key] for copy_id, key in key_of.items() if key in found}
 
 
 def _standin_row(
