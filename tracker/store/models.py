@@ -173,6 +173,8 @@ optouts = Table(
     Column("recipient_key", String(32), primary_key=True),
     Column("choice", String(16), nullable=False),  # anonymous | untracked
     Column("at", UTCDateTime(), nullable=False),
+    # The writers read the opt-outs made since their last look (withdrawal.py).
+    Index("ix_optouts_at", "at"),
 )
 
 consents = Table(
@@ -265,6 +267,19 @@ campaign_day_counts = Table(
     Column("campaign", Text, primary_key=True),
     Column("day", Date, primary_key=True),
     *_counters(CAMPAIGN_COUNTERS),
+)
+
+# Events per campaign, kind and reason (tracker/store/reasons.py): the campaign
+# page's "people and machines, by reason" without reading the events. Kept by
+# the writer with every batch like the rollups above ('' for no campaign);
+# only impressions, opens and clicks of copies known when they are written.
+campaign_reason_counts = Table(
+    "campaign_reason_counts",
+    metadata,
+    Column("campaign", Text, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("events", Integer, nullable=False, default=0),
 )
 
 # Events written before their copy's sent fact (the relay records it

@@ -1,19 +1,28 @@
 """Why events were counted as a person's or a machine's: events per reason.
 
-Reasons are kept per event (`events.reason`, tracker/store/records.py); the
-rollup counts verdicts, not reasons, so this reads the events themselves
-(joined to their copies for a campaign). Events stored before reasons existed
-have none and count under their verdict (`coalesce(reason, verdict)`).
+Reasons are kept per event (`events.reason`, tracker/store/records.py) and
+counted per campaign, kind and reason in `campaign_reason_counts`, kept by the
+writer in each batch's transaction (`add_reasons`), so the campaign page and
+`stats --json` read a few rows, not the events. Events stored before reasons
+existed count under their verdict. An event whose copy's sent fact was not
+recorded yet when it was written (the relay records it asynchronously) is not
+in the counts; `reasons_from_events` reads the events themselves (the
+reference the tests compare against).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tracker.store.models import copies, events
+from tracker.store.models import campaign_reason_counts, copies, events
 from tracker.store.queries import COUNTED_VERDICTS
+from tracker.store.records import EventRecord, verdict_of_reason
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
@@ -21,38 +30,125 @@ if TYPE_CHECKING:
 # What a reason breakdown shows: the tracking kinds (opt-outs and landing page
 # reports are a person's whatever the verdict; tracker/store/queries.py).
 REASON_KINDS = ("impression", "open", "click")
-# Human first, then the machines that still count (image proxies), then the rest.
-_ORDER = {"human": 0, **{verdict: 1 for verdict in COUNTED_VERDICTS if verdict != "human"}}
+CAMPAIGN_CACHE_SIZE = 200_000  # copy id -> campaign; a copy's campaign never changes
+
+_CAMPAIGNS = select(copies.c.copy_id, copies.c.campaign).where(
+    copies.c.copy_id.in_(bindparam("ids", expanding=True))
+)
+
+
+class CampaignOf:
+    """The campaign of each copy, cached: most events of a batch are of copies
+    seen in earlier batches, so the writer seldom asks the store."""
+
+    def __init__(self) -> None:
+        self._campaign: dict[str, str] = {}
+
+    async def of(self, conn: AsyncConnection, copy_ids: set[str]) -> dict[str, str]:
+        cache = self._campaign
+        missing = [copy_id for copy_id in copy_ids if copy_id not in cache]
+        if missing:
+            if len(cache) + len(missing) > CAMPAIGN_CACHE_SIZE:
+                cache.clear()
+            for copy_id, campaign in (await conn.execute(_CAMPAIGNS, {"ids": missing})).all():
+                cache[copy_id] = campaign or ""
+        return {copy_id: cache[copy_id] for copy_id in copy_ids if copy_id in cache}
+
+
+def _upsert(dialect_name: str):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(campaign_reason_counts)
+    return insert.on_conflict_do_update(
+        index_elements=["campaign", "kind", "reason"],
+        set_={"events": campaign_reason_counts.c.events + insert.excluded.events},
+    )
+
+
+_UPSERT = {name: _upsert(name) for name in ("sqlite", "postgresql")}
+
+
+async def add_reasons(
+    conn: AsyncConnection,
+    records: Iterable[EventRecord],
+    withdrawn: Iterable[EventRecord],
+    campaigns: CampaignOf,
+) -> None:
+    """Add a batch to campaign_reason_counts (inside the events' transaction);
+    `withdrawn`: stored events as they were counted before their reason changed."""
+    signed = [(1, r) for r in records if r.kind in REASON_KINDS]
+    signed += [(-1, r) for r in withdrawn if r.kind in REASON_KINDS]
+    if not signed:
+        return
+    campaign_of = await campaigns.of(conn, {r.copy_id for _, r in signed})
+    tally: Counter[tuple[str, str, str]] = Counter()
+    for sign, record in signed:
+        campaign = campaign_of.get(record.copy_id)
+        if campaign is not None:
+            tally[(campaign, record.kind, record.reason)] += sign
+    # In key order: writers on several nodes lock the rows in the same order.
+    rows = [
+        {"campaign": c, "kind": k, "reason": r, "events": n}
+        for (c, k, r), n in sorted(tally.items())
+        if n
+    ]
+    if rows:
+        await conn.execute(_UPSERT[conn.dialect.name], rows)
+
+
+def reasons_query(campaign: str | None) -> Select:
+    table = campaign_reason_counts
+    query = (
+        select(table.c.kind, table.c.reason, func.sum(table.c.events).label("events"))
+        .where(table.c.kind.in_(REASON_KINDS))
+        .group_by(table.c.kind, table.c.reason)
+    )
+    return query.where(table.c.campaign == campaign) if campaign is not None else query
+
+
+def reasons_from_events_query(campaign: str | None) -> Select:
+    reason = reason_column().label("reason")
+    query = select(events.c.kind, reason, func.count().label("events")).where(
+        events.c.kind.in_(REASON_KINDS)
+    )
+    if campaign is not None:
+        query = query.select_from(events.join(copies, copies.c.copy_id == events.c.copy_id)).where(
+            copies.c.campaign == campaign
+        )
+    return query.group_by(events.c.kind, reason)
 
 
 def reason_column():
     return func.coalesce(events.c.reason, events.c.verdict)
 
 
-def reasons_query(campaign: str | None) -> Select:
-    reason = reason_column().label("reason")
-    query = select(
-        events.c.kind,
-        events.c.verdict,
-        reason,
-        func.count().label("events"),
-    ).where(events.c.kind.in_(REASON_KINDS))
-    if campaign is not None:
-        query = query.select_from(events.join(copies, copies.c.copy_id == events.c.copy_id)).where(
-            copies.c.campaign == campaign
-        )
-    order = case(_ORDER, value=events.c.verdict, else_=2)
-    return query.group_by(events.c.kind, events.c.verdict, reason).order_by(
-        order, events.c.verdict, reason, events.c.kind
-    )
-
-
 async def reason_counts(store: Store, campaign: str | None = None) -> list[dict[str, Any]]:
-    """`[{"kind", "verdict", "reason", "counted", "events"}]`: human first, then
-    image proxies (counted as opens), then the machines apart."""
+    """`[{"kind", "verdict", "reason", "counted", "events"}]`, from the rollup."""
+    return await _read(store, reasons_query(campaign))
+
+
+async def reasons_from_events(store: Store, campaign: str | None = None) -> list[dict[str, Any]]:
+    """The same from the events themselves (slow at millions of events)."""
+    return await _read(store, reasons_from_events_query(campaign))
+
+
+def _order(row: dict[str, Any]) -> tuple:
+    # Human first, then the machines that still count (image proxies), then the rest.
+    rank = 0 if row["verdict"] == "human" else 1 if row["counted"] else 2
+    return (rank, row["reason"], row["kind"])
+
+
+async def _read(store: Store, query: Select) -> list[dict[str, Any]]:
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(reasons_query(campaign))).mappings().all()
-    return [{**row, "counted": row["verdict"] in COUNTED_VERDICTS} for row in rows]
+        rows = (await conn.execute(query)).mappings().all()
+    found = []
+    for row in rows:
+        if row["events"]:
+            verdict = verdict_of_reason(row["reason"])
+            counted = verdict in COUNTED_VERDICTS
+            found.append(
+                {**row, "events": int(row["events"]), "verdict": verdict, "counted": counted}
+            )
+    return sorted(found, key=_order)
 
 
 def reason_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -66,3 +162,18 @@ def reason_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         entry[row["kind"]] += row["events"]
     return list(table.values())
+
+
+def rebuild_reasons(conn: Any) -> None:
+    """Recompute campaign_reason_counts from the events (rollup.rebuild)."""
+    campaign = func.coalesce(copies.c.campaign, "")
+    reason = reason_column()
+    per_key = (
+        select(campaign, events.c.kind, reason, func.count())
+        .select_from(events.join(copies, copies.c.copy_id == events.c.copy_id))
+        .where(events.c.kind.in_(REASON_KINDS))
+        .group_by(campaign, events.c.kind, reason)
+    )
+    conn.execute(campaign_reason_counts.delete())
+    names = ["campaign", "kind", "reason", "events"]
+    conn.execute(campaign_reason_counts.insert().from_select(names, per_key))

@@ -69,6 +69,7 @@ from tracker.store.models import (
     events,
 )
 from tracker.store.queries import COUNTED_VERDICTS, LANDING_COUNTERS, utc_day
+from tracker.store.reasons import rebuild_reasons
 from tracker.store.records import EVENT_KINDS, VERDICTS, EventRecord
 from tracker.store.rollup_queries import copy_figures, counts_per, figures_per
 
@@ -437,6 +438,7 @@ def rebuild(conn: Connection) -> None:
         conn.execute(delete(table))
         names = [column.name for column in table.primary_key.columns]
         conn.execute(insert(table).from_select([*names, *CAMPAIGN_COUNTERS], per_key))
+    rebuild_reasons(conn)
     recorded = exists().where(copies.c.copy_id == copy_day_counts.c.copy_id)
     conn.execute(delete(early_day_counts))
     conn.execute(

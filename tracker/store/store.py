@@ -19,7 +19,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tracker.store import batches, queries, rollup, stats
+from tracker.store import batches, queries, reasons, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
@@ -104,6 +104,7 @@ class Store:
         self.timing: TimingRules | None = None
         # Set by the tracker: opt-outs reach the copies sent before (withdrawal.py).
         self.withdrawal: Withdrawal | None = None
+        self._campaigns = reasons.CampaignOf()  # for the reason counts
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -161,6 +162,7 @@ class Store:
             # Re-marked stored clicks move from the person's counters to the machine's.
             now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
             await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
+            await reasons.add_reasons(conn, [*records, *now_scanner], remarked, self._campaigns)
 
     # --- reading --------------------------------------------------------------
 
