@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tracker.recipients import recipient_key
 from tracker.store import CopyRecord, EventRecord, Store
 from tracker.store.models import copies, events
-from tracker.store.optout import opt_out, optouts_of
+from tracker.store.optout import opt_in, opt_out, optouts_of
 from tracker.store.retention import forget
 from tracker.store.withdrawal import Withdrawal, standin_copy_id
 
@@ -169,3 +169,22 @@ async def test_another_nodes_opt_out_applies_within_the_refresh_interval(open_st
     await node_b.record_events([EventRecord(KIM.copy_id, "open", at)] * 5)
     assert len(await stored_copy_ids(node_a)) == 2
     assert node_b.withdrawal.dropped == 5
+
+
+async def test_between_full_readings_only_new_opt_outs_are_read_and_an_opt_in_waits(store: Store):
+    now = [0.0]
+    store.withdrawal = Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
+    await store.record_copies([KIM, LEE])
+    kim, lee = recipient_key(KIM.recipient, KEY), recipient_key(LEE.recipient, KEY)
+    await opt_out(store, kim, "untracked", OPTED_OUT_AT)
+    after = OPTED_OUT_AT + timedelta(hours=1)
+    await store.record_events([EventRecord(KIM.copy_id, "open", after)])  # a full reading
+    await opt_out(store, lee, "untracked", OPTED_OUT_AT + timedelta(minutes=1))
+    await opt_in(store, kim)
+    now[0] += 2.0  # a look at what is new: Lee's opt-out
+    both = [EventRecord(KIM.copy_id, "open", after), EventRecord(LEE.copy_id, "open", after)]
+    await store.record_events(both)
+    assert await stored_copy_ids(store) == [], "Kim's opt-in is not seen yet: the stricter holds"
+    now[0] += 60.0  # the full reading: Kim's row is gone
+    await store.record_events(both)
+    assert await stored_copy_ids(store) == [KIM.copy_id]

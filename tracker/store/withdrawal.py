@@ -14,11 +14,14 @@ the moment a recipient opts out, events from any earlier copy of theirs are
 The opt-out event itself is kept as it is: it is the record of the objection.
 
 Cheap on the writer's path: the opt-out list (recipient keys, choices and
-times) is held in memory and read again from the store every
-`refresh_seconds`, so an opt-out made on another node applies here within
-that time. A copy's recipient key (tracker/recipients.py: a prefix of the
-pseudonym, so it survives `forget` and retention) never changes and is
-cached. With nobody opted out, a batch costs one dict check.
+times) is held in memory. Every `refresh_seconds` the writer reads the
+opt-outs recorded since the newest it knows (less `CLOCK_SKEW`, for nodes
+whose clocks differ; by the `ix_optouts_at` index), so an opt-out made on
+another node applies here within that time; every `full_refresh_seconds` it
+reads the whole list, which is when an opt-in (a deleted row) is seen: until
+then, for up to a minute, the stricter choice holds. A copy's recipient key
+(tracker/recipients.py: a prefix of the pseudonym, so it survives `forget`
+and retention) never changes and is cached. With nobody opted out, a batch costs one dict check.
 
 Limits: only personal copies name their recipient in the store. Domain and
 anonymous copies are shared by several recipients and name nobody, so
@@ -33,7 +36,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
@@ -49,10 +52,13 @@ if TYPE_CHECKING:
 
 UNTRACKED = "untracked"
 DEFAULT_REFRESH_SECONDS = 2.0
+FULL_REFRESH_SECONDS = 60.0
+CLOCK_SKEW = timedelta(minutes=5)
 COPY_CACHE_SIZE = 200_000  # copy id -> recipient key; ~30 MB at most
 STANDIN_QUEUE_ID = "withdrawn"  # the queue id of stand-in copies: no message of ours
 
 _OPTOUTS = select(optouts.c.recipient_key, optouts.c.choice, optouts.c.at)
+_OPTOUTS_SINCE = _OPTOUTS.where(optouts.c.at >= bindparam("since", type_=optouts.c.at.type))
 _RECIPIENTS = select(copies.c.copy_id, copies.c.recipient).where(
     copies.c.copy_id.in_(bindparam("ids", expanding=True))
 )
@@ -85,8 +91,11 @@ class Withdrawal:
         self.pseudonym_key = pseudonym_key
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        self.full_refresh_seconds = max(refresh_seconds, FULL_REFRESH_SECONDS)
         self._withdrawn: dict[str, Withdrawn] = {}
-        self._loaded_at: float | None = None
+        self._loaded_at: float | None = None  # the last look at the list
+        self._full_at: float | None = None  # the last reading of all of it
+        self._newest: datetime | None = None  # the newest opt-out time seen
         self._key_of_copy: dict[str, str | None] = {}
         self.dropped = 0  # events not stored ("do not track me")
         self.anonymised = 0  # events stored against a stand-in copy
@@ -95,17 +104,30 @@ class Withdrawal:
         return (Withdrawal, (self.pseudonym_key, self.refresh_seconds))
 
     def expire(self) -> None:
-        """Read the opt-out list again before the next batch (an opt-out on this node)."""
-        self._loaded_at = None
+        """Read all of the opt-out list again before the next batch."""
+        self._loaded_at = self._full_at = None
+
+    async def _refresh(self, conn: AsyncConnection, now: float) -> None:
+        full = self._full_at is None or now - self._full_at >= self.full_refresh_seconds
+        if full or self._newest is None:
+            rows = (await conn.execute(_OPTOUTS)).all()
+            self._withdrawn = {key: Withdrawn(choice, at) for key, choice, at in rows}
+            self._full_at = now
+        else:
+            since = {"since": self._newest - CLOCK_SKEW}
+            rows = (await conn.execute(_OPTOUTS_SINCE, since)).all()
+            self._withdrawn.update((key, Withdrawn(choice, at)) for key, choice, at in rows)
+        if rows:
+            newest = max(at for _, _, at in rows)
+            self._newest = newest if self._newest is None else max(self._newest, newest)
+        self._loaded_at = now
 
     async def apply(self, conn: AsyncConnection, records: list[EventRecord]) -> list[EventRecord]:
         """The batch as it may be stored: withdrawn recipients' events left out,
         or moved to stand-in copies (recorded here, in the batch's transaction)."""
         now = self.clock()
         if self._loaded_at is None or now - self._loaded_at >= self.refresh_seconds:
-            rows = (await conn.execute(_OPTOUTS)).all()
-            self._withdrawn = {key: Withdrawn(choice, at) for key, choice, at in rows}
-            self._loaded_at = now
+            await self._refresh(conn, now)
         if not self._withdrawn:
             return records
         keys = await self._keys(conn, {r.copy_id for r in records if r.kind != "optout"})
