@@ -13,7 +13,7 @@ reference the tests compare against).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, func, select
@@ -38,14 +38,21 @@ _CAMPAIGNS = select(copies.c.copy_id, copies.c.campaign).where(
 
 
 class CampaignOf:
-    """The campaign of each copy, cached: most events of a batch are of copies
-    seen in earlier batches, so the writer seldom asks the store."""
+    """The campaign of each copy: as the rollup found it for this batch
+    (`known`), else cached from earlier batches, else asked of the store (the
+    copies whose events count in no rollup counter, e.g. a scanner's banner)."""
 
     def __init__(self) -> None:
         self._campaign: dict[str, str] = {}
 
-    async def of(self, conn: AsyncConnection, copy_ids: set[str]) -> dict[str, str]:
+    async def of(
+        self, conn: AsyncConnection, copy_ids: set[str], known: Mapping[str, tuple] = {}
+    ) -> dict[str, str]:
         cache = self._campaign
+        if len(cache) + len(known) > CAMPAIGN_CACHE_SIZE:
+            cache.clear()
+        for copy_id, key in known.items():
+            cache[copy_id] = key[0] or ""
         missing = [copy_id for copy_id in copy_ids if copy_id not in cache]
         if missing:
             if len(cache) + len(missing) > CAMPAIGN_CACHE_SIZE:
@@ -72,14 +79,16 @@ async def add_reasons(
     records: Iterable[EventRecord],
     withdrawn: Iterable[EventRecord],
     campaigns: CampaignOf,
+    known: Mapping[str, tuple] = {},
 ) -> None:
     """Add a batch to campaign_reason_counts (inside the events' transaction);
-    `withdrawn`: stored events as they were counted before their reason changed."""
+    `withdrawn`: stored events as they were counted before their reason changed;
+    `known`: copy id -> (campaign, ...) as the rollup found them (rollup.add_events)."""
     signed = [(1, r) for r in records if r.kind in REASON_KINDS]
     signed += [(-1, r) for r in withdrawn if r.kind in REASON_KINDS]
     if not signed:
         return
-    campaign_of = await campaigns.of(conn, {r.copy_id for _, r in signed})
+    campaign_of = await campaigns.of(conn, {r.copy_id for _, r in signed}, known)
     tally: Counter[tuple[str, str, str]] = Counter()
     for sign, record in signed:
         campaign = campaign_of.get(record.copy_id)

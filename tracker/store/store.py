@@ -161,8 +161,9 @@ class Store:
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
             now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
-            await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
-            await reasons.add_reasons(conn, [*records, *now_scanner], remarked, self._campaigns)
+            batch = [*records, *now_scanner]
+            keys = await rollup.add_events(conn, batch, withdrawn=remarked)
+            await reasons.add_reasons(conn, batch, remarked, self._campaigns, keys)
 
     # --- reading --------------------------------------------------------------
 
