@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.recipients import recipient_key_of_stored
 from tracker.store.models import copies, optouts
-from tracker.store.records import EventRecord
+from tracker.store.records import EventRecord, event_record
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
@@ -97,6 +97,7 @@ class Withdrawal:
         self._full_at: float | None = None  # the last reading of all of it
         self._newest: datetime | None = None  # the newest opt-out time seen
         self._key_of_copy: dict[str, str | None] = {}
+        self._standin_of_copy: dict[str, dict[str, Any]] = {}  # copy id -> its stand-in's row
         self.dropped = 0  # events not stored ("do not track me")
         self.anonymised = 0  # events stored against a stand-in copy
 
@@ -146,6 +147,7 @@ class Withdrawal:
                 kept.append(record)
         if moved:
             await self._move_to_standins(conn, kept, moved)
+            kept = [record for record in kept if record is not None]
         return kept
 
     async def _keys(self, conn: AsyncConnection, copy_ids: set[str]) -> dict[str, str | None]:
@@ -165,15 +167,27 @@ class Withdrawal:
     async def _move_to_standins(
         self, conn: AsyncConnection, kept: list[EventRecord], moved: list[int]
     ) -> None:
-        ids = sorted({kept[i].copy_id for i in moved})
-        facts = (await conn.execute(_COPY_FACTS, {"ids": ids})).all()
-        rows = [_standin_row(*fact[1:]) for fact in facts]
-        standin_of = {fact[0]: row["copy_id"] for fact, row in zip(facts, rows, strict=True)}
-        await _record_standins(conn, rows)
+        # A copy's stand-in never changes: its row is read once per copy.
+        standins = self._standin_of_copy
+        ids = sorted({kept[i].copy_id for i in moved} - standins.keys())
+        if ids:
+            if len(standins) + len(ids) > COPY_CACHE_SIZE:
+                standins.clear()
+            for fact in (await conn.execute(_COPY_FACTS, {"ids": ids})).all():
+                standins[fact[0]] = _standin_row(*fact[1:])
+        # Recorded in every batch that uses them (a few rows, nothing if there):
+        # a batch that fails after this is retried whole, with its stand-ins.
+        rows = {row["copy_id"]: row for i in moved if (row := standins.get(kept[i].copy_id))}
+        await _record_standins(conn, [rows[key] for key in sorted(rows)])
         for i in moved:
-            record = kept[i]
-            changed = dict(vars(record), copy_id=standin_of[record.copy_id], ip=None)
-            kept[i] = EventRecord(**changed)
+            r = kept[i]
+            row = standins.get(r.copy_id)
+            if row is None:  # no sent fact to count it by: not stored rather than named
+                kept[i] = None  # type: ignore[call-overload]
+                continue
+            kept[i] = event_record(
+                row["copy_id"], r.kind, r.at, r.verdict, r.target, None, r.reason
+            )
             self.anonymised += 1
 
 
