@@ -41,8 +41,24 @@ STATS = {
             "description": "Figures plus the key they are grouped by (`by`).",
             "items": {"$ref": "#/components/schemas/Figures"},
         },
+        "reasons": {
+            "type": "array",
+            "description": "Impressions, opens and clicks per reason (the rule behind the "
+            "verdict), people first; `counted`: whether they count as a person's.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "reason": {"type": "string"},
+                    "verdict": {"type": "string"},
+                    "counted": {"type": "boolean"},
+                    "impression": {"type": "integer"},
+                    "open": {"type": "integer"},
+                    "click": {"type": "integer"},
+                },
+            },
+        },
     },
-    "required": ["totals", "rows"],
+    "required": ["totals", "rows", "reasons"],
 }
 EVENT = {
     "type": "object",
