@@ -155,12 +155,18 @@ def consent_add(config_dir: Path | None, address: str, as_json: bool) -> None:
 @click.argument("address")
 @json_option
 def consent_remove(config_dir: Path | None, address: str, as_json: bool) -> None:
-    """Withdraw ADDRESS's consent."""
+    """Withdraw ADDRESS's consent. With privacy.require_consent, what a recipient
+    without consent gets holds at once, also for the copies sent before."""
     from tracker.recipients import recipient_key
-    from tracker.store.optout import remove_consent
+    from tracker.store.optout import ANONYMOUS, UNTRACKED, remove_consent
 
+    privacy = load_or_fail(config_dir).privacy
+    then = None
+    if privacy.require_consent:
+        then = UNTRACKED if privacy.without_consent == "off" else ANONYMOUS
     removed = _run(
-        config_dir, lambda store, key: remove_consent(store, recipient_key(address, key))
+        config_dir,
+        lambda store, key: remove_consent(store, recipient_key(address, key), then=then),
     )
     _echo(as_json, {"removed": removed}, "consent withdrawn" if removed else "had no consent")
 

@@ -130,3 +130,29 @@ def test_consent_export_writes_the_receipts_and_the_texts_they_name(tmp_path: Pa
     lines = out.read_text().splitlines()
     assert lines[0] == "recipient_key,at,action,how,text_version"
     assert lines[1].startswith(f"{'a' * 24},{NOW.isoformat()},given,")
+
+
+@pytest.mark.parametrize(("require", "expected"), [("true", "anonymous"), ("false", None)])
+def test_consent_remove_by_an_admin_is_retroactive_where_consent_is_required(
+    tmp_path: Path, require: str, expected: str | None
+):
+    from click.testing import CliRunner
+
+    from sigrelay.cli import main
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    env = {
+        "SIGRELAY_STORE__URL": url,
+        "SIGRELAY_DATA": str(tmp_path),
+        "SIGRELAY_PRIVACY__REQUIRE_CONSENT": require,
+    }
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    added = runner.invoke(main, ["consent", "add", KIM, "--json"], env=env)
+    assert added.exit_code == 0, added.output
+    key = json.loads(added.stdout)["recipient_key"]
+    removed = runner.invoke(main, ["consent", "remove", KIM, "--json"], env=env)
+    assert json.loads(removed.stdout) == {"removed": True}
+    listed = runner.invoke(main, ["optout", "list", "--json"], env=env)
+    choices = {o["recipient_key"]: o["choice"] for o in json.loads(listed.stdout)["optouts"]}
+    assert choices.get(key) == expected

@@ -135,18 +135,18 @@ async def remove_consent(
     text_version: str | None = None,
     then: str | None = None,
 ) -> bool:
-    """Withdraw consent, with a receipt; False if there was none. `then`: the
-    opt-out choice that holds from now on, also for copies sent before
-    (tracker/store/withdrawal.py): what `privacy.without_consent` gives."""
+    """Withdraw consent, with a receipt; False (and nothing done) if there was
+    none. `then`: the opt-out choice that holds from now on, also for copies
+    sent before (tracker/store/withdrawal.py): what `privacy.without_consent` gives."""
     at = at or datetime.now(UTC)
     async with store.engine.begin() as conn:
         result = await conn.execute(
             delete(consents).where(consents.c.recipient_key == recipient_key)
         )
-        if then is not None:
-            row = {"recipient_key": recipient_key, "choice": then, "at": at}
-            await conn.execute(_upsert(store, optouts, row))
         if result.rowcount:
+            if then is not None:
+                row = {"recipient_key": recipient_key, "choice": then, "at": at}
+                await conn.execute(_upsert(store, optouts, row))
             await conn.execute(_receipt(recipient_key, at, WITHDRAWN, how, text_version))
     return result.rowcount > 0
 
