@@ -275,6 +275,9 @@ class PrivacySection(Section):
     default_mode: PrivacyMode = PrivacyMode.PERSONAL  # for groups that set none
     require_consent: bool = False
     without_consent: Literal["anonymous", "off"] = "anonymous"
+    # A browser that says `Sec-GPC: 1` (Global Privacy Control) or `DNT: 1`: its
+    # landing page visit (/t.js) counts without the copy's identity, or not at all.
+    gpc: Literal["anonymous", "off"] = "anonymous"
     retention_days: int = Field(default=365, gt=0)
     event_retention_days: int = Field(default=180, gt=0)
     store_ip: Literal["none", "truncated"] = "none"

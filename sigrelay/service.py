@@ -44,6 +44,7 @@ from tracker.store.behaviour import ClickHistory
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.store.throttle import claim_once
 from tracker.store.timing import TimingRules
+from tracker.store.withdrawal import Withdrawal
 from tracker.tokens import Keyring, load_keyring
 from tracker.webhooks import (
     NotifyingWriter,
@@ -108,11 +109,13 @@ class Service:
         self.store.timing = TimingRules.of_seconds(
             tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
         )
+        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
+        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
+        # Opt-outs reach the copies sent before them (tracker/store/withdrawal.py).
+        self.store.withdrawal = Withdrawal(pseudonym_key)
         # The store is written by a child process: storing never costs the request
         # loop (tracker/writer_process.py).
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
-        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
-        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
         app = None
         if self.parts.tracker:
             app = make_app(
@@ -125,9 +128,16 @@ class Service:
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(
                     lambda: self.cfg.company.landing_domains,
-                    lambda: self.cfg.tracker.landing_allow_http,
+                    allow_http=lambda: self.cfg.tracker.landing_allow_http,
+                    gpc=lambda: self.cfg.privacy.gpc,
                 ),
-                optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
+                optout=OptOutSettings(
+                    self.store,
+                    pseudonym_key,
+                    cfg.tracker.public_url,
+                    require_consent=cfg.privacy.require_consent,
+                    without_consent=cfg.privacy.without_consent,
+                ),
             )
             registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
             if self.parts.relay:
@@ -173,7 +183,9 @@ class Service:
         listeners = []
         hooks = hooks_from_config(cfg.webhooks, os.environ)
         if hooks:
-            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
+            # With the pseudonym key: opted-out recipients' events are sent as they chose.
+            key = self.store.withdrawal.pseudonym_key if self.store.withdrawal else None
+            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store, key))
             await self.webhooks.start()
             listeners.append(self.webhooks.submit)
         if any(group.notify_sender for group in cfg.groups):

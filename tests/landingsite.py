@@ -51,9 +51,10 @@ async def landing_tracker(
     *,
     allow_http: bool = False,
     clock: Callable[[], datetime] = lambda: NOW,
+    gpc: str = "anonymous",
 ) -> AsyncIterator[LandingTracker]:
     """`domains`: the landing domains, or what the config says they are now;
-    `allow_http`: http:// landing origins too (a development site)."""
+    `allow_http`: http:// landing origins too (a development site); `gpc`: privacy.gpc."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
@@ -64,7 +65,9 @@ async def landing_tracker(
         lambda c, v: None,
         clock=clock,
         landing=LandingSettings(
-            domains if callable(domains) else lambda: domains, lambda: allow_http
+            domains if callable(domains) else lambda: domains,
+            allow_http=lambda: allow_http,
+            gpc=lambda: gpc,
         ),
     )
     runner, url = await serve(app)

@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tracker.classify import Classifier, Verdict
+from tracker.classify import Classifier
 from tracker.clientip import ClientAddresses, peer_number, truncated
-from tracker.store.records import EventRecord, event_record
+from tracker.store.records import EventRecord, event_record, verdict_of_reason
 from tracker.tokens import Keyring, Kind, copy_and_target
 
 # (None, kind, token, method, user agent, peer address, X-Forwarded-For, time.time()).
@@ -43,7 +43,8 @@ _TOKEN_OF = {
     "impression": (Kind.BANNER, False),
     "click": (Kind.CLICK, True),
 }
-_VERDICT_TEXT = {verdict: verdict.value for verdict in Verdict}  # Enum.value is a slow property
+# The reasons that fire most, and their verdicts, looked up rather than split.
+_VERDICT_OF = {"human": "human", "scanner:agent": "scanner", "proxy:gmail": "proxy"}
 
 
 def is_hit(row: tuple) -> bool:
@@ -79,7 +80,7 @@ class HitReader:
             address = self.addresses.client(peer, forwarded if self.addresses.trusted else None)
         elif self.classifier.networks.size:
             number = peer_number(peer)
-        verdict = self.classifier.verdict(
+        reason = self.classifier.reason(
             method, agent, address, image=not keeps_target, number=number
         )
         ip = truncated(address) if self.store_ip and address is not None else None
@@ -87,9 +88,10 @@ class HitReader:
             copy_id,
             kind,
             datetime.fromtimestamp(at, UTC),
-            _VERDICT_TEXT[verdict],
+            _VERDICT_OF.get(reason) or verdict_of_reason(reason),
             target if keeps_target else None,
             ip,
+            reason,
         )
 
     def events(self, rows: Iterable[tuple]) -> list[EventRecord]:

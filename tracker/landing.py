@@ -20,6 +20,12 @@ inject events):
 - at most EVENTS_PER_VISIT events per visit id in VISIT_WINDOW seconds (a
   person reads a page and clicks a few links), counted per tracker node;
   beyond that 429, and nothing is recorded.
+
+Global Privacy Control: a browser that sends `Sec-GPC: 1` (or `DNT: 1`) has
+said "do not sell or share" (a valid objection under GDPR Art. 21(5), binding
+under the CCPA): its events count without the copy's identity, against the
+campaign's stand-in copy (tracker/store/withdrawal.py), or not at all, as
+`privacy.gpc` says. Only the header's meaning is used, never kept.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from tracker.store import EventRecord
+from tracker.store.withdrawal import standin_for
 from tracker.tokens import VISIT_PARAMETER, Keyring
 from tracker.writer import EventWriter
 
@@ -112,13 +119,18 @@ def _never() -> bool:
     return False
 
 
+def _anonymous() -> str:
+    return "anonymous"
+
+
 @dataclass(frozen=True)
 class LandingSettings:
-    """`domains()` and `allow_http()` are called per request, so a reloaded
-    config takes effect at once."""
+    """`domains()`, `allow_http()` and `gpc()` are called per request, so a
+    reloaded config takes effect at once."""
 
     domains: Callable[[], tuple[str, ...]]
     allow_http: Callable[[], bool] = field(default=_never)
+    gpc: Callable[[], str] = field(default=_anonymous)  # privacy.gpc: anonymous | off
 
     def is_landing(self, url: str) -> bool:
         domains = self.domains()
@@ -217,8 +229,31 @@ class _LandingHandlers:
             return web.Response(status=204, headers=cors)  # forged: record nothing, say nothing
         if not self.limiter.allow(vid, self.clock().timestamp()):
             return web.Response(status=429, headers=cors)
+        if _asks_not_to_be_tracked(request):
+            copy_id = await self._without_identity(copy_id)
+            if copy_id is None:
+                return web.Response(status=204, headers=cors)
         self.writer.submit(EventRecord(copy_id, kind, self.clock(), "human", target))
         return web.Response(status=204, headers=cors)
+
+    async def _without_identity(self, copy_id: str) -> str | None:
+        """What a GPC or DNT visit is recorded against: the stand-in copy, or
+        None (`privacy.gpc = "off"`, an unknown copy, or the store unreachable:
+        then nothing is recorded rather than the copy's identity)."""
+        if self.settings.gpc() == "off":
+            return None
+        store = getattr(self.writer, "store", None)
+        try:
+            return await standin_for(store, copy_id) if store is not None else None
+        except Exception as exc:
+            log.warning("landing: GPC visit not recorded: store unreachable: %s", exc)
+            return None
+
+
+def _asks_not_to_be_tracked(request: web.Request) -> bool:
+    # Sec-GPC: "1" (GPC spec section 3.1); DNT: "1" (W3C Tracking Preference Expression).
+    headers = request.headers
+    return headers.get("Sec-GPC", "").strip() == "1" or headers.get("DNT", "").strip() == "1"
 
 
 def add_routes(

@@ -25,6 +25,7 @@ from tracker.dashboard.pages import (
 from tracker.dashboard.svg import Series, line_chart, sparkline
 from tracker.store.abtest import ab_result
 from tracker.store.optout import list_optouts
+from tracker.store.reasons import reason_counts, reason_table
 from tracker.store.retention import forget
 from tracker.store.throttle import revoke_session
 
@@ -167,6 +168,7 @@ async def campaign(request: web.Request, session: Session) -> web.StreamResponse
         "breakdowns": breakdowns,
         "ab": ab_result(campaign_id, breakdowns["variant"]),
         "events": recent.events,
+        "reasons": reason_table(await reason_counts(config.store, campaign_id)),
     }
     return render(request, "campaign.html", context, session)
 

@@ -21,10 +21,11 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tracker.store import batches, queries, rollup, stats
+from tracker.store import batches, queries, reasons, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
-from tracker.store.timing import SCANNER, TimingRules, reclassify
+from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
+from tracker.store.withdrawal import Withdrawal
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -120,6 +121,9 @@ class Store:
         self.dialect = engine.dialect.name
         # Set by the tracker: judge clicks by their timing as they are written.
         self.timing: TimingRules | None = None
+        # Set by the tracker: opt-outs reach the copies sent before (withdrawal.py).
+        self.withdrawal: Withdrawal | None = None
+        self._campaigns = reasons.CampaignOf()  # for the reason counts
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -170,10 +174,15 @@ class Store:
             if self.timing is not None:
                 reclassified = await reclassify(conn, records, self.timing)
                 records, remarked = reclassified.records, reclassified.remarked
+            if self.withdrawal is not None:
+                # After the timing rules, which judge a copy by its own clicks.
+                records = await self.withdrawal.apply(conn, records)
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
-            now_scanner = [with_verdict(r, SCANNER) for r in remarked]
-            await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
+            now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
+            batch = [*records, *now_scanner]
+            keys = await rollup.add_events(conn, batch, withdrawn=remarked)
+            await reasons.add_reasons(conn, batch, remarked, self._campaigns, keys)
 
     # --- reading --------------------------------------------------------------
 

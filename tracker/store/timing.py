@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
+    func,
     or_,
     select,
     update,
@@ -44,6 +45,8 @@ from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord, with_verdict
 
 SCANNER = "scanner"
+EARLY = "scanner:early"  # the reasons these rules give (tracker/store/records.py)
+BURST = "scanner:burst"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class _Click:
     target: str | None
     batch_index: int | None = None  # position in the batch, or
     stored_id: int | None = None  # the stored event's id
+    reason: str = "human"  # a stored click's reason, as counted (the reason rollup)
     counted: bool = True  # still counted as a person's click
 
 
@@ -83,18 +87,23 @@ async def reclassify(
     if not clicks:
         return Reclassified(records, remarked)
     copy_ids = sorted({records[i].copy_id for i in clicks})
-    scanner: set[int] = set()
-    if rules.click_after_send > timedelta(0):
-        scanner |= await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+    # Batch position -> reason; a click both early and in a burst says "early",
+    # the rule that needs nothing but the copy's sent time.
+    scanner: dict[int, str] = {}
     if rules.burst > timedelta(0):
         batch_burst, stored_burst = await _bursts(conn, records, clicks, copy_ids, rules.burst)
-        scanner |= batch_burst
+        scanner.update(dict.fromkeys(batch_burst, BURST))
         if stored_burst:
             remarked = await _remark_stored(conn, stored_burst)
+    if rules.click_after_send > timedelta(0):
+        too_soon = await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+        scanner.update(dict.fromkeys(too_soon, EARLY))
     if not scanner:
         return Reclassified(records, remarked)
     marked = [
-        with_verdict(r, SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
+        with_verdict(r, SCANNER, scanner[i])
+        if i in scanner and r.verdict in COUNTED_VERDICTS
+        else r
         for i, r in enumerate(records)
     ]
     return Reclassified(marked, remarked)
@@ -130,7 +139,12 @@ _SENT_AT = _per_dialect(
 # the same link: reading them all cost the writer more than the rest of a
 # click batch (bench/tracker.py).
 _STORED_CLICKS = select(
-    events.c.id, events.c.copy_id, events.c.at, events.c.target, events.c.verdict
+    events.c.id,
+    events.c.copy_id,
+    events.c.at,
+    events.c.target,
+    events.c.verdict,
+    func.coalesce(events.c.reason, events.c.verdict),
 ).where(
     events.c.copy_id.in_(bindparam("ids", expanding=True)),
     events.c.kind == "click",
@@ -151,20 +165,22 @@ _REMARK = _per_dialect(
     lambda dialect: (
         update(events)
         .where(_among(events.c.id, BigInteger, dialect))
-        .values(verdict=SCANNER)
-        .returning(events.c.copy_id, events.c.at, events.c.target)
+        .values(verdict=SCANNER, reason=BURST)
+        .returning(events.c.id, events.c.copy_id, events.c.at, events.c.target)
     )
 )
 
 
-async def _remark_stored(conn: AsyncConnection, ids: list[int]) -> list[EventRecord]:
-    """Stored counted clicks made scanner clicks, returned as they were counted."""
+async def _remark_stored(conn: AsyncConnection, reasons: dict[int, str]) -> list[EventRecord]:
+    """Stored counted clicks made scanner clicks (`reasons`: id -> reason as
+    stored), returned as they were counted."""
     statement = _REMARK[conn.dialect.name]
     # Only counted clicks are re-marked (_bursts); human and proxy count alike.
     was = COUNTED_VERDICTS[0]
+    found = (await conn.execute(statement, {"ids": sorted(reasons)})).all()
     return [
-        EventRecord(copy_id, "click", at, was, target)
-        for copy_id, at, target in (await conn.execute(statement, {"ids": ids})).all()
+        EventRecord(copy_id, "click", at, was, target, reason=reasons[stored_id])
+        for stored_id, copy_id, at, target in found
     ]
 
 
@@ -190,8 +206,8 @@ async def _bursts(
     clicks: list[int],
     copy_ids: list[str],
     window: timedelta,
-) -> tuple[set[int], list[int]]:
-    """(batch positions, stored event ids) of clicks in a burst of different links."""
+) -> tuple[set[int], dict[int, str]]:
+    """(batch positions, stored event ids -> reasons) of clicks in a burst of different links."""
     per_copy: dict[str, list[_Click]] = defaultdict(list)
     links: dict[str, set[str | None]] = defaultdict(set)
     for i in clicks:
@@ -213,15 +229,16 @@ async def _bursts(
                 one.append(copy_id + link)
         values = {"ids": ids, "several": several, "one": one, **bounds}
         found = await conn.execute(_STORED_CLICKS, values)
-        for stored_id, copy_id, at, target, verdict in found.all():
+        for stored_id, copy_id, at, target, verdict, reason in found.all():
             counted = verdict in COUNTED_VERDICTS
-            per_copy[copy_id].append(_Click(at, target, stored_id=stored_id, counted=counted))
+            click = _Click(at, target, stored_id=stored_id, counted=counted, reason=reason)
+            per_copy[copy_id].append(click)
     in_burst: list[_Click] = []
     for copy_clicks in per_copy.values():
         in_burst.extend(_in_bursts(copy_clicks, window))
     batch = {c.batch_index for c in in_burst if c.batch_index is not None}
-    stored_ids = [c.stored_id for c in in_burst if c.stored_id is not None and c.counted]
-    return batch, stored_ids  # type: ignore[return-value]
+    stored = {c.stored_id: c.reason for c in in_burst if c.stored_id is not None and c.counted}
+    return batch, stored  # type: ignore[return-value]
 
 
 _AT = attrgetter("at")
