@@ -3,7 +3,7 @@ validated once into a frozen `Config` that answers the relay's questions.
 
 Public surface (docs/internals.md "config/"):
 `load_config`, `Config`, `ConfigError`, `ConfigErrors`, `Sender`,
-`Tracking`, `build_plan`, `check`, and the section types.
+`Tracking`, `QuotedTags`, `build_plan`, `check`, and the section types.
 """
 
 from config.check import check
@@ -11,7 +11,7 @@ from config.directory import Directory, Employee
 from config.errors import ConfigError, ConfigErrors
 from config.loader import EXAMPLE_DIR, load_config
 from config.model import Config
-from config.plans import Tracking, build_plan
+from config.plans import QuotedTags, Tracking, build_plan
 from config.rules import Sender
 from config.schema import (
     Campaign,
@@ -34,6 +34,7 @@ __all__ = [
     "LinkMode",
     "PrivacyMode",
     "Sender",
+    "QuotedTags",
     "Tracking",
     "UpstreamEndpoint",
     "Variant",

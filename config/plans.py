@@ -24,20 +24,36 @@ class Tracking:
     """The token URLs of one copy, made by the proxy.
 
     For an untracked copy (internal recipient, opted out, mode off) pass
-    `Tracking.untracked(banner_url)`: the banner still shows, through a
+    `Tracking.untracked(banner_url, quoted)`: the banner still shows, through a
     banner URL that counts nothing, but there is no pixel and no tagged link.
-    `untag_link` maps one of our tracked URLs back to its target (None if it
-    is not ours); it is what neutralising quoted tags of earlier mail needs.
+
+    `quoted` is what neutralising the tags of earlier copies quoted in this
+    message needs, for tracked and untracked copies alike (a thread forwarded
+    to a colleague must not speak for its first recipient either).
     """
 
     pixel_url: str | None = None
     banner_url: str | None = None
     tag_link: Callable[[str], str] | None = None
-    untag_link: Callable[[str], str | None] | None = None
+    quoted: QuotedTags | None = None
 
     @classmethod
-    def untracked(cls, banner_url: str | None = None) -> Tracking:
-        return cls(banner_url=banner_url)
+    def untracked(cls, banner_url: str | None = None, quoted: QuotedTags | None = None) -> Tracking:
+        return cls(banner_url=banner_url, quoted=quoted)
+
+
+@dataclass(frozen=True)
+class QuotedTags:
+    """How our tracker URLs of earlier copies are made inert (rewriter/quoted_tags.py).
+
+    `untag_link` maps one of our click URLs to its target, `untag_banner` one of
+    our banner URLs to the same image at a URL that counts nothing; both give
+    None for a URL that is not ours or cannot be read. `visit_parameter` is the
+    query parameter of landing-page visit ids."""
+
+    untag_link: Callable[[str], str | None]
+    untag_banner: Callable[[str], str | None]
+    visit_parameter: str
 
 
 def build_plan(
@@ -53,6 +69,7 @@ def build_plan(
     (campaign delivery "embedded") goes along as an inline image regardless."""
     group = sender.group
     tracking = tracking or Tracking()
+    quoted = tracking.quoted
     # The group's privacy mode and the global switch overrule whatever the
     # caller passed: a group with privacy "off" never carries a tag.
     tracked = cfg.tracking_allowed(group)
@@ -81,6 +98,10 @@ def build_plan(
         tracker_prefix=cfg.tracker.public_url,
         excluded_domains=frozenset(group.excluded_domains),
         embed_images=group.embed_images or bool(inline),
+        track_text_links=group.track_text_links,
+        untag_link=quoted.untag_link if quoted else None,
+        untag_banner=quoted.untag_banner if quoted else None,
+        visit_parameter=quoted.visit_parameter if quoted else "",
         inline_images=inline,
     )
 

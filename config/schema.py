@@ -138,6 +138,9 @@ class RelaySection(Section):
     auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
     max_connections_per_ip: int = Field(default=20, gt=0)
+    max_connections: int = Field(default=500, gt=0)  # all clients together, then 421
+    # Seconds a client has for the whole of DATA (RFC 5321 4.5.3.2.6: 10 minutes).
+    data_timeout: float = Field(default=600.0, gt=0)
     # Relay processes sharing the listeners and the spool (proxy/workers.py): one
     # process runs Python on one core at a time; set it to the number of cores.
     workers: int = Field(default=1, ge=1, le=64)
@@ -305,6 +308,9 @@ class GroupSection(Section):
     link_mode: LinkMode = LinkMode.SIGNATURE
     excluded_domains: tuple[Domain, ...] = ()
     embed_images: bool = False
+    # Tracked links in text/plain too: off by default, a long tracker URL in
+    # plain text reads like phishing; there links show as they were written.
+    track_text_links: bool = False
     language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False

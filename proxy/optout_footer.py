@@ -25,7 +25,8 @@ FOOTER_TEXTS = MappingProxyType(
     }
 )
 DEFAULT_LANGUAGE = "en"
-_STYLE = "font-size:11px;color:#888888"
+# Outlook (Word) gives a paragraph without its own font Times New Roman.
+_STYLE = "font-family:Arial,Helvetica,sans-serif;font-size:11px;color:#888888"
 
 
 def _with_link(signature: Signature, url: str, text: str) -> Signature:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
-from config import Config, Tracking, build_plan
+from config import Config, QuotedTags, Tracking, build_plan
 from config.campaigns import Audience
 from config.schema import CampaignSection, VariantSection
 from proxy import metrics
@@ -36,6 +36,7 @@ from rewriter.rewrite import rewrite
 from tracker.store import CopyRecord
 from tracker.tokens import (
     UNTRACKED_COPY_ID,
+    VISIT_PARAMETER,
     Keyring,
     Kind,
     Token,
@@ -90,17 +91,33 @@ class Planner:
             return copy_id_for(self.keyring, entry.queue_id, privacy, recipients)
 
         for spec in split(envelope.rcpts, mode, cfg.is_internal, copy_id, cap_of(caps)):
-            # The schedule is read at the time the message was received, per copy:
-            # campaigns may target some recipients only.
-            campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
-            variant = None
-            if campaign is not None:
-                # Deterministic per recipient: the same person sees the same banner.
-                key = spec.recipient or spec.domain or spec.copy_id
-                variant = cfg.variant_for(campaign, key).id
-            campaign_id = campaign.id if campaign else None
+            try:
+                campaign_id, variant = self._campaign_of(entry, spec, group.name)
+            except Exception as error:
+                # One recipient's trouble (an address no code path foresaw) costs
+                # that copy its banner, never the other copies their plan.
+                log.error(
+                    "campaign choice failed queue_id=%s copy_id=%s error=%s: no banner",
+                    entry.queue_id,
+                    spec.copy_id,
+                    type(error).__name__,
+                )
+                campaign_id = variant = None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
+
+    def _campaign_of(
+        self, entry: SpoolEntry, spec: CopySpec, group: str
+    ) -> tuple[str | None, str | None]:
+        cfg, envelope = self.cfg, entry.envelope
+        # The schedule is read at the time the message was received, per copy:
+        # campaigns may target some recipients only.
+        campaign = cfg.campaign_for(group, envelope.received_at, self._audience(spec))
+        if campaign is None:
+            return None, None
+        # Deterministic per recipient: the same person sees the same banner.
+        key = spec.recipient or spec.domain or spec.copy_id
+        return campaign.id, cfg.variant_for(campaign, key).id
 
     def _audience(self, spec: CopySpec) -> Audience:
         # Past behaviour only where the store keeps the address (personal mode):
@@ -187,14 +204,16 @@ class Planner:
             copy_id = copy.copy_id if copy.tracked else UNTRACKED_COPY_ID
             banner = Token(Kind.BANNER, copy_id, f"{campaign.id}/{variant.id}")
             banner_url = token_url(public, banner, self.keyring)
+        # Every copy, tracked or not, makes the tags of earlier copies quoted in it inert.
+        quoted = QuotedTags(self._untag, self._untag_banner, VISIT_PARAMETER)
         if not copy.tracked:
-            tracking = Tracking.untracked(banner_url)
+            tracking = Tracking.untracked(banner_url, quoted)
         else:
             tracking = Tracking(
                 pixel_url=token_url(public, Token(Kind.OPEN, copy.copy_id), self.keyring),
                 banner_url=banner_url,
                 tag_link=self._tagger(copy.copy_id),
-                untag_link=self._untag,
+                quoted=quoted,
             )
         plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
         # We sign what we send: a DKIM-signed original may then be rewritten.
@@ -221,3 +240,16 @@ class Planner:
             return None
         token = decode(url.removeprefix(prefix), self.keyring, Kind.CLICK)
         return token.target if token else None
+
+    def _untag_banner(self, url: str) -> str | None:
+        """One of our banner URLs (from an earlier copy quoted in this one) -> the
+        same image under a token that names no copy: served, cached, counted never."""
+        public = self.cfg.tracker.public_url
+        prefix = f"{public}/{Kind.BANNER.value}/"
+        if not url.startswith(prefix):
+            return None
+        token = decode(url.removeprefix(prefix), self.keyring, Kind.BANNER)
+        if token is None or token.target is None:
+            return None  # unreadable: the rewriter removes the image
+        quiet = Token(Kind.BANNER, UNTRACKED_COPY_ID, token.target)
+        return token_url(public, quiet, self.keyring)

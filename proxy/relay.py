@@ -75,8 +75,8 @@ class Relay:
                 max_message_size=cfg.relay.max_message_size,
             ),
             on_queued=self._queued,
+            senders=SenderAuthorization(cfg),
         )
-        self.handler.senders = SenderAuthorization(cfg)
         self.listeners = Listeners(cfg, self.handler, store, inherited)
 
     @property

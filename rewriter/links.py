@@ -11,7 +11,6 @@ import html
 import re
 from urllib.parse import urlsplit
 
-from rewriter.html_scan import named_tags
 from rewriter.plan import Plan
 
 TEXT_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
@@ -79,18 +78,6 @@ def href_edits(document: str, start: int, end: int, rewrite_url) -> list[tuple[i
         # an unquoted value is written back quoted
         edits.append((value_start, value_end, escaped if group != 3 else f'"{escaped}"'))
     return edits
-
-
-def tracked_image_spans(
-    document: str, start: int, end: int, pixel_prefix: str
-) -> list[tuple[int, int]]:
-    """Spans of <img> tags whose src is one of our tracking pixels."""
-    spans = []
-    for tag in named_tags(document, ("img",), start, end):
-        source = tag.attributes().get("src", "").strip(_EDGE_WHITESPACE)
-        if source.startswith(pixel_prefix):
-            spans.append((tag.start, tag.end))
-    return spans
 
 
 def text_url_edits(text: str, start: int, end: int, rewrite_url) -> list[tuple[int, int, str]]:

@@ -79,6 +79,18 @@ class Plan:
     # Maps one of our tracked URLs (tracker_prefix + "/c/...") back to its original
     # target, or None; used to restore tracked links quoted in a reply.
     untag_link: Callable[[str], str | None] | None = None
+    # Maps one of our banner URLs (tracker_prefix + "/b/...") quoted in a reply to
+    # a URL of the same image that counts nothing; None (or no function): the
+    # quoted banner image is removed. An earlier copy's banner must not count
+    # impressions for its first recipient when the thread is forwarded.
+    untag_banner: Callable[[str], str | None] | None = None
+    # The query parameter of landing-page visit ids (tracker/landing.py). A visit
+    # id names the copy it came from, so it is stripped from every link of the
+    # message before we add ours; "" strips nothing.
+    visit_parameter: str = ""
+    # Plain-text parts get tracked links only if the group opts in: a long
+    # tracker URL in plain text, where the reader sees it, looks like phishing.
+    track_text_links: bool = False
     # Images referenced by URL (hosted by the tracker) is the default: embedded
     # CID images make Outlook and iPhone show a paperclip on every mail. A group
     # may embed them: then every image whose cid the HTML refers to goes along

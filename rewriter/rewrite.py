@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from rewriter import mime
 from rewriter.draft import Draft, RewriteSkipped
 from rewriter.plan import Outcome, Plan, Rewritten
+from rewriter.quoted_tags import neutralise_quoted_tags
 from rewriter.splice import encode
 from rewriter.steps_add import insert_banner, insert_pixel, insert_signature, tag_links
-from rewriter.steps_locate import (
-    detect_skip,
-    find_newest_text,
-    locate_body_parts,
-    neutralise_quoted_tags,
-)
+from rewriter.steps_locate import detect_skip, find_newest_text, locate_body_parts
 
 log = logging.getLogger("sigrelay.rewriter")
 
@@ -51,7 +47,7 @@ PIPELINE: tuple[Step, ...] = (
     ),
     Step(
         "neutralise-quoted-tags",
-        "drop our old pixels, restore our old tracked links",
+        "make our tags of earlier copies in the thread inert",
         neutralise_quoted_tags,
     ),
     Step(

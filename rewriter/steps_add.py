@@ -12,6 +12,8 @@ from rewriter.plan import Plan, Signature
 
 SIGNATURE_CLASS = "sigrelay-signature"
 BANNER_CLASS = "sigrelay-banner"
+BANNER_IMAGE_STYLE = "display:block;border:0;max-width:100%;height:auto"
+BANNER_BLOCK_STYLE = "margin:12px 0 16px 0"
 TEXT_DELIMITER = "-- "  # RFC 3676 4.3: the signature separator line
 
 
@@ -93,13 +95,16 @@ def insert_banner(draft: Draft) -> None:
         for name, value in (("width", banner.width), ("height", banner.height))
         if value is not None
     )
+    # width/height attributes for Outlook (Word ignores CSS sizes); max-width and
+    # height:auto let phones scale it down to the screen without distortion.
     image = (
         f'<img src="{html.escape(banner.image_url)}" alt="{html.escape(banner.alt)}"{size}'
-        ' style="display:block;border:0">'
+        f' border="0" style="{BANNER_IMAGE_STYLE}">'
     )
     if banner.link_url:
         image = f'<a href="{html.escape(banner.link_url)}">{image}</a>'
-    block = f'<div class="{BANNER_CLASS}">{image}</div>'
+    # Margins keep the opt-out line above and the quoted thread below off the banner.
+    block = f'<div class="{BANNER_CLASS}" style="{BANNER_BLOCK_STYLE}">{image}</div>'
     for body in draft.bodies:
         if body.kind is Kind.HTML:
             body.content.insert(body.mark(BodyPart.ANCHOR), block)
@@ -117,6 +122,8 @@ def tag_links(draft: Draft) -> None:
         return tag_link(url) if is_trackable(url, plan) else None
 
     for body in draft.bodies:
+        if body.kind is Kind.TEXT and not plan.track_text_links:
+            continue  # plain text shows the URL itself: it stays the one written
         content = body.content
         edits = []
         for start, end in _link_ranges(body, plan):

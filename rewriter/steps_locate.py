@@ -8,7 +8,6 @@ from rewriter import malformed
 from rewriter.body import BodyPart, EditableText, Kind
 from rewriter.draft import Draft, RewriteSkipped
 from rewriter.html_scan import visible_text
-from rewriter.links import href_edits, text_url_edits, tracked_image_spans
 from rewriter.mime import Part, charset_of
 from rewriter.placement import html_quote_start
 from rewriter.plan import MARKER_HEADER, SKIP_HEADER
@@ -188,34 +187,3 @@ def _already_signed(draft: Draft, body: BodyPart) -> bool:
         if needle in _normalised(visible):
             return True
     return False
-
-
-def neutralise_quoted_tags(draft: Draft) -> None:
-    """Earlier messages in the thread must not count again: drop our pixels,
-    restore our tracked links to their targets."""
-    plan = draft.plan
-    if not plan.tracker_prefix:
-        return
-    pixel_prefix = plan.tracker_prefix + "/o/"
-    click_prefix = plan.tracker_prefix + "/c/"
-
-    def restore(url: str) -> str | None:
-        if plan.untag_link is None or not url.startswith(click_prefix):
-            return None
-        return plan.untag_link(url)
-
-    for body in draft.bodies:
-        content = body.content
-        if plan.tracker_prefix not in content.text:
-            continue  # nothing of ours in it (the common case): no scan
-        if body.kind is Kind.HTML:
-            edits = [
-                (s, e, "")
-                for s, e in tracked_image_spans(content.text, 0, len(content.text), pixel_prefix)
-            ]
-            edits += href_edits(content.text, 0, len(content.text), restore)
-        else:
-            edits = text_url_edits(content.text, 0, len(content.text), restore)
-        if edits:
-            content.replace_all(edits)
-            body.changed = True

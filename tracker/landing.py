@@ -41,12 +41,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from tracker.store import EventRecord
-from tracker.tokens import Keyring
+from tracker.tokens import VISIT_PARAMETER, Keyring
 from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.landing")
 
-PARAMETER = "sr_vid"
+PARAMETER = VISIT_PARAMETER
 SCRIPT = Path(__file__).resolve().parent / "static" / "t.js"
 EVENT_TYPES = {"view": "visit", "link": "link", "download": "download"}
 MAX_BODY = 4096

@@ -68,6 +68,12 @@ UNTRACKED_COPY_ID = "00" * COPY_ID_BYTES
 off): the tracker serves the image and records nothing for it."""
 
 
+VISIT_PARAMETER = "sr_vid"
+"""The query parameter the click redirect adds to landing-page links: a signed
+visit id naming the copy (tracker/landing.py). Here, beside the tokens, so the
+relay can strip it from quoted links without importing the HTTP side."""
+
+
 class TokenError(ValueError):
     """A token or keyring that cannot be built as asked (a programming or admin error)."""
 

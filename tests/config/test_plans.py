@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from config import Tracking, build_plan, load_config
+from config import ConfigError, QuotedTags, Tracking, build_plan, load_config
 from rewriter import LinkMode
 
 TRACKED = Tracking(
@@ -83,3 +84,42 @@ def test_group_excluded_domains_and_link_mode_reach_the_plan(example):
     plan = build_plan(example, sender, campaign=None, variant=None, tracking=TRACKED)
     assert plan.excluded_domains == frozenset({"intranet.example.com"})
     assert plan.link_mode is LinkMode.SIGNATURE
+
+
+def test_plain_text_links_stay_untracked_unless_the_group_opts_in(example, anna):
+    sender, campaign, variant = anna
+    plan = build_plan(example, sender, campaign=campaign, variant=variant, tracking=TRACKED)
+    assert sender.group.track_text_links is False and plan.track_text_links is False
+    opted_in = replace(sender, group=sender.group.model_copy(update={"track_text_links": True}))
+    plan = build_plan(example, opted_in, campaign=campaign, variant=variant, tracking=TRACKED)
+    assert plan.track_text_links is True
+
+
+def test_track_text_links_is_a_checked_group_key(example_dir, env):
+    toml = example_dir / "sigrelay.toml"
+    toml.write_text(toml.read_text().replace("track_text_links = false", "track_text_links = 3"))
+    with pytest.raises(ConfigError, match="track_text_links"):
+        load_config(example_dir, env)
+
+
+QUOTED = QuotedTags(
+    untag_link=lambda url: "https://target.test/",
+    untag_banner=lambda url: "http://127.0.0.1:8080/b/quiet",
+    visit_parameter="sr_vid",
+)
+
+
+@pytest.mark.parametrize(
+    "tracking",
+    [
+        replace(TRACKED, quoted=QUOTED),
+        Tracking.untracked("http://127.0.0.1:8080/b/plain", QUOTED),
+    ],
+    ids=["tracked", "untracked"],
+)
+def test_every_copy_gets_what_neutralising_quoted_tags_needs(example, anna, tracking):
+    sender, campaign, variant = anna
+    plan = build_plan(example, sender, campaign=campaign, variant=variant, tracking=tracking)
+    assert plan.untag_link is QUOTED.untag_link
+    assert plan.untag_banner is QUOTED.untag_banner
+    assert plan.visit_parameter == "sr_vid"

@@ -1,12 +1,10 @@
 """Mail written by a real mail program, through the relay (issue 13: "try it as
 its users do").
 
-s-nail (Debian `s-nail`, the BSD mailx lineage) answers and forwards a message
-from an mbox in batch mode and sends over SMTP to the relay, on the example
-configuration. Its reply is bottom-posted: "Name <addr> wrote:" without a date,
-the quote, then the new text; its forward puts the old message first. Either
-way the newest text is at the bottom and the signature must follow it, never
-sit above the text the sender wrote.
+s-nail (Debian `s-nail`, the BSD mailx lineage) answers a message from an mbox
+in batch mode and sends over SMTP to the relay, on the example configuration.
+Its reply is bottom-posted: "Name <addr> wrote:" without a date, the quote,
+then the new text; the signature must follow the new text.
 """
 
 from __future__ import annotations

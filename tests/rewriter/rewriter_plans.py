@@ -80,7 +80,7 @@ def body_of(raw: bytes, content_type: str) -> str:
     raise AssertionError(f"no {content_type} part")
 
 
-_OUR_BLOCKS = re.compile(r'<div class="sigrelay-(?:signature|banner)">.*?</div>', re.S)
+_OUR_BLOCKS = re.compile(r'<div class="sigrelay-(?:signature|banner)"[^>]*>.*?</div>', re.S)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?[-\w:.]+", re.I)
 
 

@@ -48,7 +48,7 @@ def test_none_mode_tags_nothing():
         "tel:+4930123",
         "#section",
         "data:text/html,x",
-        f"{TRACKER}/u/OPTOUT",
+        f"{TRACKER}/admin/",
         "https://intra.corp.test/x",
         "https://corp.test/",
     ],
@@ -84,9 +84,33 @@ def test_single_quoted_and_unquoted_hrefs_are_tagged():
     )
 
 
-def test_text_part_links_in_the_signature_are_tagged():
-    out = body_of(rewrite(message("Hi\r\n"), make_plan()).message, "text/plain")
+def test_text_part_links_read_as_written_by_default():
+    # A long tracker URL in plain text, where the reader sees it, looks like phishing.
+    out = body_of(
+        rewrite(message("Hi https://a.test/x\r\n"), make_plan(link_mode=LinkMode.ALL)).message,
+        "text/plain",
+    )
+    assert "https://example.com/team" in out and "https://a.test/x" in out
+    assert f"{TRACKER}/c/" not in out
+
+
+def test_text_part_links_in_the_signature_are_tagged_when_the_group_opts_in():
+    out = body_of(
+        rewrite(message("Hi\r\n"), make_plan(track_text_links=True)).message, "text/plain"
+    )
     assert tag_link("https://example.com/team") in out
+
+
+def test_our_optout_link_in_the_signature_is_never_tagged():
+    optout = f"{TRACKER}/u/OPTOUT"
+    signature = Signature(
+        html=f'<a href="{optout}">Tracking options</a>', text=f"Options: {optout}"
+    )
+    raw = html_message("<p>Hi</p>")
+    out = body_of(
+        rewrite(raw, make_plan(link_mode=LinkMode.ALL, signature=signature)).message, "text/html"
+    )
+    assert _hrefs(out)[0] == optout
 
 
 def test_links_in_the_quoted_thread_are_not_tagged_in_all_mode():

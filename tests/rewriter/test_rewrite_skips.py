@@ -68,7 +68,7 @@ def test_a_plan_that_raises_fails_open_with_the_original():
         raise RuntimeError("template exploded")
 
     raw = message("hello\r\n")
-    result = rewrite(raw, make_plan(tag_link=broken))
+    result = rewrite(raw, make_plan(tag_link=broken, track_text_links=True))
     assert (result.outcome, result.message) == (Outcome.FAILED, raw)
     assert "template exploded" in result.reason
 

@@ -1,6 +1,9 @@
 """Where the signature, banner and pixel go in each MIME structure."""
 
-from rewriter_plans import PIXEL, body_of, html_message, make_plan, message, parsed
+import re
+from dataclasses import replace
+
+from rewriter_plans import BANNER, PIXEL, body_of, html_message, make_plan, message, parsed
 
 from rewriter import LinkMode, Outcome, Signature
 from rewriter.rewrite import rewrite
@@ -109,3 +112,13 @@ def test_untracked_copy_has_no_pixel_and_no_tagged_links_but_keeps_the_banner():
 def test_signature_none_adds_no_signature():
     result = rewrite(message("Hi\r\n"), make_plan(signature=None))
     assert result.outcome is Outcome.REWRITTEN and b"Jane" not in result.message
+
+
+def test_banner_keeps_its_size_attributes_for_outlook_and_scales_down_on_phones():
+    plan = make_plan(banner=replace(BANNER, width=600, height=100))
+    out = body_of(rewrite(html_message("<p>Hi</p>"), plan).message, "text/html")
+    (image,) = re.findall(r"<img [^>]*BANNERTOKEN[^>]*>", out)
+    assert 'width="600"' in image and 'height="100"' in image and 'border="0"' in image
+    assert "max-width:100%" in image and "height:auto" in image
+    # a gap below the banner, before whatever follows (the quoted thread)
+    assert re.search(r'<div class="sigrelay-banner" style="[^"]*margin:12px 0 16px 0', out)
