@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 
-# C0 controls, DEL, C1 controls, and what str.splitlines() also breaks on.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 controls, DEL, C1 controls, what str.splitlines() also breaks on, and lone
+# surrogates (bytes that were not UTF-8, kept by surrogateescape), which a
+# UTF-8 log stream could not even write.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
 _NEEDS_QUOTES = re.compile(r'[\s"=]')
 

@@ -80,13 +80,6 @@ def address_problem(address: str, smtputf8: bool, stage: str) -> str | None:
     return None
 
 
-def _logged(address: str) -> str:
-    """An envelope address as one log token; bytes that are not UTF-8 (kept by
-    aiosmtpd as surrogates, which a log stream cannot encode) as \\xNN."""
-    raw = address.encode("utf-8", "surrogateescape")
-    return quoted("<" + raw.decode("utf-8", "backslashreplace") + ">")
-
-
 def uses_routing(address: str) -> bool:
     """Open-relay tricks in a recipient: the percent hack (user%host@us), bang
     paths (host!user), source routes (@a:user@b) and quoted local parts that
@@ -143,14 +136,14 @@ class RelayHandler:
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "mail")
         problem = address_problem(address, envelope.smtp_utf8, "mail")
         if problem is not None:
-            return _refuse(session, problem, "bad-address", "mail", "from=" + _logged(address))
+            detail = "from=" + quoted(f"<{address}>")
+            return _refuse(session, problem, "bad-address", "mail", detail)
         if self.senders is not None:
             refusal = self.senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
                 reason = "null-sender" if refusal is NULL_SENDER_REFUSED else "sender"
-                return _refuse(
-                    session, refusal.status, reason, "mail", "from=" + quoted(f"<{address}>")
-                )
+                detail = "from=" + quoted(f"<{address}>")
+                return _refuse(session, refusal.status, reason, "mail", detail)
         # SIZE= above the limit was already refused by aiosmtpd (552), from data_size_limit.
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -163,7 +156,8 @@ class RelayHandler:
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "rcpt")
         problem = address_problem(address, envelope.smtp_utf8, "rcpt")
         if problem is not None:
-            return _refuse(session, problem, "bad-address", "rcpt", "to=" + _logged(address))
+            detail = "to=" + quoted(f"<{address}>")
+            return _refuse(session, problem, "bad-address", "rcpt", detail)
         if uses_routing(address):
             return _refuse(
                 session, ROUTING_REFUSED, "routing", "rcpt", "to=" + quoted(f"<{address}>")
@@ -189,7 +183,8 @@ class RelayHandler:
                 return _refuse(session, HEADERS_UNREADABLE, "malformed-header", "data", detail)
             if refusal is not None:
                 reason = "malformed-header" if refusal.malformed else "from-header"
-                return _refuse(session, refusal.status, reason, "data", f"why={refusal.reason!r}")
+                detail = "why=" + quoted(refusal.reason)
+                return _refuse(session, refusal.status, reason, "data", detail)
         spooled = SpoolEnvelope(
             mail_from=_sender(envelope.mail_from),
             rcpts=tuple(envelope.rcpt_tos),

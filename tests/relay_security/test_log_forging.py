@@ -98,6 +98,7 @@ def test_quoted_makes_each_value_one_token_on_one_line():
     assert quoted("anna@example.com") == "anna@example.com"
     assert quoted("a\r\nb") == "a\\r\\nb"
     assert quoted("a\x00\x1b[31m\x7f\x85\u2028") == "a\\0\\x1b[31m\\x7f\\x85\\u2028"
+    assert quoted(b"x\xff@y".decode("utf-8", "surrogateescape")) == "x\\udcff@y"
     assert quoted("x client=6.6.6.6") == '"x client=6.6.6.6"'
     assert quoted('say "hi"') == '"say \\"hi\\""'
     assert quoted("") == '""'
