@@ -296,7 +296,11 @@ class DeliveryWorker:
         data = rewritten.message
         if self.sign is not None:
             data = self.sign(data)
-        replies = await self.upstream.deliver(entry.envelope.mail_from, copy.remaining, data)
+        # The key makes a repeat after a crash harmless where the upstream can tell (Maildir).
+        key = f"{entry.queue_id}.{copy.copy_id}"
+        replies = await self.upstream.deliver(
+            entry.envelope.mail_from, copy.remaining, data, key=key
+        )
         now = _now()
         updated = apply_replies(
             copy, replies, policy=self.policy, received_at=entry.envelope.received_at, now=now
