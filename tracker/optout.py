@@ -159,7 +159,13 @@ class _OptOutHandlers:
         texts = self._texts(request)
         if self._foreign_origin(request):
             return self._error(texts, 403, texts.bad_link)
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:
+            # A urlencoded body that is not in its charset: aiohttp raises
+            # UnicodeDecodeError, which would be a 500 and a traceback in the log
+            # (found by tests/hardening/fuzz/fuzz_optout.py).
+            return self._error(texts, 400, texts.no_choice)
         choice = form.get("choice")
         if choice not in (*OPTOUT_CHOICES, OPT_IN):
             return self._error(texts, 400, texts.no_choice)
