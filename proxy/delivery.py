@@ -108,6 +108,7 @@ class DeliveryWorker:
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._fired: dict[str, datetime] = {}  # queue id -> the time its timer was set for
         self._tasks: list[asyncio.Task] = []
         self._busy: set[asyncio.Task] = set()
         self._active: set[str] = set()  # queue ids a task is delivering right now
@@ -140,11 +141,21 @@ class DeliveryWorker:
             self.wake(queue_id)
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, (when - _now()).total_seconds())
+        # Timers run on the loop's monotonic clock, so a wall clock stepped forward
+        # (NTP, a resumed VM) brings no retry early and makes nothing spin. `when`
+        # is wall-clock time (it is kept in the spool across restarts): a delay
+        # longer than any back-off means the clock went back since it was set, and
+        # waiting it out would stall the message for as long as the clock jumped.
+        delay = min(max(0.0, (when - _now()).total_seconds()), self.policy.longest_delay)
         old = self._timers.pop(queue_id, None)
         if old is not None:
             old.cancel()
-        self._timers[queue_id] = loop.call_later(delay, self.wake, queue_id)
+        self._timers[queue_id] = loop.call_later(delay, self._timer_fired, queue_id, when)
+
+    def _timer_fired(self, queue_id: str, when: datetime) -> None:
+        self._timers.pop(queue_id, None)
+        self._fired[queue_id] = when  # due now, whatever the wall clock says (_deliver_message)
+        self.wake(queue_id)
 
     async def _reschedule_all(self) -> int:
         """Schedule every message of this process's share of the spool."""
@@ -242,6 +253,14 @@ class DeliveryWorker:
 
         traced = replace(entry, data=add_trace(entry.data, entry.envelope, queue_id, self.hostname))
         now = _now()
+        fired = self._fired.pop(queue_id, None)
+        if fired is not None and fired > now:
+            # The timer waited as long as it was asked to, yet the wall clock says
+            # "not yet": it was set back meanwhile. The copies that timer was for are due.
+            log.warning(
+                "clock went back queue_id=%s by=%.0fs", queue_id, (fired - now).total_seconds()
+            )
+            now = fired
         finishing: list[Attempt] = []  # an attempt whose outcome removing the message records
         for copy in state.copies:
             if self._stopping:
