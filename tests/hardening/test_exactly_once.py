@@ -14,7 +14,7 @@ import asyncio
 import os
 import signal
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,11 +56,28 @@ async def _relay_under_load(env: dict[str, str]) -> tuple[ServeProcess, list[int
     return relay, acked, load
 
 
-async def _kill(relay: ServeProcess) -> None:
+async def _kill_when(relay: ServeProcess, condition: Callable[[], bool]) -> float:
+    """SIGKILL the relay (all its processes) at a moment `condition` holds.
+    Checked with the relay stopped (SIGSTOP): what it saw is what the kill leaves.
+    The loop time at which the relay stopped for good."""
     assert relay.proc is not None
-    for pid in [relay.proc.pid, *workers_of(relay.proc.pid)]:  # every process at once
+    pids = [relay.proc.pid, *workers_of(relay.proc.pid)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        stopped_at = loop.time()
+        if condition():
+            break
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)  # as workerprocs.until: only the relay can change it
+    for pid in pids:
         os.kill(pid, signal.SIGKILL)
     await relay.stop()
+    return stopped_at
 
 
 async def test_sigkill_under_load_puts_every_acknowledged_copy_into_the_maildir_once(
@@ -77,8 +94,7 @@ async def test_sigkill_under_load_puts_every_acknowledged_copy_into_the_maildir_
 
     # The moment a repeat happens: copies in the outbox whose messages the
     # relay has not yet taken out of its spool (proxy/finishing.py).
-    await until(lambda: len(acked) >= 40 and len(delivered_but_spooled()) >= 2)
-    await _kill(first)
+    await _kill_when(first, lambda: len(acked) >= 40 and len(delivered_but_spooled()) >= 2)
     at_risk = delivered_but_spooled()  # the spool cannot change now
     second = ServeProcess(relay_env, command="relay")
     await second.start()
@@ -115,14 +131,11 @@ async def test_sigkill_with_an_smtp_upstream_repeats_only_the_copies_not_yet_rec
     def stored_but_spooled() -> set[str]:
         return {queue_id_of(r.data) for r in upstream.received} & set(spool.list())
 
-    await until(lambda: len(acked) >= 40 and len(stored_but_spooled()) >= 1)
-    loop = asyncio.get_running_loop()
-    await _kill(first)
-    killed_at = loop.time()
-    # A copy whose end of data was sent before the kill is stored by the sink
-    # after it: the window is fixed once the sink has answered all it will.
+    killed_at = await _kill_when(first, lambda: len(acked) >= 40 and len(stored_but_spooled()) >= 1)
+    # The window is fixed once the sink has seen every connection of the dead
+    # relay close (and taken what came before the close).
+    await until(lambda: sink.open_sessions() == 0)
     stored_before = len(upstream.received)
-    await asyncio.sleep(0)  # let the sink's sessions see the closed connections
     window = stored_but_spooled()
     ages = [
         killed_at - at

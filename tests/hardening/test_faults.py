@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.smtp import SMTP
 from loadclient import SALES, load_message, number_of
 from relayclient import DeliveryWatch, smtp_send
 
@@ -86,34 +85,8 @@ async def test_slow_upstream_defers_the_copy_then_delivers_it_once(relay_with, s
     assert relay.spool.list() == []
 
 
-class FlappingSink(SmtpSink):
-    """An upstream that goes down hard: it stops listening and drops every
-    connection, including those our client keeps for reuse."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sessions: list[SMTP] = []
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-
-        def factory() -> SMTP:
-            session = SMTP(self.handler, hostname="sink.test", decode_data=False)
-            self.sessions.append(session)
-            return session
-
-        self._server = await loop.create_server(factory, self.host, self.port)
-
-    async def stop(self) -> None:
-        await super().stop()
-        for session in self.sessions:
-            if session.transport is not None:
-                session.transport.abort()
-        self.sessions.clear()
-
-
 async def test_flapping_upstream_gets_every_acknowledged_message_exactly_once(relay_with):
-    upstream = FlappingSink()
+    upstream = SmtpSink()
     await upstream.start()
     relay = await relay_with(upstream.url)
     watch = DeliveryWatch(relay.worker)
@@ -122,7 +95,10 @@ async def test_flapping_upstream_gets_every_acknowledged_message_exactly_once(re
     try:
         for number in range(40):
             if number in (10, 25):
-                await upstream.stop()  # down
+                # Down hard: no more listening, and the connections our client
+                # keeps for reuse are cut too.
+                await upstream.stop()
+                upstream.drop_connections()
             if number in (18, 32):
                 # What the sender cannot see: its mail waits in the spool.
                 deferred_while_down.append(len(relay.spool.list()))
