@@ -96,6 +96,15 @@ async def _send(port: int, number: int, load: Load) -> None:
         load.refused += 1
 
 
+def _arrived(sink: SmtpSink, seen: int, load: Load) -> int:
+    """Note the pixel of every copy that arrived since `seen`; the new count."""
+    for received in sink.handler.received[seen:]:
+        queue_id = received.data.split(b"with ESMTP id ", 1)[1][:19].decode()
+        (pixel,) = tokens(body_text(received.data, "html"), "o")
+        load.pending_opens.append((queue_id, pixel))
+    return len(sink.handler.received)
+
+
 async def _open_due(http: aiohttp.ClientSession, public_url: str, data_dir: Path, load: Load):
     """Fetch the pixel of every copy whose message has left the spool."""
     spooled = _spooled(data_dir)
@@ -152,11 +161,7 @@ async def soak(minutes: float, rate: float, warm_up: float, every: float) -> int
             sends.add(task)
             task.add_done_callback(sends.discard)
             number += 1
-            for received in sink.handler.received[seen:]:
-                queue_id = received.data.split(b"with ESMTP id ", 1)[1][:19].decode()
-                (pixel,) = tokens(body_text(received.data, "html"), "o")
-                load.pending_opens.append((queue_id, pixel))
-            seen = len(sink.handler.received)
+            seen = _arrived(sink, seen, load)
             await _open_due(http, public_url, data_dir, load)
             if now >= next_sample:
                 next_sample += every
@@ -171,11 +176,7 @@ async def soak(minutes: float, rate: float, warm_up: float, every: float) -> int
         await asyncio.gather(*sends)
         drain_deadline = loop.time() + 120
         while (seen < load.acked or load.pending_opens) and (loop.time() < drain_deadline):
-            for received in sink.handler.received[seen:]:
-                queue_id = received.data.split(b"with ESMTP id ", 1)[1][:19].decode()
-                (pixel,) = tokens(body_text(received.data, "html"), "o")
-                load.pending_opens.append((queue_id, pixel))
-            seen = len(sink.handler.received)
+            seen = _arrived(sink, seen, load)
             await _open_due(http, public_url, data_dir, load)
             await asyncio.sleep(0.2)
     drained = not _spooled(data_dir)
