@@ -16,7 +16,7 @@ sys.path[:0] = [str(HERE.parents[2]), str(HERE.parents[1] / "rewriter"), str(HER
 
 import atheris  # noqa: E402
 
-with atheris.instrument_imports(include=["rewriter"]):
+with atheris.instrument_imports(include=["rewriter", "email"]):
     from rewriter import LinkMode, Outcome, Rewritten
     from rewriter.rewrite import rewrite
 

@@ -16,7 +16,7 @@ sys.path[:0] = [str(HERE.parents[2]), str(HERE)]
 
 import atheris  # noqa: E402
 
-with atheris.instrument_imports(include=["proxy.senders"]):
+with atheris.instrument_imports(include=["proxy.senders", "email"]):
     from proxy.senders import Refusal, SenderAuthorization, from_header_addresses
 
 from fuzzing import mail_seeds, main  # noqa: E402
