@@ -23,6 +23,8 @@ import atheris  # noqa: E402
 from aiohttp import web  # noqa: E402
 from aiohttp.streams import StreamReader  # noqa: E402
 from aiohttp.test_utils import make_mocked_request  # noqa: E402
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo  # noqa: E402
+from multidict import CIMultiDict  # noqa: E402
 
 with atheris.instrument_imports(include=["tracker.optout", "tracker.optout_texts"]):
     from tracker import optout
@@ -55,18 +57,22 @@ async def _handlers() -> optout._OptOutHandlers:
 HANDLERS = LOOP.run_until_complete(_handlers())
 
 
+# make_mocked_request builds a dozen Mocks (2 ms); a clone of one is 0.2 ms.
+_BASE = make_mocked_request("POST", "/u/x", headers={"Host": "t.example.com"}, loop=LOOP)
+_PROTOCOL = mock.Mock(_reading_paused=False)
+
+
 def _request(method: str, token: str, content_type: str, origin: str, body: bytes):
-    protocol = mock.Mock(_reading_paused=False)
-    payload = StreamReader(protocol, 2**16, loop=LOOP)
+    payload = StreamReader(_PROTOCOL, 2**16, loop=LOOP)
     payload.feed_data(body)
     payload.feed_eof()
-    headers = {"Host": "t.example.com", "Content-Type": content_type}
+    headers = CIMultiDict({"Host": "t.example.com", "Content-Type": content_type})
     if origin:
         headers["Origin"] = origin
-    return make_mocked_request(
-        method, f"/u/{token}", headers=headers, match_info={"token": token},
-        payload=payload, loop=LOOP,
-    )  # fmt: skip
+    request = _BASE.clone(method=method, headers=headers)
+    request._payload = payload  # what the client sent
+    request._match_info = UrlMappingMatchInfo({"token": token}, mock.sentinel.route)
+    return request
 
 
 def check(data: bytes) -> None:
