@@ -15,11 +15,11 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[2]), str(HERE)]
 
 import atheris  # noqa: E402
+from fuzzing import instrumented, mail_seeds, main  # noqa: E402
 
-with atheris.instrument_imports(include=["proxy.senders", "email"]):
+with atheris.instrument_imports(include=instrumented("proxy.senders")):
     from proxy.senders import Refusal, SenderAuthorization, from_header_addresses
 
-from fuzzing import mail_seeds, main  # noqa: E402
 
 from config import load_config  # noqa: E402
 from proxy.auth import Identity  # noqa: E402
