@@ -161,10 +161,13 @@ class _OptOutHandlers:
             return self._error(texts, 403, texts.bad_link)
         try:
             form = await request.post()
-        except ValueError:
-            # A urlencoded body that is not in its charset: aiohttp raises
-            # UnicodeDecodeError, which would be a 500 and a traceback in the log
-            # (found by tests/hardening/fuzz/fuzz_optout.py).
+        except web.HTTPException:
+            raise  # aiohttp's own answer (413: too large)
+        except Exception:
+            # A body or Content-Type aiohttp cannot parse must be a 400, not a 500
+            # and a traceback in the log. Found by tests/hardening/fuzz/fuzz_optout.py:
+            # a urlencoded body not in its charset (UnicodeDecodeError), a
+            # Content-Type parameter name ending in "*" (IndexError in email).
             return self._error(texts, 400, texts.no_choice)
         choice = form.get("choice")
         if choice not in (*OPTOUT_CHOICES, OPT_IN):

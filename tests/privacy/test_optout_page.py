@@ -245,3 +245,12 @@ async def test_post_with_a_body_not_in_its_charset_is_refused_with_400(page: Pag
     async with page.http.post(page.link(_copy_token()), data=body, headers=headers) as response:
         assert response.status == 400
     assert await page.optouts() == {}
+
+
+async def test_post_with_a_content_type_email_cannot_parse_is_refused_with_400(page: Page):
+    # Found by tests/hardening/fuzz/fuzz_optout.py: aiohttp parses Content-Type
+    # with Python's email, which raised IndexError on this parameter: a 500.
+    headers = {"Content-Type": "application/x-www-form-u;rlencoded*"}
+    async with page.http.post(page.link(_copy_token()), data=b"c", headers=headers) as response:
+        assert response.status == 400
+    assert await page.optouts() == {}
