@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from proxy import metrics
@@ -46,6 +46,7 @@ from rewriter import Rewritten
 log = logging.getLogger("sigrelay.proxy.delivery")
 
 INLINE_RENDER_MAX = 64 * 1024  # octets of a message rewritten in the event loop
+CLOCK_STEP = timedelta(seconds=1)  # a timer this far ahead of the wall clock: it was set back
 
 
 def _now() -> datetime:
@@ -256,10 +257,11 @@ class DeliveryWorker:
         fired = self._fired.pop(queue_id, None)
         if fired is not None and fired > now:
             # The timer waited as long as it was asked to, yet the wall clock says
-            # "not yet": it was set back meanwhile. The copies that timer was for are due.
-            log.warning(
-                "clock went back queue_id=%s by=%.0fs", queue_id, (fired - now).total_seconds()
-            )
+            # "not yet": it was set back meanwhile (or the loop fired a hair early).
+            # The copies that timer was for are due.
+            if fired - now > CLOCK_STEP:
+                behind = (fired - now).total_seconds()
+                log.warning("clock went back queue_id=%s by=%.0fs", queue_id, behind)
             now = fired
         finishing: list[Attempt] = []  # an attempt whose outcome removing the message records
         for copy in state.copies:
@@ -293,6 +295,7 @@ class DeliveryWorker:
         for attempt in attempts:
             self._note(entry, attempt)
         self._recorded.discard(entry.queue_id)
+        self._fired.pop(entry.queue_id, None)  # a timer that fired while it was finishing
         failed = sum(len(c.failed) for c in state.copies)
         log.info("done queue_id=%s copies=%d failed=%d", entry.queue_id, len(state.copies), failed)
         for callback in self.on_done:

@@ -172,9 +172,10 @@ async def test_clock_set_forward_a_day_neither_spins_nor_expires_the_copy(
     await sink.start()
     await watch.until(lambda: len(watch.done) == 1)
 
-    gaps = [b - a for a, b in zip(times, times[1:5], strict=False)]
     # The step may make the pending retry due at once (it is a day late by the
-    # new clock): one catch-up, then the back-off again, never a spin.
-    assert sum(gap < 0.09 for gap in gaps) <= 1, f"retries keep their interval: {gaps}"
+    # new clock): one catch-up, then the back-off again (0.1 s), never a spin,
+    # which would make these attempts within milliseconds. Single gaps vary
+    # with the machine's load; three of them together do not shrink.
+    assert times[4] - times[1] >= 0.25, f"retries keep their interval: {times}"
     assert statuses == {CopyStatus.PENDING}, "a day is below max_age: not bounced"
     assert [number_of(r.data) for r in sink.handler.received] == [8]
