@@ -230,11 +230,12 @@ def _garbage(headers: Message) -> str:
     """The lines after the header fields that are none (email reads them as a body)."""
     try:
         return headers.get_payload()
-    except ValueError:
+    except (ValueError, TypeError):
         # email decodes 8-bit garbage with the Content-Type's charset and catches
-        # only LookupError; a charset name with a NUL in it raises ValueError
-        # (found by tests/hardening/fuzz/fuzz_rewriter.py). Read it as email
-        # does for an unknown charset.
+        # only LookupError; a charset name with a NUL in it raises ValueError, an
+        # RFC 2231 `charset*=` (a tuple) TypeError (found by
+        # tests/hardening/fuzz/fuzz_rewriter.py). Read it as email does for an
+        # unknown charset.
         raw = str(headers._payload)  # noqa: SLF001 (the only way to the undecoded text)
         return raw.encode("ascii", "surrogateescape").decode("ascii", "replace")
 

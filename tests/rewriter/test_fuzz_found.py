@@ -31,6 +31,23 @@ def test_a_charset_with_a_nul_in_it_beside_header_garbage_does_not_stop_the_sign
     assert result.outcome is not Outcome.FAILED, result.reason
 
 
+def test_an_html_part_whose_charset_has_a_nul_in_it_is_still_signed():
+    message = (
+        b'MIME-Version: 1.0\r\nContent-Type: text/html; charset="\x00utf-8"\r\n\r\n<p>Hi</p>\r\n'
+    )
+    result = rewrite(message, make_plan())
+    assert result.outcome is not Outcome.FAILED, result.reason
+
+
+def test_an_rfc2231_charset_beside_header_garbage_does_not_stop_the_signature():
+    message = (
+        b'From: a@example.com\r\nContent-Type: text/html; charset*="utf-8"\r\n'
+        b"no header \xff\r\n\r\n<p>Hi</p>\r\n"
+    )
+    result = rewrite(message, make_plan())
+    assert result.outcome is not Outcome.FAILED, result.reason
+
+
 def test_a_link_the_plan_cannot_tag_stays_as_it_is_and_the_rest_is_rewritten():
     def tag_link(url: str) -> str:
         url.encode("utf-8")  # as the tracker's tokens do: a lone surrogate raises
