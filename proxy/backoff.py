@@ -26,6 +26,11 @@ class RetryPolicy:
         fraction = random.random() if fraction is None else fraction
         return base * (1 + self.jitter * (2 * fraction - 1))
 
+    @property
+    def longest_delay(self) -> float:
+        """No retry is ever further away than this (the maximum, jitter added)."""
+        return self.maximum * (1 + self.jitter)
+
     def next_attempt(self, now: datetime, attempts: int, fraction: float | None = None) -> datetime:
         return now + timedelta(seconds=self.delay(attempts, fraction))
 

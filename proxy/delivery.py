@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from proxy import metrics
@@ -53,6 +53,7 @@ from rewriter import Rewritten
 log = logging.getLogger("sigrelay.proxy.delivery")
 
 INLINE_RENDER_MAX = 64 * 1024  # octets of a message rewritten in the event loop
+CLOCK_STEP = timedelta(seconds=1)  # a timer this far ahead of the wall clock: it was set back
 
 
 def _now() -> datetime:
@@ -115,6 +116,7 @@ class DeliveryWorker:
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._fired: dict[str, datetime] = {}  # queue id -> the time its timer was set for
         self._tasks: list[asyncio.Task] = []
         self._busy: set[asyncio.Task] = set()
         self._active: set[str] = set()  # queue ids a task is delivering right now
@@ -148,11 +150,21 @@ class DeliveryWorker:
             self.wake(queue_id)
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, (when - _now()).total_seconds())
+        # Timers run on the loop's monotonic clock, so a wall clock stepped forward
+        # (NTP, a resumed VM) brings no retry early and makes nothing spin. `when`
+        # is wall-clock time (it is kept in the spool across restarts): a delay
+        # longer than any back-off means the clock went back since it was set, and
+        # waiting it out would stall the message for as long as the clock jumped.
+        delay = min(max(0.0, (when - _now()).total_seconds()), self.policy.longest_delay)
         old = self._timers.pop(queue_id, None)
         if old is not None:
             old.cancel()
-        self._timers[queue_id] = loop.call_later(delay, self.wake, queue_id)
+        self._timers[queue_id] = loop.call_later(delay, self._timer_fired, queue_id, when)
+
+    def _timer_fired(self, queue_id: str, when: datetime) -> None:
+        self._timers.pop(queue_id, None)
+        self._fired[queue_id] = when  # due now, whatever the wall clock says (_deliver_message)
+        self.wake(queue_id)
 
     async def _reschedule_all(self) -> int:
         """Schedule every message of this process's share of the spool."""
@@ -253,6 +265,15 @@ class DeliveryWorker:
 
         traced = replace(entry, data=add_trace(entry.data, entry.envelope, queue_id, self.hostname))
         now = _now()
+        fired = self._fired.pop(queue_id, None)
+        if fired is not None and fired > now:
+            # The timer waited as long as it was asked to, yet the wall clock says
+            # "not yet": it was set back meanwhile (or the loop fired a hair early).
+            # The copies that timer was for are due.
+            if fired - now > CLOCK_STEP:
+                behind = (fired - now).total_seconds()
+                log.warning("clock went back queue_id=%s by=%.0fs", queue_id, behind)
+            now = fired
         finishing: list[Attempt] = []  # an attempt whose outcome removing the message records
         for copy in state.copies:
             if self._stopping:
@@ -325,6 +346,7 @@ class DeliveryWorker:
         for attempt in attempts:
             self._note(entry, attempt)
         self._recorded.discard(entry.queue_id)
+        self._fired.pop(entry.queue_id, None)  # a timer that fired while it was finishing
         failed = sum(len(c.failed) for c in state.copies)
         log.info("done queue_id=%s copies=%d failed=%d", entry.queue_id, len(state.copies), failed)
         for callback in self.on_done:
@@ -347,7 +369,11 @@ class DeliveryWorker:
         data = rewritten.message
         if self.sign is not None:
             data = self.sign(data)
-        replies = await self.upstream.deliver(entry.envelope.mail_from, copy.remaining, data)
+        # The key makes a repeat after a crash harmless where the upstream can tell (Maildir).
+        key = f"{entry.queue_id}.{copy.copy_id}"
+        replies = await self.upstream.deliver(
+            entry.envelope.mail_from, copy.remaining, data, key=key
+        )
         now = _now()
         updated = apply_replies(
             copy, replies, policy=self.policy, received_at=entry.envelope.received_at, now=now

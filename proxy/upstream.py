@@ -29,6 +29,7 @@ from sigrelay.durable import fsync_dir
 NETWORK_FAILURE = 451
 CLOSING, START_INPUT, COMPLETED = 421, 354, 250  # RFC 5321 4.2.2
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r")
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,200}")  # a key that is safe as a Maildir file name
 POOL_IDLE_SECONDS = 30.0  # below the 5-minute idle timeout servers commonly use (RFC 5321 4.5.3.2)
 POOL_MAX_IDLE = 8
 
@@ -55,8 +56,12 @@ class Upstream(Protocol):
     # additions to a 7bit part may go out as 8bit text instead of quoted-printable.
     accepts_8bit: bool
 
-    async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
-        """One reply per recipient."""
+    async def deliver(
+        self, mail_from: str, rcpts: Sequence[str], data: bytes, *, key: str | None = None
+    ) -> dict[str, Reply]:
+        """One reply per recipient. `key` names the copy across attempts and
+        restarts ("<queue id>.<copy id>"): an upstream that can tell it was
+        already delivered (the Maildir) does not deliver it twice."""
         ...
 
     async def close(self) -> None: ...
@@ -105,9 +110,18 @@ def upstream_from_config(cfg: Config) -> Upstream:
 class MaildirUpstream:
     """A local outbox in Maildir format (one file per copy, in new/).
 
-    Delivery follows the Maildir spec: write into tmp/ under a unique name,
-    fsync, rename into new/. The envelope is kept as Return-Path and one
-    Delivered-To per recipient, as a local delivery agent writes them.
+    Delivery follows the Maildir spec: write into tmp/, fsync, then move into
+    new/. The envelope is kept as Return-Path and one Delivered-To per
+    recipient, as a local delivery agent writes them.
+
+    Exactly once (issue 14, finding 10): a copy with a key gets the file name
+    "<queue id>.<copy id>.<host>", the same on every attempt and after every
+    restart. The complete file is hard-linked into new/ (link, unlike rename,
+    never replaces an existing name), so a copy delivered before a crash but
+    not yet recorded in the spool is found, in new/ or (moved there by a
+    reader, with its ":2,<flags>" suffix) in cur/, and not written again.
+    A reader that deletes the file before the relay restarts gets it again:
+    the outbox can only remember what it still holds.
 
     A file holds the copy as the SMTP upstream would receive it: CRLF line ends
     throughout (`crlf_lines`, without the dot-stuffing), so the outbox and the
@@ -121,32 +135,61 @@ class MaildirUpstream:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    def _host(self) -> str:
+        return socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+
     def _unique_name(self) -> str:
         # time.M<usec>P<pid>Q<counter>.<host>: unique per host, process and call.
         now = time.time()
-        host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
-        return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(self._counter)}.{host}"
+        return (
+            f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{next(self._counter)}.{self._host()}"
+        )
 
-    def _write(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> None:
+    def _name(self, key: str | None) -> str:
+        if key is None or not _KEY.fullmatch(key):
+            return self._unique_name()  # no key (sender notices): nothing to repeat
+        return f"{key}.{self._host()}"
+
+    def _holds(self, name: str) -> bool:
+        """Whether the outbox already has this copy, unread (new/) or seen (cur/)."""
+        if (self.path / "new" / name).exists():
+            return True
+        with os.scandir(self.path / "cur") as entries:
+            return any(e.name == name or e.name.startswith(name + ":") for e in entries)
+
+    def _write(self, mail_from: str, rcpts: Sequence[str], data: bytes, key: str | None) -> bool:
+        """False if the copy was there already (delivered before a restart)."""
         for sub in ("tmp", "new", "cur"):
             (self.path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = self._name(key)
+        if key is not None and self._holds(name):
+            return False
         trace = f"Return-Path: <{mail_from}>\r\n" + "".join(f"Delivered-To: {r}\r\n" for r in rcpts)
-        name = self._unique_name()
-        tmp_path = self.path / "tmp" / name
+        # Our own tmp name: a file a killed process left under the same key is not ours to reuse.
+        tmp_path = self.path / "tmp" / f"{name}.P{os.getpid()}Q{next(self._counter)}"
         with open(tmp_path, "xb") as handle:
             handle.write(trace.encode("utf-8") + crlf_lines(data))
             handle.flush()
             os.fsync(handle.fileno())
-        os.rename(tmp_path, self.path / "new" / name)
-        fsync_dir(self.path / "new")
-
-    async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
         try:
-            await asyncio.to_thread(self._write, mail_from, rcpts, data)
+            os.link(tmp_path, self.path / "new" / name)
+        except FileExistsError:
+            return False  # another attempt of the same copy got there first
+        finally:
+            os.unlink(tmp_path)
+        fsync_dir(self.path / "new")
+        return True
+
+    async def deliver(
+        self, mail_from: str, rcpts: Sequence[str], data: bytes, *, key: str | None = None
+    ) -> dict[str, Reply]:
+        try:
+            written = await asyncio.to_thread(self._write, mail_from, rcpts, data, key)
         except OSError as exc:
             reply = Reply(NETWORK_FAILURE, f"4.3.0 cannot write to maildir {self.path}: {exc}")
         else:
-            reply = Reply(250, f"2.0.0 delivered to maildir {self.path}")
+            done = "delivered" if written else "already delivered"
+            reply = Reply(250, f"2.0.0 {done} to maildir {self.path}")
         return {rcpt: reply for rcpt in rcpts}
 
     async def close(self) -> None:
@@ -283,7 +326,12 @@ class SmtpUpstream:
         else:
             client.close()
 
-    async def deliver(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, Reply]:
+    async def deliver(
+        self, mail_from: str, rcpts: Sequence[str], data: bytes, *, key: str | None = None
+    ) -> dict[str, Reply]:
+        # SMTP has no way to ask whether a copy arrived before (`key` is unused):
+        # a copy whose 250 was on its way when the relay died goes out again
+        # (docs/reliability.md, "SMTP duplicate window").
         # A kept connection is used without a probe (RSET): if the server closed it
         # meanwhile, MAIL says so before anything was sent, and a new one is made.
         client = self._take_idle()

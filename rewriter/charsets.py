@@ -138,7 +138,7 @@ def python_codec(charset: str) -> str | None:
         return codec
     try:
         info = codecs.lookup(label)  # e.g. utf-7, iso-2022-jp-2, cp437
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label (fuzz_rewriter)
         return None
     # "base64", "rot13", "zlib" are codecs too, but not of text.
     return info.name if getattr(info, "_is_text_encoding", True) else None

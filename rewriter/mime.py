@@ -79,7 +79,8 @@ class Part:
     @property
     def is_attachment(self) -> bool:
         """An attached file is never a body: explicit disposition or a file name."""
-        disposition = (self.headers.get("Content-Disposition") or "").strip().lower()
+        # str(): a field with 8-bit bytes comes as an email.header.Header (compat32).
+        disposition = str(self.headers.get("Content-Disposition") or "").strip().lower()
         if disposition.startswith("attachment"):
             return True
         return bool(self.headers.get_filename() or self.headers.get_param("name"))
@@ -122,7 +123,7 @@ def _parse_entity(
     part = Part(start, fields_end, body_start, end, headers, depth=depth)
     part.header_only = header_only
     part.lenient_content_type = part.content_type
-    garbage = headers.get_payload()
+    garbage = _garbage(headers)
     if garbage:
         # A line that is no header field before the blank line: Python's email
         # (and RFC 5322 2.2 read strictly) starts the body there; Thunderbird and
@@ -223,6 +224,20 @@ _NOT_IDENTITY = {
     "x-yencode": "x-yencode",
     "yencode": "x-yencode",
 }
+
+
+def _garbage(headers: Message) -> str:
+    """The lines after the header fields that are none (email reads them as a body)."""
+    try:
+        return headers.get_payload()
+    except (ValueError, TypeError):
+        # email decodes 8-bit garbage with the Content-Type's charset and catches
+        # only LookupError; a charset name with a NUL in it raises ValueError, an
+        # RFC 2231 `charset*=` (a tuple) TypeError (found by
+        # tests/hardening/fuzz/fuzz_rewriter.py). Read it as email does for an
+        # unknown charset.
+        raw = str(headers._payload)  # noqa: SLF001 (the only way to the undecoded text)
+        return raw.encode("ascii", "surrogateescape").decode("ascii", "replace")
 
 
 def canonical_transfer_encoding(value: object) -> str:

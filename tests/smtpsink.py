@@ -71,6 +71,17 @@ class SmtpSink:
         self.port = port or free_port()
         self.handler = SinkHandler()
         self._server: asyncio.base_events.Server | None = None
+        self.sessions: list[SMTP] = []  # every connection made, open or closed
+
+    def open_sessions(self) -> int:
+        """Connections still open (aiosmtpd drops the transport when one closes)."""
+        return sum(1 for session in self.sessions if session.transport is not None)
+
+    def drop_connections(self) -> None:
+        """Cut every open connection at once, as a crashing server does."""
+        for session in self.sessions:
+            if session.transport is not None:
+                session.transport.abort()
 
     @property
     def url(self) -> str:
@@ -80,12 +91,14 @@ class SmtpSink:
         loop = asyncio.get_running_loop()
 
         def factory() -> SMTP:
-            return _SinkSMTP(
+            session = _SinkSMTP(
                 self.handler,
                 hostname="sink.test",
                 enable_SMTPUTF8=self.smtputf8,
                 decode_data=False,
             )
+            self.sessions.append(session)
+            return session
 
         self._server = await loop.create_server(factory, self.host, self.port)
 

@@ -29,6 +29,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from tracker.consent import GIVE, HOW, VERSIONS, WITHDRAW, consent_form, done_text
+from tracker.forms import read_form
 from tracker.optout_texts import TEXTS, Texts, language_for
 from tracker.recipients import recipient_key_of_stored
 from tracker.store import EventRecord, Store
@@ -177,7 +178,9 @@ class _OptOutHandlers:
         texts = self._texts(request)
         if self._foreign_origin(request):
             return self._error(texts, 403, texts.bad_link)
-        form = await request.post()
+        form = await read_form(request)
+        if form is None:
+            return self._error(texts, 400, texts.no_choice)
         if self.consent is not None and "consent" in form:
             return await self._consent(request, texts, form)
         choice = form.get("choice")

@@ -19,6 +19,7 @@ import pytest
 from config import load_config
 from proxy.backoff import RetryPolicy
 from proxy.relay import Relay
+from proxy.upstream import Upstream
 
 PROXY_TESTS = Path(__file__).parents[1] / "proxy"
 sys.path.insert(0, str(PROXY_TESTS))  # relayclient: smtplib sender, DeliveryWatch
@@ -46,12 +47,16 @@ RELAY_HOSTNAME = "relay.example.com"
 
 @pytest.fixture
 async def start_relay(relay_env: dict[str, str], store, keyring) -> AsyncIterator[Callable]:
-    """Start a relay with `retry` (default: fast); all are stopped at the end."""
+    """Start a relay with `retry` (default: fast) and, if given, its own
+    `upstream` client; all are stopped at the end."""
     running: list[Relay] = []
 
-    async def start(retry: RetryPolicy = FAST_RETRY, **env_changes: str) -> Relay:
+    async def start(
+        retry: RetryPolicy = FAST_RETRY, upstream: Upstream | None = None, **env_changes: str
+    ) -> Relay:
         env = {**relay_env, "SIGRELAY_RELAY__HOSTNAME": RELAY_HOSTNAME, **env_changes}
-        relay = Relay(load_config(env=env), store, keyring, retry=retry, store_retry=0.05)
+        cfg = load_config(env=env)
+        relay = Relay(cfg, store, keyring, retry=retry, upstream=upstream, store_retry=0.05)
         await relay.start()
         running.append(relay)
         return relay

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import smtplib
 import socket
@@ -15,22 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from loadclient import MESSAGE_ID, QUEUE_ID, SALES, load_message
 from workerprocs import until, workers_of
 
 from proxy.spool import Spool
 from serveprocess import ServeProcess
 from smtpsink import SinkHandler, SmtpSink
-
-SALES = "anna.schmidt@example.com"
-MESSAGE_ID = re.compile(rb"Message-ID: <load-(\d+)@example\.com>")
-QUEUE_ID = re.compile(rb"with ESMTP id ([0-9A-Z]{19})")
-
-
-def load_message(number: int) -> bytes:
-    return (
-        f"From: {SALES}\r\nTo: r{number}@customer.test\r\nSubject: Load {number}\r\n"
-        f"Message-ID: <load-{number}@example.com>\r\n\r\nHello number {number}.\r\n"
-    ).encode()
 
 
 async def test_systemd_hears_ready_then_watchdog_pings_then_stopping(relay_env):

@@ -235,3 +235,22 @@ async def test_a_store_that_cannot_record_gives_a_try_later_page(page: Page):
 )
 def test_the_language_is_the_browsers_best_of_ours(header: str | None, language: str):
     assert language_for(header) == language
+
+
+async def test_post_with_a_body_not_in_its_charset_is_refused_with_400(page: Page):
+    # Found by tests/hardening/fuzz/fuzz_optout.py: aiohttp's form parser raised
+    # UnicodeDecodeError, a 500 with a traceback in the log.
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = b"choice=anon\x87\x92\x90\x8as"
+    async with page.http.post(page.link(_copy_token()), data=body, headers=headers) as response:
+        assert response.status == 400
+    assert await page.optouts() == {}
+
+
+async def test_post_with_a_content_type_email_cannot_parse_is_refused_with_400(page: Page):
+    # Found by tests/hardening/fuzz/fuzz_optout.py: aiohttp parses Content-Type
+    # with Python's email, which raised IndexError on this parameter: a 500.
+    headers = {"Content-Type": "application/x-www-form-u;rlencoded*"}
+    async with page.http.post(page.link(_copy_token()), data=b"c", headers=headers) as response:
+        assert response.status == 400
+    assert await page.optouts() == {}

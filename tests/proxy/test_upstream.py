@@ -45,6 +45,57 @@ async def test_maildir_names_are_unique_for_copies_in_the_same_instant(tmp_path:
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 20
 
 
+async def test_maildir_delivers_a_keyed_copy_once_however_often_it_is_attempted(tmp_path: Path):
+    # Issue 14, finding 10: a copy repeated after a crash must not be a second file.
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    data = message(SENDER)
+
+    first = await outbox.deliver(SENDER, ["kim@customer.test"], data, key="Q1.00aa")
+    again = await MaildirUpstream(tmp_path / "outbox").deliver(
+        SENDER, ["kim@customer.test"], data, key="Q1.00aa"
+    )
+
+    assert first["kim@customer.test"].ok and again["kim@customer.test"].ok
+    assert "already delivered" in again["kim@customer.test"].text
+    (file,) = (tmp_path / "outbox" / "new").iterdir()
+    assert file.name.startswith("Q1.00aa.")
+    assert list((tmp_path / "outbox" / "tmp").iterdir()) == []
+
+
+async def test_maildir_finds_a_keyed_copy_a_reader_moved_into_cur(tmp_path: Path):
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    await outbox.deliver(SENDER, ["kim@customer.test"], message(SENDER), key="Q1.00aa")
+    (file,) = (tmp_path / "outbox" / "new").iterdir()
+    file.rename(tmp_path / "outbox" / "cur" / f"{file.name}:2,S")  # what Dovecot does on reading
+
+    await outbox.deliver(SENDER, ["kim@customer.test"], message(SENDER), key="Q1.00aa")
+
+    assert list((tmp_path / "outbox" / "new").iterdir()) == []
+    assert len(list((tmp_path / "outbox" / "cur").iterdir())) == 1
+
+
+async def test_maildir_keyed_copies_of_one_message_are_separate_files(tmp_path: Path):
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    for copy_id in ("00aa", "00bb"):
+        await outbox.deliver(SENDER, ["kim@customer.test"], message(SENDER), key=f"Q1.{copy_id}")
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 2
+
+
+async def test_maildir_delivers_despite_a_tmp_file_a_killed_relay_left_under_the_key(
+    tmp_path: Path,
+):
+    outbox = MaildirUpstream(tmp_path / "outbox")
+    await outbox.deliver(SENDER, ["kim@customer.test"], message(SENDER), key="Q0.0000")
+    host = next((tmp_path / "outbox" / "new").iterdir()).name.removeprefix("Q0.0000.")
+    left = tmp_path / "outbox" / "tmp" / f"Q1.00aa.{host}.P1Q0"
+    left.write_bytes(b"half a mess")
+
+    replies = await outbox.deliver(SENDER, ["kim@customer.test"], message(SENDER), key="Q1.00aa")
+
+    assert "2.0.0 delivered" in str(replies["kim@customer.test"])
+    assert (tmp_path / "outbox" / "new" / f"Q1.00aa.{host}").read_bytes().endswith(message(SENDER))
+
+
 async def test_maildir_files_have_crlf_line_ends_only_like_the_wire(tmp_path: Path):
     # One form per file (README "Local outbox"): a bare LF or CR ends a line as on the wire.
     outbox = MaildirUpstream(tmp_path / "outbox")

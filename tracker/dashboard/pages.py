@@ -28,6 +28,7 @@ from aiohttp import web
 from tracker.dashboard.auth import SESSION_COOKIE, Session
 from tracker.dashboard.figures import COLUMNS, TITLES, figure_cells
 from tracker.dashboard.settings import DashboardSettings
+from tracker.forms import read_form
 from tracker.store.throttle import session_revoked
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -132,7 +133,9 @@ def admin_page(handler: AdminHandler) -> Handler:
         if request.method == "POST":
             if not from_our_pages(request):
                 return refused_origin()
-            form = await request.post()
+            form = await read_form(request)
+            if form is None:
+                return secured(web.Response(status=400, text="The form could not be read.\n"))
             token = form.get("csrf")
             if not settings(request).sessions.csrf_ok(
                 session, token if isinstance(token, str) else None

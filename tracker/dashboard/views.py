@@ -23,6 +23,7 @@ from tracker.dashboard.pages import (
     settings,
 )
 from tracker.dashboard.svg import Series, line_chart, sparkline
+from tracker.forms import read_form
 from tracker.store.abtest import ab_result
 from tracker.store.optout import list_optouts
 from tracker.store.reasons import reason_counts, reason_table
@@ -53,7 +54,9 @@ def _client(request: web.Request) -> str:
 async def login(request: web.Request) -> web.StreamResponse:
     if not from_our_pages(request):
         return refused_origin()
-    form = await request.post()
+    form = await read_form(request)
+    if form is None:
+        return web.Response(status=400, text="The form could not be read.\n")
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     config = settings(request)
     client = _client(request)
