@@ -6,6 +6,7 @@ A missing peer skips the test with the reason, unless SIGRELAY_REQUIRE_PEERS=1
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import secrets
@@ -14,6 +15,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -36,6 +38,18 @@ def missing_peer(reason: str) -> None:
     if REQUIRE_PEERS:
         pytest.fail(f"required peer missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def load_conftest(folder: str, name: str) -> ModuleType:
+    """Another test folder's conftest.py as a module, so a folder re-uses its
+    fixtures as they are (pytest has no fixture import across sibling folders)."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).parent / folder / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def require_corpus(relative: str = "") -> Path:

@@ -9,7 +9,6 @@ trace headers and DSNs.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from config import load_config
+from peers import load_conftest
 from proxy.backoff import RetryPolicy
 from proxy.relay import Relay
 from proxy.upstream import Upstream
@@ -26,17 +26,7 @@ sys.path.insert(0, str(PROXY_TESTS))  # relayclient: smtplib sender, DeliveryWat
 sys.path.insert(0, str(Path(__file__).parent))  # workerprocs: relay processes from outside
 
 
-def _proxy_conftest():
-    spec = importlib.util.spec_from_file_location(
-        "proxy_tests_conftest", PROXY_TESTS / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _proxy_conftest()
+_shared = load_conftest("proxy", "proxy_tests_conftest")
 config_dir = _shared.config_dir
 relay_env = _shared.relay_env
 store = _shared.store

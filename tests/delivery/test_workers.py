@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import smtplib
 import subprocess
@@ -14,22 +13,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from loadclient import SALES, load_message, number_of, queue_id_of
 from workerprocs import until, workers_of
 
 from proxy.spool import Share, Spool
 from serveprocess import ServeProcess
 from smtpsink import SmtpSink
-
-SALES = "anna.schmidt@example.com"
-MESSAGE_ID = re.compile(rb"Message-ID: <w-(\d+)@example\.com>")
-QUEUE_ID = re.compile(rb"with ESMTP id ([0-9A-Z]{19})")
-
-
-def message(number: int) -> bytes:
-    return (
-        f"From: {SALES}\r\nTo: r{number}@customer.test\r\nSubject: Worker {number}\r\n"
-        f"Message-ID: <w-{number}@example.com>\r\n\r\nHello number {number}.\r\n"
-    ).encode()
 
 
 async def send(port: int, numbers: range, clients: int = 8) -> list[int]:
@@ -39,7 +28,7 @@ async def send(port: int, numbers: range, clients: int = 8) -> list[int]:
     def client(mine: range) -> None:
         for number in mine:
             with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-                smtp.sendmail(SALES, [f"r{number}@customer.test"], message(number))
+                smtp.sendmail(SALES, [f"r{number}@customer.test"], load_message(number))
             acked.append(number)
 
     step = clients
@@ -50,7 +39,7 @@ async def send(port: int, numbers: range, clients: int = 8) -> list[int]:
 
 
 def arrived(sink: SmtpSink) -> Counter[int]:
-    return Counter(int(MESSAGE_ID.search(r.data).group(1)) for r in sink.handler.received)
+    return Counter(number_of(r.data) for r in sink.handler.received)
 
 
 def _port(env: dict[str, str]) -> int:
@@ -72,7 +61,7 @@ async def test_two_workers_share_connections_and_spool_and_deliver_each_message_
 
     assert acked == list(range(60))
     assert arrived(sink) == Counter(range(60)), "each message once"
-    queue_ids = [QUEUE_ID.search(r.data).group(1).decode() for r in sink.handler.received]
+    queue_ids = [queue_id_of(r.data) for r in sink.handler.received]
     taken = Counter(next(i for i in (0, 1) if Share(i, 2).owns(q)) for q in queue_ids)
     assert taken[0] > 0 and taken[1] > 0, f"both processes accepted mail: {taken}"
     assert workers_of(relay.proc.pid) == {}, "worker 1 stopped with worker 0"
