@@ -6,7 +6,9 @@ agent and its client address, against the rules in `tracker/machines.toml`
 network lists imported into the data directory (`sigrelay classify import`).
 Timing rules (a click seconds after sending, many links at once) need the
 copy's history and are applied when events are written (tracker/store/timing.py).
-Only the verdict is kept; the request itself never reaches the store.
+Beneath our rules, tracker/agents.py (a maintained detector and our shape rules)
+judges agents no rule names. Only the verdict and its reason (`Reason`) are
+kept; the request itself never reaches the store.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from tracker.agents import is_machine
 from tracker.networks import IpAddress, IpNetwork, Listed, NetworkTable, PeerNumber, read_lists
 
 ADMIN_FILE = "machines.toml"
@@ -31,6 +35,57 @@ class Verdict(StrEnum):
     PREFETCH = "prefetch"  # fetched for the recipient whether they look or not (Apple MPP)
     SCANNER = "scanner"  # security scanners and link checkers: nobody opened or clicked
 
+
+class Reason(StrEnum):
+    """Why an event got its verdict: `<verdict>` or `<verdict>:<what>`. The one
+    vocabulary of reasons (DESIGN.md: "every event keeps its reason"); mail
+    proxies name their provider (`proxy:<provider>`, see `proxy_reason`)."""
+
+    HUMAN = "human"
+    PROXY_GMAIL = "proxy:gmail"
+    PROXY_YAHOO = "proxy:yahoo"
+    PROXY_OUTLOOK = "proxy:outlook"
+    PREFETCH_APPLE = "prefetch:apple"  # Apple Mail Privacy Protection
+    SCANNER_AGENT = "scanner:agent"  # the User-Agent is a machine's
+    SCANNER_NETWORK = "scanner:network"  # from a listed scanner network
+    SCANNER_BURST = "scanner:burst"  # several links of one copy within about a second
+    SCANNER_SPRAY = "scanner:spray"  # one client clicking in several recipients' copies
+    SCANNER_HEAD = "scanner:head"  # a HEAD request
+    SCANNER_EARLY = "scanner:early"  # a click seconds after sending
+
+
+def proxy_reason(provider: str) -> str:
+    """`proxy:<provider>`, e.g. proxy:gmail; the provider in lower case."""
+    return f"{Verdict.PROXY.value}:{provider.strip().lower()}"
+
+
+def verdict_of(reason: str) -> Verdict:
+    """The verdict a reason belongs to (the part before the colon)."""
+    return Verdict(reason.partition(":")[0])
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A request's verdict and the reason for it."""
+
+    verdict: Verdict
+    reason: str
+
+
+HUMAN_JUDGEMENT = Judgement(Verdict.HUMAN, Reason.HUMAN.value)
+_HEAD = Judgement(Verdict.SCANNER, Reason.SCANNER_HEAD.value)
+_AGENT = Judgement(Verdict.SCANNER, Reason.SCANNER_AGENT.value)
+_APPLE = Judgement(Verdict.PREFETCH, Reason.PREFETCH_APPLE.value)
+# Apple Mail Privacy Protection fetches with exactly this agent (documented by
+# Mailgun and ClickDimensions); people browsing through Apple's Private Relay
+# send their browser's full agent and stay people.
+APPLE_PREFETCH_AGENT = "Mozilla/5.0"
+# The default reason of a network list's verdict (tracker/networks.py).
+LIST_REASONS = {
+    Verdict.PREFETCH.value: Reason.PREFETCH_APPLE.value,
+    Verdict.SCANNER.value: Reason.SCANNER_NETWORK.value,
+    Verdict.PROXY.value: Verdict.PROXY.value,
+}
 
 MACHINE_VERDICTS = (Verdict.PROXY, Verdict.PREFETCH, Verdict.SCANNER)
 # Imported lists: image proxies and Apple's relay only tell about images (people
@@ -46,15 +101,27 @@ class RulesError(ValueError):
 class AgentRule:
     contains: str  # lower-cased substring of the User-Agent
     verdict: Verdict
+    reason: str = ""  # empty: the verdict's generic reason (scanner:agent, proxy)
+
+    def judgement(self) -> Judgement:
+        if self.reason:
+            return Judgement(self.verdict, self.reason)
+        if self.verdict is Verdict.SCANNER:
+            return _AGENT
+        return Judgement(self.verdict, self.verdict.value)
 
 
 class Classifier:
     def __init__(self, agents: Iterable[AgentRule], networks: NetworkTable | None = None) -> None:
         self.agents = tuple(agents)
         self.networks = networks or NetworkTable()
-        self._by_agent: dict[str, Verdict] = {}
+        self._by_agent: dict[str, Judgement] = {}
 
-    def verdict(
+    def verdict(self, *args: Any, **kwargs: Any) -> Verdict:
+        """`judge(...)`'s verdict alone (the API from before reasons)."""
+        return self.judge(*args, **kwargs).verdict
+
+    def judge(
         self,
         method: str,
         user_agent: str | None,
@@ -62,34 +129,52 @@ class Classifier:
         image: bool = True,
         *,
         number: PeerNumber | None = None,
-    ) -> Verdict:
-        """The verdict for one request; `image` is False for clicks. The client's
-        address as an ipaddress object, or as `number` (clientip.peer_number:
-        the request handlers' cheaper form). Pure apart from a cache: the same
-        facts give the same verdict."""
-        agent = self._agent_verdict(user_agent or "")
-        if agent is not Verdict.HUMAN:
-            return agent
-        # A HEAD asks whether the URL exists without looking at it: link checkers do, people don't.
-        if method != "GET" and method.upper() == "HEAD":
-            return Verdict.SCANNER
+    ) -> Judgement:
+        """The verdict and its reason for one request; `image` is False for
+        clicks. The client's address as an ipaddress object, or as `number`
+        (clientip.peer_number: the request handlers' cheaper form). Pure apart
+        from a cache: the same facts give the same judgement."""
+        agent = user_agent or ""
         if address is not None:
             number = (address.version, int(address))
+        listed = None
         if number is not None and self.networks.size:
             listed = self.networks.find_number(*number)
-            if listed is not None and (image or not listed.images_only):
-                return Verdict(listed.verdict)
-        return Verdict.HUMAN
+            if listed is not None and not image and listed.images_only:
+                listed = None
+        if listed is not None and listed.verdict == Verdict.PREFETCH.value:
+            # Only Apple's prefetcher itself: Safari users share the relay.
+            if agent == APPLE_PREFETCH_AGENT:
+                return Judgement(Verdict.PREFETCH, listed.reason or _APPLE.reason)
+            listed = None
+        judged = self._agent_judgement(agent)
+        if judged.verdict is not Verdict.HUMAN:
+            return judged
+        # A HEAD asks whether the URL exists without looking at it: link checkers do, people don't.
+        if method != "GET" and method.upper() == "HEAD":
+            return _HEAD
+        if listed is not None:
+            verdict = Verdict(listed.verdict)
+            return Judgement(verdict, listed.reason or LIST_REASONS[verdict.value])
+        return HUMAN_JUDGEMENT
 
-    def _agent_verdict(self, user_agent: str) -> Verdict:
-        verdict = self._by_agent.get(user_agent)
-        if verdict is None:
-            lowered = user_agent.lower()
-            verdict = next((r.verdict for r in self.agents if r.contains in lowered), Verdict.HUMAN)
+    def _agent_judgement(self, user_agent: str) -> Judgement:
+        judged = self._by_agent.get(user_agent)
+        if judged is None:
+            judged = self._judge_agent(user_agent)
             if len(self._by_agent) >= AGENT_CACHE_SIZE:
                 self._by_agent.clear()  # a flood of made-up agents must not grow memory
-            self._by_agent[user_agent] = verdict
-        return verdict
+            self._by_agent[user_agent] = judged
+        return judged
+
+    def _judge_agent(self, user_agent: str) -> Judgement:
+        # Our rules first (mail proxies are proxies, named scanners scanners),
+        # then the detector, which knows our mail programs are people.
+        lowered = user_agent.lower()
+        rule = next((r for r in self.agents if r.contains in lowered), None)
+        if rule is not None:
+            return rule.judgement()
+        return _AGENT if is_machine(user_agent) else HUMAN_JUDGEMENT
 
 
 def _read_rules(text: str, source: str) -> tuple[list[AgentRule], list[tuple[IpNetwork, Listed]]]:
@@ -103,7 +188,8 @@ def _read_rules(text: str, source: str) -> tuple[list[AgentRule], list[tuple[IpN
         contains = entry.get("contains")
         if not isinstance(contains, str) or not contains.strip():
             raise RulesError(f"{where}: `contains` must be a non-empty string")
-        agents.append(AgentRule(contains.lower(), _machine_verdict(entry.get("verdict"), where)))
+        verdict = _machine_verdict(entry.get("verdict"), where)
+        agents.append(AgentRule(contains.lower(), verdict, _reason(entry, verdict, where)))
     networks: list[tuple[IpNetwork, Listed]] = []
     for number, entry in enumerate(data.get("network", []), 1):
         where = f"{source}: [[network]] #{number}"
@@ -115,7 +201,8 @@ def _read_rules(text: str, source: str) -> tuple[list[AgentRule], list[tuple[IpN
         if applies_to not in ("all", "images"):
             raise RulesError(f'{where}: `applies_to` must be "all" or "images"')
         verdict = _machine_verdict(entry.get("verdict"), where)
-        networks.append((network, Listed(verdict.value, applies_to == "images")))
+        reason = _reason(entry, verdict, where) or LIST_REASONS[verdict.value]
+        networks.append((network, Listed(verdict.value, applies_to == "images", reason)))
     return agents, networks
 
 
@@ -124,6 +211,14 @@ def _machine_verdict(value: object, where: str) -> Verdict:
         names = ", ".join(v.value for v in MACHINE_VERDICTS)
         raise RulesError(f"{where}: `verdict` must be one of {names}, got {value!r}")
     return Verdict(str(value))
+
+
+def _reason(entry: dict, verdict: Verdict, where: str) -> str:
+    """An entry's `reason` (e.g. "proxy:gmail"), which must belong to its verdict."""
+    reason = entry.get("reason", "")
+    if not isinstance(reason, str) or (reason and reason.partition(":")[0] != verdict.value):
+        raise RulesError(f'{where}: `reason` must be "{verdict.value}:<what>", got {reason!r}')
+    return reason
 
 
 def shipped_rules_text() -> str:
@@ -140,7 +235,7 @@ def load_classifier(config_dir: Path | None = None, data_dir: Path | None = None
         agents += more_agents
         networks += more_networks
     if data_dir is not None:
-        networks.extend(read_lists(data_dir, IMAGES_ONLY))
+        networks.extend(read_lists(data_dir, IMAGES_ONLY, LIST_REASONS))
     return Classifier(agents, NetworkTable(networks))
 
 

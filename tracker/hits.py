@@ -79,7 +79,7 @@ class HitReader:
             address = self.addresses.client(peer, forwarded if self.addresses.trusted else None)
         elif self.classifier.networks.size:
             number = peer_number(peer)
-        verdict = self.classifier.verdict(
+        judged = self.classifier.judge(
             method, agent, address, image=not keeps_target, number=number
         )
         ip = truncated(address) if self.store_ip and address is not None else None
@@ -87,9 +87,10 @@ class HitReader:
             copy_id,
             kind,
             datetime.fromtimestamp(at, UTC),
-            _VERDICT_TEXT[verdict],
+            _VERDICT_TEXT[judged.verdict],
             target if keeps_target else None,
             ip,
+            judged.reason,
         )
 
     def events(self, rows: Iterable[tuple]) -> list[EventRecord]:

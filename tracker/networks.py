@@ -29,6 +29,7 @@ class Listed:
 
     verdict: str
     images_only: bool  # e.g. Apple's relay also carries people who really click
+    reason: str = ""  # e.g. "prefetch:apple"; empty: the verdict's generic reason
 
 
 class _Ranges:
@@ -102,13 +103,16 @@ def write_list(data_dir: Path, verdict: str, name: str, networks: Iterable[IpNet
     return path
 
 
-def read_lists(data_dir: Path, images_only: dict[str, bool]) -> Iterator[tuple[IpNetwork, Listed]]:
+def read_lists(
+    data_dir: Path, images_only: dict[str, bool], reasons: dict[str, str] | None = None
+) -> Iterator[tuple[IpNetwork, Listed]]:
     """Every imported list under `<data dir>/networks/`; `images_only[verdict]`
-    says whether a verdict's networks judge clicks too."""
+    says whether a verdict's networks judge clicks too, `reasons[verdict]` the
+    reason their events keep."""
     root = data_dir / NETWORKS_DIR
     for path in sorted(root.glob("*/*.txt")) if root.is_dir() else ():
         verdict = path.parent.name
-        listed = Listed(verdict, images_only.get(verdict, False))
+        listed = Listed(verdict, images_only.get(verdict, False), (reasons or {}).get(verdict, ""))
         with open(path, encoding="ascii") as handle:
             for network in parse_egress_csv(handle):
                 yield network, listed

@@ -13,6 +13,7 @@ from exampleflow import EXTERNAL, SALES_SENDER, STAFF_SENDER, relay, wait_record
 from mailparts import body_text, hrefs, parse
 from sigrelay.service import Service
 from smtpsink import SmtpSink
+from tests.peers import PERSON
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def notify_all_groups(config_dir: Path) -> None:
 
 
 async def _click_all(copy_html: str) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=PERSON) as http:
         for link in [h for h in hrefs(copy_html) if "/c/" in h][:2]:
             async with http.get(link, allow_redirects=False) as response:
                 assert response.status == 302

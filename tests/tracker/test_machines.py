@@ -20,6 +20,7 @@ SAFARI = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Safari/605.1.15"
 )
+MPP = "Mozilla/5.0"  # Apple Mail Privacy Protection's agent, exactly
 APPLE_CSV = "172.224.224.0/27,GB,GB-EN,London,\n2a02:26f7:b3c0:4000::/64,DE,DE-BE,Berlin,\n"
 
 
@@ -79,10 +80,12 @@ def test_imported_apple_ranges_make_opens_prefetches_but_not_clicks(tmp_path: Pa
     write_list(tmp_path, "prefetch", "apple", parse_egress_csv(APPLE_CSV.splitlines()))
     classifier = load_classifier(data_dir=tmp_path)
     for address in ("172.224.224.5", "2a02:26f7:b3c0:4000::1"):
-        assert classifier.verdict("GET", SAFARI, ip(address), image=True) is Verdict.PREFETCH
-        # Safari users browse through the same relay: their clicks are their own.
-        assert classifier.verdict("GET", SAFARI, ip(address), image=False) is Verdict.HUMAN
-    assert classifier.verdict("GET", SAFARI, ip("172.224.224.32")) is Verdict.HUMAN
+        judged = classifier.judge("GET", MPP, ip(address), image=True)
+        assert (judged.verdict, judged.reason) == (Verdict.PREFETCH, "prefetch:apple")
+        # Safari users browse through the same relay: their opens and clicks are their own.
+        assert classifier.verdict("GET", SAFARI, ip(address), image=True) is Verdict.HUMAN
+        assert classifier.verdict("GET", MPP, ip(address), image=False) is not Verdict.PREFETCH
+    assert classifier.verdict("GET", MPP, ip("172.224.224.32")) is not Verdict.PREFETCH
 
 
 def test_the_narrowest_of_nested_networks_decides(tmp_path: Path):
@@ -90,7 +93,7 @@ def test_the_narrowest_of_nested_networks_decides(tmp_path: Path):
     write_list(tmp_path, "prefetch", "narrow", [ipaddress.ip_network("10.1.0.0/16")])
     classifier = load_classifier(data_dir=tmp_path)
     assert classifier.verdict("GET", SAFARI, ip("10.200.0.1")) is Verdict.SCANNER
-    assert classifier.verdict("GET", SAFARI, ip("10.1.0.1")) is Verdict.PREFETCH
+    assert classifier.verdict("GET", MPP, ip("10.1.0.1")) is Verdict.PREFETCH
 
 
 def test_the_admins_file_adds_agents_and_networks(tmp_path: Path):
@@ -140,7 +143,7 @@ def test_classify_import_loads_apple_ranges_for_the_tracker(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert "imported 2 network(s) as prefetch" in done.stdout
     classifier = load_classifier(data_dir=data)
-    assert classifier.verdict("GET", SAFARI, ip("172.224.224.1")) is Verdict.PREFETCH
+    assert classifier.verdict("GET", MPP, ip("172.224.224.1")) is Verdict.PREFETCH
 
 
 @pytest.mark.parametrize(

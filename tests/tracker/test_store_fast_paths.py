@@ -101,7 +101,8 @@ def test_with_verdict_is_dataclasses_replace():
         "c1", "click", datetime(2025, 6, 1, tzinfo=UTC), "human", "https://x", None
     )
     changed = with_verdict(record, "scanner")
-    assert changed == dataclasses.replace(record, verdict="scanner")
+    assert changed == dataclasses.replace(record, verdict="scanner", reason="scanner")
+    assert with_verdict(record, "scanner", "scanner:burst").reason == "scanner:burst"
     assert record.verdict == "human"  # the original is left as it was
     with pytest.raises(dataclasses.FrozenInstanceError):
         changed.verdict = "human"  # type: ignore[misc]

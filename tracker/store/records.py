@@ -39,6 +39,13 @@ class EventRecord:
     verdict: str = "human"  # human | proxy | prefetch | scanner
     target: str | None = None  # click: the original URL
     ip: str | None = None  # only with privacy.store_ip = "truncated": a /24 or /48 network
+    # Why the verdict (tracker/classify.py `Reason`: "proxy:gmail", "scanner:burst", …);
+    # None given: the verdict itself. Stored where the events table has the column.
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason is None:
+            _set(self, "reason", self.verdict)
 
 
 _new = object.__new__
@@ -52,6 +59,7 @@ def event_record(
     verdict: str = "human",
     target: str | None = None,
     ip: str | None = None,
+    reason: str | None = None,
 ) -> EventRecord:
     """`EventRecord(...)` at half the cost, for the tracker's request handlers (one
     per pixel or click): a frozen dataclass's __init__ sets each field through
@@ -60,15 +68,18 @@ def event_record(
     fields = {"copy_id": copy_id, "kind": kind, "at": at, "verdict": verdict}
     fields["target"] = target
     fields["ip"] = ip
+    fields["reason"] = verdict if reason is None else reason
     _set(event, "__dict__", fields)
     return event
 
 
-def with_verdict(event: EventRecord, verdict: str) -> EventRecord:
-    """`dataclasses.replace(event, verdict=verdict)` without its per-field
-    dispatch (the timing rules re-mark thousands of clicks a batch). Same object."""
+def with_verdict(event: EventRecord, verdict: str, reason: str | None = None) -> EventRecord:
+    """`dataclasses.replace(event, verdict=verdict, reason=reason or verdict)`
+    without its per-field dispatch (the timing rules re-mark thousands of
+    clicks a batch). Same object."""
     changed = _new(type(event))
     fields = dict(event.__dict__)
     fields["verdict"] = verdict
+    fields["reason"] = verdict if reason is None else reason
     _set(changed, "__dict__", fields)
     return changed

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tracker.store import batches, queries, rollup, stats
 from tracker.store.bulk import BulkInsert
+from tracker.store.models import events as events_table
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
-from tracker.store.timing import SCANNER, TimingRules, reclassify
+from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -83,7 +84,9 @@ def _rows(records: list[CopyRecord] | list[EventRecord]) -> list[dict[str, Any]]
 
 
 # The events insert runs with every batch the tracker writes: compiled once, rows as tuples.
-_EVENT_COLUMNS = tuple(f.name for f in fields(EventRecord))
+# Only the fields the table has: an event's `reason` is stored once a migration
+# adds its column (until then the verdict is, as before).
+_EVENT_COLUMNS = tuple(f.name for f in fields(EventRecord) if f.name in events_table.c)
 _event_values = attrgetter(*_EVENT_COLUMNS)
 _INSERT_EVENTS = BulkInsert(queries.insert_events(), _EVENT_COLUMNS)
 
@@ -153,7 +156,7 @@ class Store:
                 records, remarked = reclassified.records, reclassified.remarked
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
-            now_scanner = [with_verdict(r, SCANNER) for r in remarked]
+            now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
             await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
 
     # --- reading --------------------------------------------------------------

@@ -44,6 +44,9 @@ from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord, with_verdict
 
 SCANNER = "scanner"
+# Reasons (tracker/classify.py `Reason`; the store knows no classifier).
+EARLY = "scanner:early"
+BURST = "scanner:burst"
 
 
 @dataclass(frozen=True)
@@ -83,18 +86,21 @@ async def reclassify(
     if not clicks:
         return Reclassified(records, remarked)
     copy_ids = sorted({records[i].copy_id for i in clicks})
-    scanner: set[int] = set()
+    scanner: dict[int, str] = {}  # batch position: reason
     if rules.click_after_send > timedelta(0):
-        scanner |= await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+        early = await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+        scanner.update(dict.fromkeys(early, EARLY))
     if rules.burst > timedelta(0):
         batch_burst, stored_burst = await _bursts(conn, records, clicks, copy_ids, rules.burst)
-        scanner |= batch_burst
+        scanner.update(dict.fromkeys(batch_burst, BURST))  # the shape says more than the time
         if stored_burst:
             remarked = await _remark_stored(conn, stored_burst)
     if not scanner:
         return Reclassified(records, remarked)
     marked = [
-        with_verdict(r, SCANNER) if i in scanner and r.verdict in COUNTED_VERDICTS else r
+        with_verdict(r, SCANNER, scanner[i])
+        if i in scanner and r.verdict in COUNTED_VERDICTS
+        else r
         for i, r in enumerate(records)
     ]
     return Reclassified(marked, remarked)
