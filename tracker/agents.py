@@ -29,7 +29,7 @@ MAIL_PROGRAM = re.compile(
     r"microsoft outlook|microsoft office/|ms-office|msoffice|outlook-(?:ios|android|express)"
     r"|macoutlook|thunderbird/|^mail/\d|airmail|em ?client|postbox|mailbird|mailspring"
     r"|foxmail|the bat!|bluemail|windowsmail|lotus.notes|yahoo%20mail|ymail|android-gmail"
-    r"|samsungemail|navermailapp|mailmaster|^barca",
+    r"|samsungemail|navermailapp|mailmaster|zohotrident|^barca",
     re.IGNORECASE,
 )
 # Words that only machines put in their agents: crawlers, checkers, monitors,
@@ -44,10 +44,14 @@ MACHINE_WORDS = re.compile(
     r"|scraper|extract|harvest|proxy|daemon|health|status|feed|rss|discovery|favicon|httrack"
     r"|reader|parser|splash|rigor|dejaclick|collector|snapshot|render|capture|appengine"
     r"|google-|-ai\b|\bai\b|gpt|claude|anthropic|perplexity|openai|cohere|externalhit|\bcli\b"
-    r"|sdk|library|client/|downloader|grabber|slurp|node/|deno|bun/|burpcollaborator|sqlmap"
+    r"|library|client/|downloader|grabber|slurp|node/|deno|bun/|burpcollaborator|sqlmap"
     r"|nikto|nmap|masscan|zgrab|nuclei",
     re.IGNORECASE,
 )
+# WebKit browsers say "(KHTML, like Gecko)" and nothing more in it (old ones
+# ", Safari/…"); services that borrow a browser's agent sign inside it:
+# "(KHTML, like Gecko; compatible; pageburst)", "(KHTML, like Gecko; Google Page Speed …)".
+SIGNED_ENGINE = re.compile(r"\(KHTML, ?like Gecko; ", re.IGNORECASE)
 # A URL, a domain name or an e-mail address: how services sign their agents.
 # Lower-case domains only: ".NET CLR" in Internet Explorer's agents is not one.
 ADDRESS = re.compile(
@@ -84,6 +88,6 @@ def is_machine(agent: str) -> bool:
     device = parse_device(agent)
     if device is not None and device.family == "Spider":
         return True
-    if MACHINE_WORDS.search(agent) or ADDRESS.search(agent):
+    if MACHINE_WORDS.search(agent) or ADDRESS.search(agent) or SIGNED_ENGINE.search(agent):
         return True
     return not (ENGINE.search(agent) or PLATFORM.search(agent))
