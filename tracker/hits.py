@@ -21,11 +21,12 @@ id, is None, since the copy is only known once the token is read.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tracker.classify import Classifier, Verdict
+from tracker.classify import Classifier, Judgement, Reason, Verdict
 from tracker.clientip import ClientAddresses, peer_number, truncated
+from tracker.spray import SprayWatch
 from tracker.store.records import EventRecord, event_record
 from tracker.tokens import Keyring, Kind, copy_and_target
 
@@ -43,6 +44,7 @@ _TOKEN_OF = {
     "impression": (Kind.BANNER, False),
     "click": (Kind.CLICK, True),
 }
+_SPRAY = Judgement(Verdict.SCANNER, Reason.SCANNER_SPRAY.value)
 _VERDICT_TEXT = {verdict: verdict.value for verdict in Verdict}  # Enum.value is a slow property
 
 
@@ -62,6 +64,9 @@ class HitReader:
     classifier: Classifier
     addresses: ClientAddresses
     store_ip: bool = False
+    # Clicks of one client in several recipients' copies (tracker/spray.py):
+    # its memory is the reading process's own.
+    spray: SprayWatch = field(default_factory=SprayWatch, compare=False)
 
     def event(self, hit: Hit) -> EventRecord | None:
         """The event a hit records, or None when its token is not ours (forged,
@@ -82,6 +87,11 @@ class HitReader:
         judged = self.classifier.judge(
             method, agent, address, image=not keeps_target, number=number
         )
+        if keeps_target and judged.verdict is Verdict.HUMAN:
+            # The client as the classifier saw it: behind a trusted proxy, the forwarded one.
+            client = peer if address is None else str(address)
+            if self.spray.spraying(client, agent, copy_id, at):
+                judged = _SPRAY
         ip = truncated(address) if self.store_ip and address is not None else None
         return event_record(
             copy_id,
