@@ -126,3 +126,10 @@ def test_odd_agents_get_a_verdict_and_never_crash(agent: str):
 
 def test_control_characters_are_no_browsers_agent():
     assert judge("Mozilla/5.0 (Windows NT 10.0) \x00")[0] is Verdict.SCANNER
+
+
+def test_a_head_request_is_a_scanner_by_its_method_whatever_the_agent():
+    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    assert judge(firefox, "HEAD") == (Verdict.SCANNER, Reason.SCANNER_HEAD)
+    # A named scanner keeps its own reason.
+    assert judge("curl/8.5.0", "HEAD") == (Verdict.SCANNER, Reason.SCANNER_AGENT)
