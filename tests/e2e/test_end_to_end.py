@@ -26,9 +26,9 @@ from exampleflow import (
     wait_recorded,
 )
 from mailparts import body_text, hrefs, tokens
+from peers import PERSON
 from sigrelay.service import Service
 from smtpsink import Received, SmtpSink
-from tests.peers import PERSON
 from tracker.tokens import UNTRACKED_COPY_ID, Kind, decode, load_keyring
 
 

@@ -14,11 +14,10 @@ import aiohttp
 
 from exampleflow import SALES_SENDER, cli_json, html_message
 from mailparts import body_text, tokens
-from peers import require_binary
+from peers import PERSON, require_binary
 from proxy.spool import FLUSH_TRIGGER
 from serveprocess import ServeProcess
 from smtpsink import SmtpSink
-from tests.peers import PERSON
 
 
 def _hostport(listen: str) -> tuple[str, int]:

@@ -11,9 +11,9 @@ import pytest
 from config import Config
 from exampleflow import EXTERNAL, SALES_SENDER, STAFF_SENDER, relay, wait_recorded
 from mailparts import body_text, hrefs, parse
+from peers import PERSON
 from sigrelay.service import Service
 from smtpsink import SmtpSink
-from tests.peers import PERSON
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from peers import free_port
-from tests.peers import PERSON
+from peers import PERSON, free_port
 from tracker.app import PIXEL_GIF, make_app
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
