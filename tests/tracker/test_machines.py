@@ -130,8 +130,8 @@ def test_truncation_keeps_a_slash_24_or_a_slash_48():
 
 
 def test_classify_import_loads_apple_ranges_for_the_tracker(tmp_path: Path):
-    source = tmp_path / "egress-ip-ranges.csv"
-    source.write_text(APPLE_CSV)
+    # Apple's egress-ip-ranges.csv format (tests/data/SOURCES.md).
+    source = Path(__file__).resolve().parent.parent / "data" / "apple-egress-sample.csv"
     data = tmp_path / "data"
     done = subprocess.run(
         [sys.executable, "-m", "sigrelay", "classify", "import", str(source)],
@@ -141,9 +141,17 @@ def test_classify_import_loads_apple_ranges_for_the_tracker(tmp_path: Path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "imported 2 network(s) as prefetch" in done.stdout
+    assert "imported 5 network(s) as prefetch" in done.stdout
     classifier = load_classifier(data_dir=data)
-    assert classifier.verdict("GET", MPP, ip("172.224.224.1")) is Verdict.PREFETCH
+    for address in ("172.224.224.1", "104.28.0.200", "2a02:26f7:b3c0:4004::17"):
+        judged = classifier.judge("GET", MPP, ip(address))
+        assert (judged.verdict, judged.reason) == (Verdict.PREFETCH, "prefetch:apple")
+        # Safari through Private Relay is a person; so is whoever clicks.
+        assert classifier.verdict("GET", SAFARI, ip(address)) is Verdict.HUMAN
+        assert classifier.verdict("GET", MPP, ip(address), image=False) is not Verdict.PREFETCH
+    # The bare agent from anywhere else is no mail program: a script.
+    elsewhere = classifier.judge("GET", MPP, ip("198.51.100.7"))
+    assert (elsewhere.verdict, elsewhere.reason) == (Verdict.SCANNER, "scanner:agent")
 
 
 @pytest.mark.parametrize(
