@@ -89,3 +89,8 @@ def test_the_writer_process_gets_a_reader_that_watches_for_sprays(reader):
     child = pickle.loads(pickle.dumps(reader))
     events = [child.event(click(f"00000000000000f{n}", n * 0.5)) for n in range(3)]
     assert events[-1].reason == "scanner:spray"
+
+
+def test_zero_copies_turns_the_rule_off():
+    watch = SprayWatch(window=5.0, copies=0)
+    assert not any(watch.spraying(GATEWAY, SAFARI, f"copy{n}", n * 0.1) for n in range(10))
