@@ -80,12 +80,15 @@ _APPLE = Judgement(Verdict.PREFETCH, Reason.PREFETCH_APPLE.value)
 # Mailgun and ClickDimensions); people browsing through Apple's Private Relay
 # send their browser's full agent and stay people.
 APPLE_PREFETCH_AGENT = "Mozilla/5.0"
-# The default reason of a network list's verdict (tracker/networks.py).
-LIST_REASONS = {
+# The reason of a listed network's verdict when its entry names none.
+NETWORK_REASONS = {
     Verdict.PREFETCH.value: Reason.PREFETCH_APPLE.value,
     Verdict.SCANNER.value: Reason.SCANNER_NETWORK.value,
     Verdict.PROXY.value: Verdict.PROXY.value,
 }
+# Imported lists (tracker/networks.py): a proxy list names its provider by the
+# list's name (`sigrelay classify import --verdict proxy --name gmail`).
+LIST_REASONS = NETWORK_REASONS | {Verdict.PROXY.value: proxy_reason("{name}")}
 
 MACHINE_VERDICTS = (Verdict.PROXY, Verdict.PREFETCH, Verdict.SCANNER)
 # Imported lists: image proxies and Apple's relay only tell about images (people
@@ -155,7 +158,7 @@ class Classifier:
             return _HEAD
         if listed is not None:
             verdict = Verdict(listed.verdict)
-            return Judgement(verdict, listed.reason or LIST_REASONS[verdict.value])
+            return Judgement(verdict, listed.reason or NETWORK_REASONS[verdict.value])
         return HUMAN_JUDGEMENT
 
     def _agent_judgement(self, user_agent: str) -> Judgement:
@@ -201,7 +204,7 @@ def _read_rules(text: str, source: str) -> tuple[list[AgentRule], list[tuple[IpN
         if applies_to not in ("all", "images"):
             raise RulesError(f'{where}: `applies_to` must be "all" or "images"')
         verdict = _machine_verdict(entry.get("verdict"), where)
-        reason = _reason(entry, verdict, where) or LIST_REASONS[verdict.value]
+        reason = _reason(entry, verdict, where) or NETWORK_REASONS[verdict.value]
         networks.append((network, Listed(verdict.value, applies_to == "images", reason)))
     return agents, networks
 

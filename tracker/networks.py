@@ -108,11 +108,12 @@ def read_lists(
 ) -> Iterator[tuple[IpNetwork, Listed]]:
     """Every imported list under `<data dir>/networks/`; `images_only[verdict]`
     says whether a verdict's networks judge clicks too, `reasons[verdict]` the
-    reason their events keep."""
+    reason their events keep ("{name}" in it: the list's name)."""
     root = data_dir / NETWORKS_DIR
     for path in sorted(root.glob("*/*.txt")) if root.is_dir() else ():
         verdict = path.parent.name
-        listed = Listed(verdict, images_only.get(verdict, False), (reasons or {}).get(verdict, ""))
+        reason = (reasons or {}).get(verdict, "").replace("{name}", path.stem)
+        listed = Listed(verdict, images_only.get(verdict, False), reason)
         with open(path, encoding="ascii") as handle:
             for network in parse_egress_csv(handle):
                 yield network, listed

@@ -174,3 +174,13 @@ def test_a_peer_that_is_no_address_has_no_number():
     assert peer_number("") is None
     assert peer_number(None) is None
     assert peer_number("not-an-address") is None
+
+
+def test_an_imported_list_gives_its_events_a_reason(tmp_path: Path):
+    write_list(tmp_path, "proxy", "examplemail", [ipaddress.ip_network("192.0.2.0/24")])
+    write_list(tmp_path, "scanner", "gateway", [ipaddress.ip_network("198.51.100.0/24")])
+    classifier = load_classifier(data_dir=tmp_path)
+    proxied = classifier.judge("GET", SAFARI, ip("192.0.2.9"))
+    scanned = classifier.judge("GET", SAFARI, ip("198.51.100.9"), image=False)
+    assert (proxied.verdict, proxied.reason) == (Verdict.PROXY, "proxy:examplemail")
+    assert (scanned.verdict, scanned.reason) == (Verdict.SCANNER, "scanner:network")
