@@ -65,13 +65,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracker.app import make_app  # noqa: E402
 from tracker.dashboard import DashboardSettings  # noqa: E402
-from tracker.dashboard.auth import SESSION_COOKIE, Admins, ApiTokens, Sessions  # noqa: E402
+from tracker.dashboard.auth import (  # noqa: E402
+    SESSION_COOKIE,
+    Admins,
+    ApiTokens,
+    LoginThrottle,
+    Sessions,
+)
 from tracker.dashboard.reads import events_page_query  # noqa: E402
 from tracker.dashboard.views import BREAKDOWNS  # noqa: E402
 from tracker.store import EventRecord, Store, queries, rollup  # noqa: E402
 from tracker.store.bulk import BulkInsert  # noqa: E402
 from tracker.store.models import copies, copy_counts, copy_day_counts  # noqa: E402
 from tracker.store.rollup_queries import copy_figures  # noqa: E402
+from tracker.store.throttle import Throttle  # noqa: E402
 from tracker.tokens import Keyring  # noqa: E402
 from tracker.writer import EventWriter  # noqa: E402
 
@@ -257,6 +264,7 @@ async def campaign_page(store: Store) -> int:
         admins=Admins({}),
         api_tokens=ApiTokens([]),
         sessions=sessions,
+        login_throttle=LoginThrottle(Throttle(store)),
         campaign_names={CAMPAIGN: "Spring"},
     )
     keyring = Keyring({"b1": b"bench-signing-key-32-bytes-long!"}, current="b1")

@@ -130,11 +130,17 @@ class RelaySection(Section):
     ldap_mail_attribute: str = "mail"
     auth_cache_seconds: float = Field(default=300.0, ge=0)  # pass-through successes
     auth_on_loopback_without_tls: bool = False
-    auth_max_failures: int = Field(default=5, gt=0)  # then 454 until the window passes
+    # AUTH throttle per (client IP, user) and per client IP (proxy/throttle.py).
+    auth_max_failures: int = Field(default=5, gt=0)
+    auth_max_failures_per_ip: int = Field(default=20, gt=0)
+    auth_block_seconds: float = Field(default=60.0, ge=0)  # doubled per further failure
     auth_failure_window: float = Field(default=900.0, gt=0)
     auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
     max_connections_per_ip: int = Field(default=20, gt=0)
+    max_connections: int = Field(default=500, gt=0)  # all clients together, then 421
+    # Seconds a client has for the whole of DATA (RFC 5321 4.5.3.2.6: 10 minutes).
+    data_timeout: float = Field(default=600.0, gt=0)
     # Relay processes sharing the listeners and the spool (proxy/workers.py): one
     # process runs Python on one core at a time; set it to the number of cores.
     workers: int = Field(default=1, ge=1, le=64)
@@ -241,6 +247,12 @@ class TrackerSection(Section):
     metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), validate_default=True
     )
+    # Dashboard login throttle and argon2 checks at a time (tracker/dashboard/auth.py).
+    login_max_failures: int = Field(default=5, gt=0)
+    login_block_seconds: float = Field(default=60.0, ge=0)
+    login_failure_window: float = Field(default=900.0, gt=0)
+    login_concurrency: int = Field(default=2, gt=0)
+    landing_allow_http: bool = False  # /t/e from http:// origins (development sites)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -267,6 +279,9 @@ class PrivacySection(Section):
     default_mode: PrivacyMode = PrivacyMode.PERSONAL  # for groups that set none
     require_consent: bool = False
     without_consent: Literal["anonymous", "off"] = "anonymous"
+    # A browser that says `Sec-GPC: 1` (Global Privacy Control) or `DNT: 1`: its
+    # landing page visit (/t.js) counts without the copy's identity, or not at all.
+    gpc: Literal["anonymous", "off"] = "anonymous"
     retention_days: int = Field(default=365, gt=0)
     event_retention_days: int = Field(default=180, gt=0)
     store_ip: Literal["none", "truncated"] = "none"

@@ -29,7 +29,10 @@ _LABEL = b"sigrelay copy id\x00"
 def copy_id_for(keyring: Keyring, queue_id: str, privacy: str, recipients: tuple[str, ...]) -> str:
     """16 hex digits, never the id reserved for untracked banners."""
     names = "\n".join(sorted(r.lower() for r in recipients))
-    text = f"{queue_id}\x00{privacy}\x00{names}".encode()
+    # surrogateescape: an address with bytes that are not UTF-8 (spooled by a
+    # relay before such addresses were refused) is hashed as the bytes it was,
+    # instead of crashing every attempt to plan its message (issue 14).
+    text = f"{queue_id}\x00{privacy}\x00{names}".encode("utf-8", "surrogateescape")
     digest = hmac.new(keyring.keys[keyring.current], _LABEL + text, hashlib.sha256).digest()
     for start in range(0, len(digest), COPY_ID_BYTES):
         copy_id = digest[start : start + COPY_ID_BYTES].hex()

@@ -18,6 +18,13 @@ spool only when no copy is pending and every failure was reported.
 
 Every copy goes out with our Received: header, without a Bcc: header
 (proxy/trace.py) and, when configured, DKIM-signed after rewriting.
+
+Poison isolation: a copy whose attempt raises (a bug, or a message no code
+path foresaw) is held, with the error, and the other copies go on; once
+nothing else is pending, the message is set aside in the spool's poison/
+(one log line, the `sigrelay_poisoned` counter, a line in `spool list`) until
+the admin retries or drops it. A crash outside the copies (loading, planning)
+sets the whole message aside. Disk errors (OSError) are not poison: retried.
 """
 
 from __future__ import annotations
@@ -119,6 +126,7 @@ class DeliveryWorker:
         # for metrics, and for tests to wait on instead of sleeping.
         self.on_attempt: list[Callable[[str, CopyState], None]] = []
         self.on_done: list[Callable[[str, MessageState], None]] = []
+        self.on_set_aside: list[Callable[[str], None]] = []  # a message went to poison/
 
     # --- scheduling ---------------------------------------------------------
 
@@ -211,11 +219,14 @@ class DeliveryWorker:
             self._active.add(queue_id)
             try:
                 await self._deliver_message(queue_id)
-            except Exception:
-                # A bug must not kill the worker; the message stays and is retried.
-                log.exception("delivery crashed queue_id=%s: retrying later", queue_id)
+            except OSError:
+                # A disk error: the message stays and is retried.
+                log.exception("delivery failed queue_id=%s: retrying later", queue_id)
                 with contextlib.suppress(RuntimeError):
                     self._schedule(queue_id, self.policy.next_attempt(_now(), 1))
+            except Exception as exc:
+                # A bug must neither kill the worker nor come back for ever: set aside.
+                await self._set_aside(queue_id, f"{type(exc).__name__}: {exc}", "message")
             finally:
                 self._active.discard(queue_id)
                 self._busy.discard(task)
@@ -248,7 +259,14 @@ class DeliveryWorker:
                 return
             due = copy.next_attempt is None or copy.next_attempt <= now
             if copy.status is CopyStatus.PENDING and due:
-                attempt = await self._attempt(traced, copy)
+                try:
+                    attempt = await self._attempt(traced, copy)
+                except OSError:
+                    raise
+                except Exception as exc:
+                    state = state.with_copy(self._hold(entry.queue_id, copy, exc))
+                    await self.spool.run(self.spool.save_state, queue_id, state)
+                    continue
                 state = state.with_copy(attempt.after)
                 if state.done and not state.unreported_failures:
                     finishing.append(attempt)  # the last copy: nothing left to remember
@@ -264,10 +282,43 @@ class DeliveryWorker:
             done = partial(self._done, entry, state, finishing)
             self.finisher.add(Delivered(queue_id, state, done))
             return
+        if state.stuck:
+            held = next(c.held for c in state.copies if c.status is CopyStatus.HELD)
+            await self._set_aside(queue_id, held, "copy")
+            return
         if not entry.deferred:
             await self.spool.run(self.spool.defer, queue_id)
         if not self._stopping:
             self._schedule(queue_id, state.next_attempt)
+
+    def _hold(self, queue_id: str, copy: CopyState, exc: Exception) -> CopyState:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        log.error(
+            "copy held queue_id=%s copy_id=%s rcpts=%d error=%r",
+            queue_id,
+            copy.copy_id,
+            len(copy.recipients),
+            reason,
+        )
+        log.debug("held copy's traceback", exc_info=exc)  # for a bug report, on request
+        return replace(copy, held=reason, last_error=reason)
+
+    async def _set_aside(self, queue_id: str, reason: str, kind: str) -> None:
+        """Into poison/: one log line, one count; the others go on."""
+        try:
+            await self.spool.run(self.spool.set_aside, queue_id, reason)
+        except (OSError, SpoolError) as exc:
+            log.error("cannot set aside queue_id=%s: %s", queue_id, exc)
+            return
+        metrics.POISONED.labels(kind).inc()
+        log.error(
+            "set aside queue_id=%s kind=%s reason=%r: see `sigrelay spool list`",
+            queue_id,
+            kind,
+            reason[:300],
+        )
+        for callback in self.on_set_aside:
+            callback(queue_id)
 
     def _done(self, entry: SpoolEntry, state: MessageState, attempts: list[Attempt]) -> None:
         """The message left the spool: count, log and report it and its last attempts."""
@@ -338,7 +389,9 @@ class DeliveryWorker:
             )
             # The DSN is a message like any other, from the null sender (RFC 5321
             # 4.5.5): it can fail and be retried, but never bounces itself.
-            envelope = Envelope(mail_from="", rcpts=(sender,), received_at=now)
+            # A non-ASCII sender gets its DSN through SMTPUTF8 (RFC 6533).
+            utf8 = not sender.isascii()
+            envelope = Envelope(mail_from="", rcpts=(sender,), received_at=now, smtputf8=utf8)
             dsn_id = await self.spool.run(self.spool.put, envelope, dsn)
             metrics.DSNS.inc()
             log.info(

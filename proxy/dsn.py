@@ -67,8 +67,10 @@ def _status_part(
         f"Arrival-Date: {format_datetime(arrival)}\r\n"
     ]
     for failure in failures:
+        # RFC 6533 3.1: a non-ASCII address is of type utf-8, not rfc822.
+        kind = "rfc822" if failure.recipient.isascii() else "utf-8"
         blocks.append(
-            f"Final-Recipient: rfc822; {failure.recipient}\r\n"
+            f"Final-Recipient: {kind}; {failure.recipient}\r\n"
             "Action: failed\r\n"
             f"Status: {status_of(failure.reply)}\r\n"
             f"Diagnostic-Code: smtp; {_one_line(failure.reply)}\r\n"
@@ -94,6 +96,14 @@ def build_dsn(
         raise ValueError("a DSN needs at least one failed recipient")
     boundary = f"{queue_id}.dsn/{hostname}"
     header, _ = split_header(strip_bcc(original))
+    # RFC 6533: with a non-ASCII address the report and the returned headers
+    # are of the "global" types, and the text is UTF-8.
+    utf8 = not (sender + "".join(f.recipient for f in failures)).isascii()
+    charset, status_type, headers_type = (
+        ("utf-8", "message/global-delivery-status", "message/global-headers")
+        if utf8
+        else ("us-ascii", "message/delivery-status", "text/rfc822-headers")
+    )
     if not header.endswith(b"\n"):
         header += b"\r\n"
     head = (
@@ -110,19 +120,19 @@ def build_dsn(
         "This is a MIME-encapsulated message.\r\n"
         "\r\n"
         f"--{boundary}\r\n"
-        "Content-Type: text/plain; charset=us-ascii\r\n"
+        f"Content-Type: text/plain; charset={charset}\r\n"
         "Content-Description: Notification\r\n"
         "\r\n"
         f"{_human_part(sender, failures, hostname)}"
         "\r\n"
         f"--{boundary}\r\n"
-        "Content-Type: message/delivery-status\r\n"
+        f"Content-Type: {status_type}\r\n"
         "Content-Description: Delivery report\r\n"
         "\r\n"
         f"{_status_part(failures, hostname=hostname, queue_id=queue_id, arrival=arrival, now=now)}"
         "\r\n"
         f"--{boundary}\r\n"
-        "Content-Type: text/rfc822-headers\r\n"
+        f"Content-Type: {headers_type}\r\n"
         "Content-Description: Undelivered Message Headers\r\n"
         "\r\n"
     )

@@ -6,7 +6,10 @@ plus what production submission needs and aiosmtpd leaves to us:
 - AUTH PLAIN and LOGIN checked by an async backend (users file, LDAP,
   pass-through), throttled per client IP and per user; aiosmtpd's own
   authenticator hook is synchronous and would block the loop on argon2/LDAP;
-- a cap on simultaneous connections per client IP (421, RFC 5321 3.8);
+- a cap on simultaneous connections per client IP and on all of them together
+  (421 4.7.0, RFC 5321 3.8), so one address, or many, cannot take every
+  file descriptor and buffer of the process;
+- an overall deadline for DATA (proxy/smtpdata.py);
 - 421 before closing an idle connection (RFC 5321 4.5.3.2.7 timeouts);
 - AUTH on loopback without TLS when the admin allows it (a local webmail).
 Submission and smtps require AUTH before MAIL; a plain listener lets
@@ -19,6 +22,7 @@ import asyncio
 import binascii
 import ipaddress
 import logging
+import math
 import socket
 from base64 import b64decode
 from collections import Counter
@@ -29,19 +33,25 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, AuthResult
 
 from config import Config
+from config.logfields import quoted
 from config.schema import ListenerMode, ListenerSection, split_host_port
+from proxy import metrics
 from proxy.auth import AuthBackend, AuthUnavailable
 from proxy.auth.backends import open_backend
 from proxy.server import RelayHandler
 from proxy.smtpdata import DataSMTP
-from proxy.throttle import AuthThrottle
+from proxy.throttle import AuthLimits, AuthThrottle
 from proxy.tls import CertificateFiles
+from tracker.store import Store
+from tracker.store.throttle import Throttle
 
 log = logging.getLogger("sigrelay.proxy.listeners")
 
 TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections from your address; try again later\r\n"
+SERVER_BUSY = b"421 4.7.0 Too many connections to this server; try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Idle too long; closing connection\r\n"
-AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again later"
+LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn
+AUTH_BLOCKED = "454 4.7.0 Too many failed authentication attempts; try again"
 AUTH_UNAVAILABLE = "454 4.7.0 Temporary authentication failure; try again later"
 
 
@@ -67,7 +77,9 @@ class SessionGuard:
     throttle: AuthThrottle
     max_connections_per_ip: int
     auth_on_loopback_without_tls: bool
+    max_connections: int = 500
     connections: Counter[str] = field(default_factory=Counter)
+    open: int = 0  # every connection counted in `connections`, all IPs together
 
 
 class RelaySMTP(DataSMTP):
@@ -89,10 +101,17 @@ class RelaySMTP(DataSMTP):
         ip = _peer_ip(transport.get_extra_info("peername"))
         self._counted_ip = ip
         self.guard.connections[ip] += 1
-        if self.guard.connections[ip] > self.guard.max_connections_per_ip:
-            log.info("refused client=%s reason=too-many-connections", ip)
+        self.guard.open += 1
+        refusal = None
+        if self.guard.open > self.guard.max_connections:
+            refusal, reason = SERVER_BUSY, "server-busy"
+        elif self.guard.connections[ip] > self.guard.max_connections_per_ip:
+            refusal, reason = TOO_MANY_CONNECTIONS, "too-many-connections"
+        if refusal is not None:
+            metrics.REJECTED.labels(reason).inc()
+            log.info("refused client=%s reason=%s", ip, reason)
             # Written before the greeting task runs, so it is the first line the client reads.
-            transport.write(TOO_MANY_CONNECTIONS)  # type: ignore[attr-defined]
+            transport.write(refusal)  # type: ignore[attr-defined]
             transport.close()
             return
         # aiosmtpd only knows TLS it started itself (STARTTLS) and keeps this
@@ -104,6 +123,7 @@ class RelaySMTP(DataSMTP):
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._counted_ip is not None:
+            self.guard.open -= 1
             self.guard.connections[self._counted_ip] -= 1
             if self.guard.connections[self._counted_ip] <= 0:
                 del self.guard.connections[self._counted_ip]
@@ -158,21 +178,33 @@ class RelaySMTP(DataSMTP):
         except UnicodeDecodeError:
             return AuthResult(success=False, handled=False)
         throttle = self.guard.throttle
-        if throttle.blocked(ip, login):
-            log.warning("auth-refused client=%s user=%s reason=throttled", ip, login)
-            return AuthResult(success=False, handled=False, message=AUTH_BLOCKED)
-        try:
-            identity = await self.guard.backend.verify(login, password)
-        except AuthUnavailable as exc:
-            log.error("auth-unavailable client=%s user=%s error=%s", ip, login, exc)
-            return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+        async with throttle.one_at_a_time(ip):
+            wait = await throttle.refused_for(ip, login)
+            if wait > 0:
+                log.warning(
+                    "auth-refused client=%s user=%s reason=throttled retry_after=%d",
+                    ip,
+                    quoted(login),
+                    math.ceil(wait),
+                )
+                message = f"{AUTH_BLOCKED} in {math.ceil(wait)} seconds"
+                return AuthResult(success=False, handled=False, message=message)
+            try:
+                identity = await self.guard.backend.verify(login, password)
+            except AuthUnavailable as exc:
+                log.error(
+                    "auth-unavailable client=%s user=%s error=%s", ip, quoted(login), quoted(exc)
+                )
+                return AuthResult(success=False, handled=False, message=AUTH_UNAVAILABLE)
+            delay = await throttle.failed(ip, login) if identity is None else 0.0
         if identity is None:
-            delay = throttle.failed(ip, login)
-            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, login, delay)
+            log.warning("auth-failed client=%s user=%s delay=%.2f", ip, quoted(login), delay)
             await asyncio.sleep(delay)  # the throttle itself: slows down guessing
             return AuthResult(success=False, handled=False)
-        throttle.succeeded(ip, login)
-        log.info("auth-ok client=%s user=%s address=%s", ip, login, identity.address)
+        await throttle.succeeded(ip, login)
+        log.info(
+            "auth-ok client=%s user=%s address=%s", ip, quoted(login), quoted(identity.address)
+        )
         return AuthResult(success=True, auth_data=identity)
 
 
@@ -193,8 +225,10 @@ class Listeners:
         self,
         cfg: Config,
         handler: RelayHandler,
+        store: Store,
         inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
+        """`store`: where the AUTH throttle counts failures (shared by every node on it)."""
         relay = cfg.relay
         self.cfg = cfg
         self.handler = handler
@@ -207,11 +241,17 @@ class Listeners:
         self.guard = SessionGuard(
             backend=open_backend(cfg),
             throttle=AuthThrottle(
-                max_failures=relay.auth_max_failures,
-                window=relay.auth_failure_window,
-                base_delay=relay.auth_failure_delay,
+                Throttle(store),
+                AuthLimits(
+                    max_failures=relay.auth_max_failures,
+                    max_failures_per_ip=relay.auth_max_failures_per_ip,
+                    block_seconds=relay.auth_block_seconds,
+                    window=relay.auth_failure_window,
+                    base_delay=relay.auth_failure_delay,
+                ),
             ),
             max_connections_per_ip=relay.max_connections_per_ip,
+            max_connections=relay.max_connections,
             auth_on_loopback_without_tls=relay.auth_on_loopback_without_tls,
         )
         # (index in effective_listeners, mode, server)
@@ -231,6 +271,7 @@ class Listeners:
                 enable_SMTPUTF8=True,
                 decode_data=False,
                 timeout=relay.command_timeout,
+                data_timeout=relay.data_timeout,
                 # smtps: TLS is the transport itself, so STARTTLS is not offered.
                 tls_context=certificates.current()
                 if certificates and mode != ListenerMode.SMTPS
@@ -254,7 +295,12 @@ class Listeners:
                 for fd in self.inherited[index]
             ]
         host, port = split_host_port(listener.listen)
-        return [await loop.create_server(factory, host or None, port, ssl=ssl_context)]
+        # A crowd of clients connecting at once must queue in the kernel and reach
+        # the cap's 421, not have SYNs dropped by asyncio's default backlog of 100.
+        backlog = max(LISTEN_BACKLOG, self.cfg.relay.max_connections)
+        return [
+            await loop.create_server(factory, host or None, port, ssl=ssl_context, backlog=backlog)
+        ]
 
     async def start(self) -> None:
         try:

@@ -51,6 +51,13 @@ BOUNCED = Counter(
     "Recipients failed for good (permanent reply or maximum age).",
     registry=REGISTRY,
 )
+POISONED = Counter(
+    "sigrelay_poisoned",
+    "Messages (kind=message, copy) and sent facts (kind=facts) set aside because "
+    "processing them crashed; see `sigrelay spool list`.",
+    ["kind"],
+    registry=REGISTRY,
+)
 DSNS = Counter("sigrelay_dsn_sent", "Delivery status notifications spooled.", registry=REGISTRY)
 LATENCY = Histogram(
     "sigrelay_delivery_latency_seconds",

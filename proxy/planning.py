@@ -91,17 +91,33 @@ class Planner:
             return copy_id_for(self.keyring, entry.queue_id, privacy, recipients)
 
         for spec in split(envelope.rcpts, mode, cfg.is_internal, copy_id, cap_of(caps)):
-            # The schedule is read at the time the message was received, per copy:
-            # campaigns may target some recipients only.
-            campaign = cfg.campaign_for(group.name, envelope.received_at, self._audience(spec))
-            variant = None
-            if campaign is not None:
-                # Deterministic per recipient: the same person sees the same banner.
-                key = spec.recipient or spec.domain or spec.copy_id
-                variant = cfg.variant_for(campaign, key).id
-            campaign_id = campaign.id if campaign else None
+            try:
+                campaign_id, variant = self._campaign_of(entry, spec, group.name)
+            except Exception as error:
+                # One recipient's trouble (an address no code path foresaw) costs
+                # that copy its banner, never the other copies their plan.
+                log.error(
+                    "campaign choice failed queue_id=%s copy_id=%s error=%s: no banner",
+                    entry.queue_id,
+                    spec.copy_id,
+                    type(error).__name__,
+                )
+                campaign_id = variant = None
             copies.append(CopyState(**asdict(spec), campaign=campaign_id, variant=variant))
         return MessageState(sender.address, group.name, tuple(copies))
+
+    def _campaign_of(
+        self, entry: SpoolEntry, spec: CopySpec, group: str
+    ) -> tuple[str | None, str | None]:
+        cfg, envelope = self.cfg, entry.envelope
+        # The schedule is read at the time the message was received, per copy:
+        # campaigns may target some recipients only.
+        campaign = cfg.campaign_for(group, envelope.received_at, self._audience(spec))
+        if campaign is None:
+            return None, None
+        # Deterministic per recipient: the same person sees the same banner.
+        key = spec.recipient or spec.domain or spec.copy_id
+        return campaign.id, cfg.variant_for(campaign, key).id
 
     def _audience(self, spec: CopySpec) -> Audience:
         # Past behaviour only where the store keeps the address (personal mode):

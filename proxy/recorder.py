@@ -24,6 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+from proxy import metrics
 from proxy.loops import stop_loop
 from sigrelay.durable import write_durably
 from tracker.store import CopyRecord
@@ -40,6 +43,23 @@ class CopyStore(Protocol):
 
 
 _FIELDS = tuple(f.name for f in fields(CopyRecord))
+# What a store that cannot be reached raises (network, timeouts, a lost or
+# refused connection): the facts wait. Anything else is about the facts.
+_UNAVAILABLE = (OSError, TimeoutError, OperationalError, InterfaceError, DisconnectionError)
+
+
+def storable(record: CopyRecord) -> bool:
+    """False for text no store can keep: not UTF-8 (surrogates), or a NUL."""
+    for name in _FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _to_json(record: CopyRecord) -> dict:
@@ -95,10 +115,36 @@ class Recorder:
         self._task = asyncio.create_task(self._flush_forever(), name="sigrelay-recorder")
 
     def submit(self, queue_id: str, records: list[CopyRecord]) -> None:
-        """Never blocks, never raises."""
+        """Never raises; blocks only to set aside facts no store can take (rare)."""
+        unstorable = [r for r in records if not storable(r)]
+        if unstorable:
+            self._set_aside(queue_id, unstorable, "text that is not UTF-8, or a NUL")
+            records = [r for r in records if storable(r)]
         if records:
             self._pending[queue_id] = records
             self._wake.set()
+
+    @property
+    def poison_dir(self) -> Path:
+        return self.journal_dir / "poison"
+
+    def _set_aside(self, queue_id: str, records: list[CopyRecord], reason: str) -> None:
+        """Keep facts the store refuses in poison/ for the admin; log and count."""
+        metrics.POISONED.labels("facts").inc()
+        path = self.poison_dir / f"{queue_id}.json"
+        try:
+            self.poison_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            data = json.dumps([_to_json(r) for r in records]).encode()
+            write_durably(path, data, path.with_suffix(".tmp"))
+        except OSError as exc:
+            log.error("cannot keep poisoned facts queue_id=%s: %s", queue_id, exc)
+        log.error(
+            "sent facts set aside queue_id=%s facts=%d reason=%r file=%s",
+            queue_id,
+            len(records),
+            reason[:300],
+            path,
+        )
 
     async def stored(self, queue_id: str, timeout: float) -> bool:
         """Whether the store has the facts of this message (True also when it
@@ -148,18 +194,41 @@ class Recorder:
         records = [r for rs in batch.values() for r in rs]
         try:
             await asyncio.wait_for(self.store.record_copies(records), STORE_TIMEOUT)
-        except Exception as exc:  # the store is down or slow: keep the facts, retry later
-            log.warning("store unavailable, %d sent facts kept for later: %s", len(records), exc)
-            self._wrote(False)
-            return False
+        except Exception as exc:
+            if len(batch) == 1 and isinstance(exc, _UNAVAILABLE) or not await self._isolate(batch):
+                # The store is down or slow: keep the facts, retry later.
+                log.warning(
+                    "store unavailable, %d sent facts kept for later: %s", len(records), exc
+                )
+                self._wrote(False)
+                return False
+        self._stored(batch)
+        self._wrote(True)
+        return True
+
+    async def _isolate(self, batch: dict[str, list[CopyRecord]]) -> bool:
+        """After a batch failed: each message's facts alone. Those the store
+        refuses are set aside; False if the store cannot be reached at all.
+        What was stored or set aside leaves `batch` (and the pending facts)."""
+        for queue_id, records in list(batch.items()):
+            try:
+                await asyncio.wait_for(self.store.record_copies(records), STORE_TIMEOUT)
+            except _UNAVAILABLE:
+                return False
+            except Exception as exc:
+                self._set_aside(queue_id, records, f"{type(exc).__name__}: {exc}")
+            self._stored({queue_id: records})
+            del batch[queue_id]
+        return True
+
+    def _stored(self, batch: dict[str, list[CopyRecord]]) -> None:
+        """These facts are in the store (or set aside): forget them and their journals."""
         for queue_id, recorded in batch.items():
             if self._pending.get(queue_id) is recorded:
                 del self._pending[queue_id]
             if queue_id in self._journaled:
                 self._journaled.discard(queue_id)
                 (self.journal_dir / f"{queue_id}.json").unlink(missing_ok=True)
-        self._wrote(True)
-        return True
 
     async def _flush_forever(self) -> None:
         delay = self.retry_initial

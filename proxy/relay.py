@@ -20,11 +20,12 @@ from proxy.delivery import DeliveryWorker
 from proxy.dkim import load_signer
 from proxy.listeners import Listeners
 from proxy.planning import Planner
-from proxy.recorder import CopyStore, Recorder
+from proxy.recorder import Recorder
 from proxy.senders import SenderAuthorization
 from proxy.server import RelayHandler, RelayPolicy
 from proxy.spool import WHOLE, Share, Spool
 from proxy.upstream import Upstream, upstream_from_config
+from tracker.store import Store
 from tracker.tokens import Keyring
 
 log = logging.getLogger("sigrelay.proxy.relay")
@@ -37,7 +38,7 @@ class Relay:
     def __init__(
         self,
         cfg: Config,
-        store: CopyStore,
+        store: Store,
         keyring: Keyring,
         *,
         retry: RetryPolicy | None = None,
@@ -74,9 +75,9 @@ class Relay:
                 max_message_size=cfg.relay.max_message_size,
             ),
             on_queued=self._queued,
+            senders=SenderAuthorization(cfg),
         )
-        self.handler.senders = SenderAuthorization(cfg)
-        self.listeners = Listeners(cfg, self.handler, inherited)
+        self.listeners = Listeners(cfg, self.handler, store, inherited)
 
     @property
     def address(self) -> tuple[str, int]:

@@ -1,45 +1,53 @@
-"""Who may send as whom: the envelope sender and every From: address.
+"""Who may send as whom: the envelope sender and every originator header.
 
 - An authenticated client may use its own address and the addresses of the
-  same employee in the directory (main address and aliases).
+  same employee in the directory (main address and aliases), in MAIL FROM and
+  in From:, Sender:, Resent-From: and Resent-Sender: alike (a mail program
+  shows any of them as "sent by").
 - An unauthenticated client from a trusted network (an MTA in front of us)
   may use any address of the company's own domains, nothing else: a trusted
   host must not become a way to forge foreign senders.
 - Anyone else may not send at all (the SMTP handler refuses before this).
-The null sender `<>` (bounces, RFC 5321 4.5.5) carries no address to forge
-and is allowed to both. Its From: is still checked for authenticated users;
-from a trusted MTA a bounce's From: is the MTA's own MAILER-DAEMON address
-(often a host name outside the company's mail domains), so it is not.
+
+The null sender `<>` is for bounces and other notifications (RFC 5321 4.5.5).
+A trusted MTA may use it; its bounce's From: is the MTA's own MAILER-DAEMON
+address (often a host name outside the company's mail domains), so it is not
+checked. An authenticated user sends mail, not bounces: `<>` is refused.
+
+The headers are read strictly and with bounds (proxy/address_headers.py);
+a malformed one is refused with 554 5.6.0 and a reason the user can act on.
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import email.utils
 from dataclasses import dataclass
 
 from config import Config
+from proxy.address_headers import MalformedHeader, originator_fields
 from proxy.auth import Identity
 
 
 @dataclass(frozen=True)
 class Refusal:
-    reason: str  # for the 550 5.7.1 line and the log
+    reason: str  # for the status line and the log
+    code: str = "550 5.7.1"  # not allowed; "554 5.6.0" for a malformed message
 
     @property
     def status(self) -> str:
-        return f"550 5.7.1 {self.reason}"
+        return f"{self.code} {self.reason}"
+
+    @property
+    def malformed(self) -> bool:
+        return self.code.startswith("554")
 
 
-def from_header_addresses(data: bytes) -> list[str] | None:
-    """The addresses in From:, or None when there is no usable From: header."""
-    header_end = data.find(b"\r\n\r\n")
-    head = data if header_end < 0 else data[: header_end + 2]
-    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-    values = [str(v) for v in headers.get_all("From", [])]
-    addresses = [address for _, address in email.utils.getaddresses(values) if address]
-    return addresses or None
+NULL_SENDER_REFUSED = Refusal(
+    "the null sender <> is for bounces (RFC 5321 4.5.5); send from your own address"
+)
+
+
+def _malformed(exc: MalformedHeader) -> Refusal:
+    return Refusal(f"{exc}; correct the sender in your mail program", "554 5.6.0")
 
 
 class SenderAuthorization:
@@ -55,21 +63,25 @@ class SenderAuthorization:
 
     def check_envelope(self, identity: Identity | None, sender: str) -> Refusal | None:
         if not sender:
-            return None
+            return NULL_SENDER_REFUSED if identity is not None else None
         return self._check(identity, sender, "envelope sender")
 
     def check_from(
-        self, identity: Identity | None, data: bytes, mail_from: str = "x"
+        self, identity: Identity | None, data: bytes, mail_from: str = "x", *, utf8: bool = False
     ) -> Refusal | None:
+        """From:, Sender: and Resent-From:/Resent-Sender: of the message.
+        `utf8`: the client said SMTPUTF8 (non-ASCII local parts allowed, RFC 6532)."""
         if identity is None and not mail_from:
             return None  # a trusted MTA's bounce: see the module docstring
-        addresses = from_header_addresses(data)
-        if addresses is None:
-            return Refusal("the message has no From: address")
-        for address in addresses:
-            refusal = self._check(identity, address, "From: address")
-            if refusal is not None:
-                return refusal
+        try:
+            fields = originator_fields(data, utf8=utf8)
+        except MalformedHeader as exc:
+            return _malformed(exc)
+        for field in fields:
+            for address in field.addresses:
+                refusal = self._check(identity, address, f"{field.name}: address")
+                if refusal is not None:
+                    return refusal
         return None
 
     def _check(self, identity: Identity | None, address: str, what: str) -> Refusal | None:
@@ -79,6 +91,7 @@ class SenderAuthorization:
             return Refusal(
                 f"{what} <{address}> is not an address of the authenticated user {identity.login}"
             )
-        if self.cfg.is_internal(address) and "@" in address:
+        local, at, _ = address.rpartition("@")
+        if at and local and self.cfg.is_internal(address):
             return None
         return Refusal(f"{what} <{address}> is not in the company's domains")

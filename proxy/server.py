@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,9 +23,10 @@ from ipaddress import IPv4Network, IPv6Network
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from config.logfields import quoted
 from proxy import metrics
 from proxy.auth import Identity
-from proxy.senders import SenderAuthorization
+from proxy.senders import NULL_SENDER_REFUSED, SenderAuthorization
 from proxy.smtpdata import DataSMTP
 from proxy.spool import Envelope as SpoolEnvelope
 from proxy.spool import Spool, SpoolWriteError
@@ -38,6 +40,22 @@ NO_SPACE = "452 4.3.1 Insufficient system storage; try again later"
 ROUTING_REFUSED = (
     "550 5.7.1 Sender-specified routing (%, !, source routes, quoted @) is not accepted"
 )
+# RFC 6531 3.5: a non-ASCII address without SMTPUTF8 on MAIL FROM.
+NEEDS_SMTPUTF8 = "553 5.6.7 Non-ASCII addresses need the SMTPUTF8 parameter (RFC 6531)"
+NOT_UTF8 = {
+    "mail": "553 5.1.7 The sender address is not valid UTF-8",
+    "rcpt": "553 5.1.3 The recipient address is not valid UTF-8",
+}
+# RFC 5321 4.1.2: no control character (NUL, CR, ESC, DEL, ...) belongs in a
+# mailbox, quoted or not; downstream they truncate strings or forge log lines.
+CONTROL_CHARACTERS = {
+    "mail": "501 5.1.7 The sender address contains a control character",
+    "rcpt": "501 5.1.3 The recipient address contains a control character",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What reading the headers raised (a bug of ours or of the email package):
+# the client gets a status line, the log one line, never a traceback.
+HEADERS_UNREADABLE = "554 5.6.0 The message headers cannot be read; check the From: header"
 # aiosmtpd handles pipelined commands and sends enhanced codes but does not say so.
 EXTRA_EHLO_KEYWORDS = ("250-PIPELINING", "250-ENHANCEDSTATUSCODES")
 
@@ -45,6 +63,21 @@ EXTRA_EHLO_KEYWORDS = ("250-PIPELINING", "250-ENHANCEDSTATUSCODES")
 def identity_of(session: Session) -> Identity | None:
     """The identity the client proved with AUTH on this connection, if any."""
     return session.auth_data if isinstance(session.auth_data, Identity) else None
+
+
+def address_problem(address: str, smtputf8: bool, stage: str) -> str | None:
+    """The status line refusing an envelope address, or None. aiosmtpd keeps
+    bytes that are not UTF-8 as surrogates (surrogateescape): such an address
+    could be neither hashed, stored nor sent on, so it is refused here."""
+    try:
+        address.encode("utf-8")
+    except UnicodeEncodeError:
+        return NOT_UTF8[stage]
+    if _CONTROL.search(address):
+        return CONTROL_CHARACTERS[stage]
+    if not address.isascii() and not smtputf8:
+        return NEEDS_SMTPUTF8
+    return None
 
 
 def uses_routing(address: str) -> bool:
@@ -101,10 +134,16 @@ class RelayHandler:
     ) -> str:
         if not self.may_relay(session):
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "mail")
+        problem = address_problem(address, envelope.smtp_utf8, "mail")
+        if problem is not None:
+            detail = "from=" + quoted(f"<{address}>")
+            return _refuse(session, problem, "bad-address", "mail", detail)
         if self.senders is not None:
             refusal = self.senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
-                return _refuse(session, refusal.status, "sender", "mail", f"from=<{address}>")
+                reason = "null-sender" if refusal is NULL_SENDER_REFUSED else "sender"
+                detail = "from=" + quoted(f"<{address}>")
+                return _refuse(session, refusal.status, reason, "mail", detail)
         # SIZE= above the limit was already refused by aiosmtpd (552), from data_size_limit.
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -115,8 +154,14 @@ class RelayHandler:
     ) -> str:
         if not self.may_relay(session):
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "rcpt")
+        problem = address_problem(address, envelope.smtp_utf8, "rcpt")
+        if problem is not None:
+            detail = "to=" + quoted(f"<{address}>")
+            return _refuse(session, problem, "bad-address", "rcpt", detail)
         if uses_routing(address):
-            return _refuse(session, ROUTING_REFUSED, "routing", "rcpt", f"to=<{address}>")
+            return _refuse(
+                session, ROUTING_REFUSED, "routing", "rcpt", "to=" + quoted(f"<{address}>")
+            )
         if len(envelope.rcpt_tos) >= self.policy.max_recipients:
             return _refuse(session, TOO_MANY_RECIPIENTS, "too-many-recipients", "rcpt")
         envelope.rcpt_tos.append(address)
@@ -130,9 +175,16 @@ class RelayHandler:
         assert isinstance(data, bytes), "the server runs with decode_data=False"
         if self.senders is not None:
             identity = identity_of(session)
-            refusal = self.senders.check_from(identity, data, _sender(envelope.mail_from))
+            sender = _sender(envelope.mail_from)
+            try:
+                refusal = self.senders.check_from(identity, data, sender, utf8=envelope.smtp_utf8)
+            except Exception as exc:  # bounded parsing should make this unreachable
+                detail = f"error={type(exc).__name__}"
+                return _refuse(session, HEADERS_UNREADABLE, "malformed-header", "data", detail)
             if refusal is not None:
-                return _refuse(session, refusal.status, "from-header", "data")
+                reason = "malformed-header" if refusal.malformed else "from-header"
+                detail = "why=" + quoted(refusal.reason)
+                return _refuse(session, refusal.status, reason, "data", detail)
         spooled = SpoolEnvelope(
             mail_from=_sender(envelope.mail_from),
             rcpts=tuple(envelope.rcpt_tos),
@@ -148,11 +200,11 @@ class RelayHandler:
             # fsync blocks: run it off the event loop so other sessions and deliveries go on.
             queue_id = await self.spool.run(self.spool.put, spooled, data)
         except SpoolWriteError as exc:
-            return _refuse(session, NO_SPACE, "spool-write-failed", "data", f"error={exc}")
+            return _refuse(session, NO_SPACE, "spool-write-failed", "data", "error=" + quoted(exc))
         log.info(
-            "queued queue_id=%s from=<%s> rcpts=%d size=%d client=%s",
+            "queued queue_id=%s from=%s rcpts=%d size=%d client=%s",
             queue_id,
-            spooled.mail_from,
+            quoted(f"<{spooled.mail_from}>"),
             len(spooled.rcpts),
             len(data),
             spooled.client_address,

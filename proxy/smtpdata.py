@@ -21,6 +21,17 @@ line, long URLs). Only the message size bounds what is read. Command lines
 (MAIL, RCPT, ...) keep aiosmtpd's limits: the reader's limit is restored after
 DATA. The rewriter re-encodes the parts it changes so that every line it
 writes is <= 998 octets again; the parts it leaves alone go on as they came.
+
+DATA has an overall deadline (`[relay] data_timeout`): aiosmtpd's idle timer
+only sees whole commands, so a client trickling a byte at a time (slowloris)
+would otherwise hold a connection and its buffer for as long as it likes.
+After the deadline the client gets 421 and the connection is closed (RFC
+5321 4.5.3.2.6 suggests 10 minutes for the whole of DATA).
+
+Source routes in MAIL and RCPT (`<@a,@b:user@c>`, RFC 5321 4.1.2 obs
+syntax) are refused here: aiosmtpd's parser drops the route silently, so
+the handler would never see it. RFC 5321 appendix C lets servers ignore
+them; we refuse them, as the README promises, so a client learns at once.
 """
 
 from __future__ import annotations
@@ -33,11 +44,15 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
+from proxy import metrics
+
 log = logging.getLogger("sigrelay.proxy.smtpdata")
 
 END_LINE = b".\r\n"
 END_OF_DATA = b"\r\n.\r\n"
 TOO_MUCH = "552 Error: Too much mail data"
+SOURCE_ROUTE = "550 5.7.1 Source routes (<@host:user@domain>) are not accepted; use user@domain"
+DATA_DEADLINE = "421 4.4.2 DATA not completed in %d seconds; closing connection"
 
 
 @dataclass(frozen=True)
@@ -107,14 +122,47 @@ async def _read(reader: asyncio.StreamReader, size_limit: int | None) -> DataRea
     return DataRead(_unstuff(b"".join(chunks)))
 
 
+def has_source_route(arg: str | None, keyword: str) -> bool:
+    """`FROM:<@a:x@b>` / `TO:<@a:x@b>`: a route before the mailbox."""
+    if arg is None:
+        return False
+    rest = arg[len(keyword) :] if arg[: len(keyword)].upper() == keyword else arg
+    return rest.lstrip(" ").lstrip("<").lstrip(" ").startswith("@")
+
+
 class DataSMTP(SMTP):
-    """aiosmtpd's SMTP with DATA read by `read_data`; everything else as aiosmtpd does it."""
+    """aiosmtpd's SMTP with DATA read by `read_data` under a deadline and
+    source routes refused; everything else as aiosmtpd does it.
+    `data_timeout`: seconds the client has for all of DATA (None: no deadline)."""
+
+    def __init__(self, handler: object, *, data_timeout: float | None = None, **options):
+        super().__init__(handler, **options)
+        self.data_timeout = data_timeout
 
     def __dir__(self) -> list[str]:
         # aiosmtpd finds its command and AUTH methods in dir(self) for every new
         # connection (inspect.getmembers, a getattr on each of ~250 names). They
         # are methods of the class: listed once per class, the rest left out.
         return _command_names(type(self))
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if has_source_route(arg, "FROM:") and self.session and self.session.host_name:
+            metrics.REJECTED.labels("source-route").inc()
+            log.info("refused client=%s reason=source-route stage=mail", self.session.peer)
+            await self.push(SOURCE_ROUTE)
+            return
+        await super().smtp_MAIL(arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        mail_given = self.envelope is not None and self.envelope.mail_from
+        if has_source_route(arg, "TO:") and mail_given and self.session:
+            metrics.REJECTED.labels("source-route").inc()
+            log.info("refused client=%s reason=source-route stage=rcpt", self.session.peer)
+            await self.push(SOURCE_ROUTE)
+            return
+        await super().smtp_RCPT(arg)
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -130,8 +178,20 @@ class DataSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        if self.data_timeout is not None:
+            # aiosmtpd's idle timer runs from the DATA command: the deadline is ours.
+            self._reset_timeout(self.data_timeout + 60)
         try:
-            result = await read_data(self._reader, self.data_size_limit)
+            async with asyncio.timeout(self.data_timeout):
+                result = await read_data(self._reader, self.data_size_limit)
+        except TimeoutError:
+            assert self.session is not None
+            metrics.REJECTED.labels("data-deadline").inc()
+            log.info("refused client=%s reason=data-deadline stage=data", self.session.peer)
+            await self.push(DATA_DEADLINE % self.data_timeout)
+            if self.transport is not None:
+                self.transport.close()
+            return
         except asyncio.IncompleteReadError:
             log.info("connection closed during DATA")
             return

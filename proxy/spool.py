@@ -7,6 +7,9 @@ Layout under `<data dir>/spool/`:
     deferred/   queue files of messages with a copy waiting for a retry
     state/      <qid>.json: the per-copy delivery state of a planned message
     corrupt/    queue files that could not be read (kept for the admin, never deleted)
+    poison/     queue files whose delivery crashed (Postfix's "hold"), each with a
+                <qid>.reason; kept with their state until the admin retries
+                (`sigrelay spool retry ID`, back to incoming/) or drops them
 
 A queue file is one JSON line (the envelope) followed by the message bytes
 exactly as received. It is written once and never changed: put() writes it
@@ -46,6 +49,7 @@ log = logging.getLogger("sigrelay.proxy.spool")
 # Crockford base32: digits first, then letters, so ids sort like the times in them.
 _BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 QUEUE_DIRS = ("incoming", "deferred")
+POISON = "poison"
 FLUSH_TRIGGER = "flush"
 T = TypeVar("T")
 
@@ -177,7 +181,14 @@ class Spool:
         self.tmp = root / "tmp"
         self.state_dir = root / "state"
         self.corrupt = root / "corrupt"
-        for directory in (self.tmp, self.state_dir, self.corrupt, *self._queue_dirs()):
+        self.poison_dir = root / POISON
+        for directory in (
+            self.tmp,
+            self.state_dir,
+            self.corrupt,
+            self.poison_dir,
+            *self._queue_dirs(),
+        ):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
@@ -216,17 +227,29 @@ class Spool:
         ids = {p.name for d in self._queue_dirs() for p in d.iterdir() if p.is_file()}
         return sorted(ids)
 
-    def _queue_file(self, queue_id: str) -> Path:
+    def poisoned(self) -> list[str]:
+        """Queue ids set aside in poison/, oldest first (not delivered until retried)."""
+        return sorted(p.name for p in self.poison_dir.iterdir() if "." not in p.name)
+
+    def poison_reason(self, queue_id: str) -> str:
+        try:
+            return (self.poison_dir / f"{queue_id}.reason").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _queue_file(self, queue_id: str, *, poisoned: bool = False) -> Path:
+        """`poisoned`: look in poison/ too (loading, dropping; never delivering)."""
         if len(queue_id) != 19 or any(c not in _BASE32 for c in queue_id):
             raise SpoolError(f"not a queue id: {queue_id!r}")
-        for directory in self._queue_dirs():
+        directories = [*self._queue_dirs(), self.poison_dir] if poisoned else self._queue_dirs()
+        for directory in directories:
             path = directory / queue_id
             if path.exists():
                 return path
         raise SpoolError(f"queue id {queue_id} is not in the spool")
 
-    def load(self, queue_id: str) -> SpoolEntry:
-        path = self._queue_file(queue_id)
+    def load(self, queue_id: str, *, poisoned: bool = False) -> SpoolEntry:
+        path = self._queue_file(queue_id, poisoned=poisoned)
         raw = path.read_bytes()
         header, newline, data = raw.partition(b"\n")
         try:
@@ -313,9 +336,30 @@ class Spool:
             (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
         return failed
 
+    def set_aside(self, queue_id: str, reason: str) -> None:
+        """Move a message whose delivery crashed into poison/ (a rename, like
+        defer), with one line saying why; nothing delivers it until release()."""
+        path = self._queue_file(queue_id)
+        write_line = reason.replace("\n", " ")[:500] + "\n"
+        _write_synced(self.tmp / f"{queue_id}.reason", [write_line.encode("utf-8", "replace")])
+        os.rename(self.tmp / f"{queue_id}.reason", self.poison_dir / f"{queue_id}.reason")
+        os.rename(path, self.poison_dir / queue_id)
+        fsync_dir(self.poison_dir)
+        fsync_dir(path.parent)
+
+    def release(self, queue_id: str) -> None:
+        """Back from poison/ to incoming/ (the admin fixed the cause)."""
+        os.rename(self.poison_dir / queue_id, self.root / "incoming" / queue_id)
+        fsync_dir(self.root / "incoming")
+        (self.poison_dir / f"{queue_id}.reason").unlink(missing_ok=True)
+        fsync_dir(self.poison_dir)
+
     def make_due(self, queue_id: str) -> None:
-        """Every pending copy of this message is due now; the running relay
-        notices through request_flush()."""
+        """Every pending copy of this message is due now, a poisoned message is
+        released with its held copies; the running relay notices through
+        request_flush()."""
+        if (self.poison_dir / queue_id).exists():
+            self.release(queue_id)
         self._queue_file(queue_id)  # an unknown id is an error, not a silent no-op
         state = self.load_state(queue_id)
         if state is not None:
@@ -350,10 +394,11 @@ class Spool:
             return ""
 
     def drop(self, queue_id: str) -> None:
-        """Delete a message whatever its state (the admin's `sigrelay spool drop`)."""
-        path = self._queue_file(queue_id)
+        """Delete a message whatever its state, poisoned too (`sigrelay spool drop`)."""
+        path = self._queue_file(queue_id, poisoned=True)
         path.unlink()
         fsync_dir(path.parent)
+        (self.poison_dir / f"{queue_id}.reason").unlink(missing_ok=True)
         (self.state_dir / f"{queue_id}.json").unlink(missing_ok=True)
 
     def clean_up(self) -> list[str]:
@@ -367,7 +412,7 @@ class Spool:
                 continue
             path.unlink(missing_ok=True)
             deleted.append(f"tmp/{path.name}")
-        present = set(self.list())
+        present = set(self.list()) | set(self.poisoned())  # a poisoned message keeps its state
         for path in self.state_dir.glob("*.json"):
             if self.share.owns(path.stem) and path.stem not in present:
                 path.unlink(missing_ok=True)

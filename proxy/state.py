@@ -18,6 +18,7 @@ class CopyStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # permanently, for at least one recipient; the rest delivered
+    HELD = "held"  # its delivery crashed (a bug, a poison message): set aside for the admin
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class CopyState:
     attempts: int = 0
     next_attempt: datetime | None = None
     last_error: str = ""
+    held: str = ""  # why the copy is held ("" when it is not); `spool retry` releases it
 
     @property
     def remaining(self) -> tuple[str, ...]:
@@ -44,7 +46,7 @@ class CopyState:
     @property
     def status(self) -> CopyStatus:
         if self.remaining:
-            return CopyStatus.PENDING
+            return CopyStatus.HELD if self.held else CopyStatus.PENDING
         return CopyStatus.FAILED if self.failed else CopyStatus.DELIVERED
 
     def to_json(self) -> dict:
@@ -63,6 +65,7 @@ class CopyState:
             "attempts": self.attempts,
             "next_attempt": self.next_attempt.isoformat() if self.next_attempt else None,
             "last_error": self.last_error,
+            "held": self.held,
         }
 
     @classmethod
@@ -82,6 +85,7 @@ class CopyState:
             attempts=int(raw.get("attempts", 0)),
             next_attempt=datetime.fromisoformat(next_attempt) if next_attempt else None,
             last_error=raw.get("last_error", ""),
+            held=raw.get("held", ""),
         )
 
 
@@ -105,16 +109,24 @@ class MessageState:
         return tuple(pair for pair in self.failures if pair[0] not in reported)
 
     def made_due(self) -> MessageState:
-        """Every pending copy due now (the admin's `sigrelay spool retry`)."""
+        """Every pending copy due now, and every held one released (the
+        admin's `sigrelay spool retry`, after fixing what made it crash)."""
+        waiting = (CopyStatus.PENDING, CopyStatus.HELD)
         copies = tuple(
-            replace(c, next_attempt=None) if c.status is CopyStatus.PENDING else c
+            replace(c, next_attempt=None, held="") if c.status in waiting else c
             for c in self.copies
         )
         return replace(self, copies=copies)
 
     @property
     def done(self) -> bool:
-        return all(c.status is not CopyStatus.PENDING for c in self.copies)
+        return all(c.status in (CopyStatus.DELIVERED, CopyStatus.FAILED) for c in self.copies)
+
+    @property
+    def stuck(self) -> bool:
+        """Nothing pending, but a copy held: the message goes to the spool's poison/."""
+        statuses = {c.status for c in self.copies}
+        return CopyStatus.HELD in statuses and CopyStatus.PENDING not in statuses
 
     @property
     def next_attempt(self) -> datetime | None:

@@ -1,67 +1,65 @@
-"""Slowing down password guessing: failed AUTH attempts per client IP and per user.
+"""Slowing down password guessing at SMTP AUTH, per (client IP, user) and per IP.
 
-Each failure within `window` seconds doubles the delay before the 535 answer
-(base delay, 2x, 4x, ... capped at `max_delay`), so a guesser gets few tries
-per minute; after `max_failures` failures of the IP or of the user, AUTH is
-answered 454 (temporary, RFC 4954 6) without checking the password at all,
-until the window has passed since the last failure. A success clears the
-user's and the IP's record. The clock is a parameter, so tests need no sleeps.
+Why not per user alone: five failures for a user from one address locked
+that user out from every address, so anyone could lock out the CEO by
+guessing. Now failures count per (client IP, user), and per client IP over
+all users (one address spraying many users); IPv6 clients count per /64,
+since one host owns a whole /64. Nobody else's failures touch a user who
+logs in from elsewhere.
+
+Slow down, do not lock: every failure waits `base_delay` (doubled per failure
+of the pair, at most `max_delay`) before its 535; after `max_failures` of the
+pair (or `max_failures_per_ip` of the address) attempts are answered 454
+(temporary, RFC 4954 6) without checking the password, for `block_seconds`,
+doubled per further failure (tracker/store/throttle.py). A success clears the
+pair. The counts live in the store, so every relay node sharing it counts
+every attempt.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass
+
+from tracker.store.throttle import Throttle, ThrottleRule, address_key
 
 
-@dataclass
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-
-
-@dataclass
-class AuthThrottle:
-    max_failures: int = 5
+@dataclass(frozen=True)
+class AuthLimits:
+    max_failures: int = 5  # per (client IP, user)
+    max_failures_per_ip: int = 20  # per client IP, all users together
+    block_seconds: float = 60.0
     window: float = 900.0
     base_delay: float = 1.0
     max_delay: float = 30.0
-    clock: Callable[[], float] = time.monotonic
-    _by_key: dict[str, _Failures] = field(default_factory=dict)
 
-    def _current(self, key: str) -> _Failures | None:
-        record = self._by_key.get(key)
-        if record is not None and self.clock() - record.last > self.window:
-            del self._by_key[key]
-            return None
-        return record
 
-    def blocked(self, ip: str, user: str) -> bool:
-        """True when this attempt must be refused without checking the password."""
-        return any(
-            (record := self._current(key)) is not None and record.count >= self.max_failures
-            for key in (f"ip:{ip}", f"user:{user.lower()}")
-        )
+class AuthThrottle:
+    def __init__(self, throttle: Throttle, limits: AuthLimits = AuthLimits()) -> None:
+        self.throttle = throttle
+        self.limits = limits
+        self._pair = ThrottleRule(limits.max_failures, limits.block_seconds, limits.window)
+        self._ip = ThrottleRule(limits.max_failures_per_ip, limits.block_seconds, limits.window)
 
-    def failed(self, ip: str, user: str) -> float:
-        """Note a failure; the delay (seconds) to wait before answering it."""
-        counts = []
-        for key in (f"ip:{ip}", f"user:{user.lower()}"):
-            record = self._current(key) or self._by_key.setdefault(key, _Failures())
-            record.count += 1
-            record.last = self.clock()
-            counts.append(record.count)
-        self._forget_stale()
-        return min(self.base_delay * 2 ** (max(counts) - 1), self.max_delay)
+    def _rules(self, ip: str, user: str) -> dict[str, ThrottleRule]:
+        address = address_key(ip)
+        return {f"auth|pair|{address}|{user.lower()}": self._pair, f"auth|ip|{address}": self._ip}
 
-    def succeeded(self, ip: str, user: str) -> None:
-        self._by_key.pop(f"ip:{ip}", None)
-        self._by_key.pop(f"user:{user.lower()}", None)
+    def one_at_a_time(self, ip: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold while checking, verifying and counting one attempt of this client IP."""
+        return self.throttle.one_at_a_time(f"auth|{address_key(ip)}")
 
-    def _forget_stale(self) -> None:
-        # Bounded memory under a spray of random user names and addresses.
-        if len(self._by_key) > 10_000:
-            now = self.clock()
-            for key in [k for k, r in self._by_key.items() if now - r.last > self.window]:
-                del self._by_key[key]
+    async def refused_for(self, ip: str, user: str) -> float:
+        """Seconds this client must wait before AUTH as `user` is checked again (0: now)."""
+        return await self.throttle.refused_for(self._rules(ip, user))
+
+    async def failed(self, ip: str, user: str) -> float:
+        """Count a failure; the delay (seconds) to wait before answering it."""
+        rules = self._rules(ip, user)
+        counts = await self.throttle.failed(rules)
+        failures = counts.get(next(iter(rules)), 1)  # the pair's: an office's IP count is not hers
+        return min(self.limits.base_delay * 2 ** min(failures - 1, 32), self.limits.max_delay)
+
+    async def succeeded(self, ip: str, user: str) -> None:
+        pair = next(iter(self._rules(ip, user)))
+        await self.throttle.succeeded([pair])

@@ -322,7 +322,13 @@ class SmtpUpstream:
         kept: bool,
     ) -> dict[str, Reply]:
         needs_utf8 = not (mail_from + "".join(rcpts)).isascii()
-        options = ["SMTPUTF8"] if needs_utf8 and client.supports_extension("smtputf8") else []
+        if needs_utf8 and not client.supports_extension("smtputf8"):
+            # RFC 6531 3.4: never send non-ASCII addresses to a server that did not
+            # offer SMTPUTF8; no downgrade exists for them, so they bounce (5.6.7).
+            host = f"{self.endpoint.host}:{self.endpoint.port}"
+            text = f"5.6.7 upstream {host} does not offer SMTPUTF8 for non-ASCII addresses"
+            return {r: Reply(553, text) for r in rcpts}
+        options = ["SMTPUTF8"] if needs_utf8 else []
         if not data.isascii() and client.supports_extension("8bitmime"):
             options.append("BODY=8BITMIME")
         encoding = "utf-8" if needs_utf8 else "ascii"

@@ -15,9 +15,10 @@ notify protocol, on a socket of its own: proxy/sdnotify's READY=1), restarts
 a worker that exits unexpectedly, and stops them all when it stops; a worker
 stops by itself when worker 0 dies (PR_SET_PDEATHSIG).
 
-What each process keeps to itself: connection counts per client IP and the
-AUTH throttle (limits apply per process), and its Prometheus counters (the
-/metrics of `sigrelay serve` are worker 0's; spool depth and age count all).
+What each process keeps to itself: connection counts per client IP (the
+limit applies per process) and its Prometheus counters (the /metrics of
+`sigrelay serve` are worker 0's; spool depth and age count all). The AUTH
+throttle is counted in the store, so it holds across processes and nodes.
 """
 
 from __future__ import annotations

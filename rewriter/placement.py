@@ -49,7 +49,8 @@ _MARKER_TAG = re.compile(
     # whole attribute values are skipped, then the hint may lie inside a quoted value
     r"""<(?:div|blockquote|hr|span|table)(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*?["']?[^>"']*?"""
     r"(?:divrplyfwdmsg|olk_src_body_section|stopspelling|appendonsend|gmail_quote|"
-    r"moz-cite-prefix|moz-forward-container|yahoo_quoted|protonmail_quote|zmail_extra|domino-section|cite|border-top)",
+    r"moz-cite-prefix|moz-forward-container|yahoo_quoted|protonmail_quote|zmail_extra|domino-section|cite|border-top|"
+    r"quote)",
     re.I,
 )
 _ORIGINAL_MESSAGE = re.compile(
@@ -63,8 +64,10 @@ _TEXT_COLON = re.compile(r":(?![^<>]*>)")
 # makes re try every position, so this scan runs only where one occurs.
 _TEXT_COLON_WIDE = re.compile(r"[:：](?![^<>]*>)")
 # Checked only just before such a colon (search with endpos = the colon).
-_FROM_BEFORE = re.compile(FROM_WORDS_PATTERN + r"\s?\Z")
-_SENT_AFTER = re.compile(SENT_WORDS_PATTERN + r"\s?[:：]")
+# Old Outlook and Zimbra bold the word but not its colon: "<b>From</b>: Bob".
+_INLINE_TAGS = r"(?:\s*</?(?:b|strong|span|font)(?=[\s>])[^<>]*>)*"
+_FROM_BEFORE = re.compile(FROM_WORDS_PATTERN + _INLINE_TAGS + r"\s?\Z")
+_SENT_AFTER = re.compile(SENT_WORDS_PATTERN + _INLINE_TAGS + r"\s?[:：]")
 _VERB_BEFORE = re.compile(
     r"(?:" + alternation(ATTRIBUTION_VERBS) + r"|a\s+&eacute;crit|escribi&oacute;)[^<>]{0,60}\Z",
     re.I,
@@ -84,7 +87,7 @@ _ATTRIBUTION_START = re.compile(
 # spares the verb search (two dozen languages, ~3 us) at the colons of running text
 # and URLs ("Note: ...", "https://").
 _LINE_ENDS_AFTER = re.compile(r"(?:\s|&nbsp;|&#160;)*(?:<|&gt;|\Z)")
-_FROM_REACH = 8  # "Från" + optional space, and some slack
+_FROM_REACH = 40  # "Från", an optional space or closing "</b></span>", some slack
 _VERB_REACH = 80  # the longest verb and the 60 characters allowed before the colon
 _ATTRIBUTION_REACH = 300
 _SENT_REACH = 600  # the "Sent:" line follows "From:" within this many characters
@@ -101,6 +104,9 @@ def _is_quote_marker(document: str, tag: Tag) -> bool:
         return False
     attributes = tag.attributes()
     if _MARKER_PREFIXES.sub("", attributes.get("id", "").lower()) in _MARKER_IDS:
+        return True
+    # GMX, web.de and mail.com wrap the quoted message in <div name="quote">.
+    if tag.name == "div" and attributes.get("name", "").lower() == "quote":
         return True
     classes = attributes.get("class", "").lower().split()
     if _MARKER_CLASSES.intersection(_MARKER_PREFIXES.sub("", name) for name in classes):

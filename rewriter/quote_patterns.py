@@ -25,7 +25,7 @@ ATTRIBUTION_VERBS: dict[str, tuple[str, ...]] = {
     "pt": ("escreveu",),
     "ru": ("написал", "написала", "пишет"),
     "uk": ("пише", "написав", "написала"),
-    "pl": ("napisał", "napisała"),
+    "pl": ("napisał", "napisała", "napisana przez"),  # Apple Mail: "Wiadomość napisana przez"
     "cs": ("napsal", "napsala"),
     "sk": ("napísal", "napísala"),
     "hu": ("írta",),

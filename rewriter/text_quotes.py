@@ -37,6 +37,15 @@ _FIELD_LINE = re.compile(
     r"^\*?(?:" + alternation(FIELD_WORDS) + "|" + FROM_WORDS_PATTERN + r")\s?"
     + _COLON + r"\*?(?:\s|$)"
 )  # fmt: skip
+# Polish webmail (Onet, WP) quotes the whole header block on one line, fields glued
+# to the date before them: "Temat: RE: x 2023-01-17 13:46Nadawca: "Bob" b@x Adresat:".
+_ONE_LINE_HEADER = re.compile(
+    r"^\*?" + alternation(FIELD_WORDS) + r"\s?" + _COLON + r".{0,200}?(?<![^\W\d_])"
+    + FROM_WORDS_PATTERN + r"\s?" + _COLON
+)  # fmt: skip
+# A dated field above the sender's that no table names ("Message du : 12/12/2016 13:20"
+# of French webmail): a few words, a colon, then the date.
+_DATED_FIELD = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+){0,3}\s?" + _COLON + r"\s*\S")
 _TITLES = re.compile(alternation(BLOCK_TITLES), re.I)
 _VERB = re.compile(r"(?<!\w)" + alternation(ATTRIBUTION_VERBS) + r"(?!\w)", re.I)
 # A rule with a title: "-----Original Message-----", "*-------- Original Message
@@ -192,6 +201,8 @@ def _separator_kind(lines: list[str], index: int) -> str | None:
         return "attribution"
     if _HEADER_LINE.match(line) and _fields_follow(lines, index):
         return "block"
+    if _ONE_LINE_HEADER.match(line) and _ADDRESS.search(line):
+        return "block"
     return None
 
 
@@ -275,10 +286,26 @@ def _include_rule_above(lines: list[str], index: int) -> int:
     block, some clients a date field ("Message du : ...") above "De :": they belong
     to the quote."""
     above = index - 1
-    while above >= 0 and index - above <= 2 and _FIELD_LINE.match(lines[above].strip()):
+    while above >= 0 and index - above <= 2 and _is_field_above(lines[above].strip()):
         index, above = above, above - 1  # header fields right above the sender's
+    if above >= 0 and _is_attribution_above_block(lines[above].strip()):
+        return above  # "Am 20.06.24 um 16:20 schrieb Bob" (no colon) over "Von: Bob"
     while above >= 0 and not lines[above].strip():
         above -= 1
     if above >= 0 and _RULE_LINE.fullmatch(lines[above].strip()):
         return above
     return index
+
+
+def _is_field_above(line: str) -> bool:
+    if _FIELD_LINE.match(line):
+        return True
+    return bool(_DATED_FIELD.match(line) and _DATE_OR_TIME.search(line))
+
+
+def _is_attribution_above_block(line: str) -> bool:
+    """An attribution line without its colon, right above a header block (mail apps
+    that write both): it opens the quote too."""
+    if len(line) > _MAX_ATTRIBUTION or _SENTENCE_END.search(line):
+        return False  # a sentence of the newest text that mentions a date
+    return bool(_VERB.search(line) and _DATE_OR_TIME.search(line))

@@ -134,10 +134,13 @@ def stats(
 
 async def _stats(url: str, by: str | None, campaign: str | None) -> dict:
     from tracker.store import Store
+    from tracker.store.reasons import reason_counts, reason_table
 
     store = await Store.open(url)
     try:
-        return await store.stats(by=by, campaign=campaign)
+        result = await store.stats(by=by, campaign=campaign)
+        result["reasons"] = reason_table(await reason_counts(store, campaign))
+        return result
     finally:
         await store.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -154,12 +155,18 @@ def consent_add(config_dir: Path | None, address: str, as_json: bool) -> None:
 @click.argument("address")
 @json_option
 def consent_remove(config_dir: Path | None, address: str, as_json: bool) -> None:
-    """Withdraw ADDRESS's consent."""
+    """Withdraw ADDRESS's consent. With privacy.require_consent, what a recipient
+    without consent gets holds at once, also for the copies sent before."""
     from tracker.recipients import recipient_key
-    from tracker.store.optout import remove_consent
+    from tracker.store.optout import ANONYMOUS, UNTRACKED, remove_consent
 
+    privacy = load_or_fail(config_dir).privacy
+    then = None
+    if privacy.require_consent:
+        then = UNTRACKED if privacy.without_consent == "off" else ANONYMOUS
     removed = _run(
-        config_dir, lambda store, key: remove_consent(store, recipient_key(address, key))
+        config_dir,
+        lambda store, key: remove_consent(store, recipient_key(address, key), then=then),
     )
     _echo(as_json, {"removed": removed}, "consent withdrawn" if removed else "had no consent")
 
@@ -207,6 +214,40 @@ def consent_import(config_dir: Path | None, file: Path, as_json: bool) -> None:
 
     count = _run(config_dir, action)
     _echo(as_json, {"imported": count}, f"consent recorded for {count} address(es)")
+
+
+RECEIPT_FIELDS = ("recipient_key", "at", "action", "how", "text_version")
+
+
+@consent.command("export")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Else stdout.")
+def consent_export(config_dir: Path | None, fmt: str, out: Path | None) -> None:
+    """The consent receipts (GDPR Art. 7(1)): when, how and which text version,
+    per recipient key; JSON also carries the words of every text version."""
+    from tracker.consent import VERSIONS
+    from tracker.store.optout import list_consent_receipts
+
+    receipts = _run(config_dir, lambda store, _key: list_consent_receipts(store))
+    rows = [{name: getattr(r, name) for name in RECEIPT_FIELDS} for r in receipts]
+    for row in rows:
+        row["at"] = row["at"].isoformat()
+    if fmt == "json":
+        used = {row["text_version"] for row in rows}
+        texts = {version: text for version, text in VERSIONS.items() if version in used}
+        text = json.dumps({"receipts": rows, "texts": texts}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, RECEIPT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"{len(rows)} receipt(s) written to {out}", err=True)
 
 
 def _addresses_in(file: Path) -> list[str]:

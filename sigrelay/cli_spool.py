@@ -4,7 +4,8 @@ Works on the spool directory directly, with the relay running or not (like
 Postfix's postqueue/postsuper): `retry` makes copies due and leaves a trigger
 file that a running relay picks up within a second; `drop` deletes a message
 for good, without a DSN (dropping is the admin's decision), and says so in
-the log.
+the log. A message whose delivery crashed sits in poison/ (state
+`poisoned`, with the reason): `retry ID` releases it, `drop ID --yes` deletes it.
 """
 
 from __future__ import annotations
@@ -35,18 +36,23 @@ class QueueRow:
     failed: int  # copies with a recipient failed for good
     next_attempt: str  # ISO time, "now" when due, "" when nothing is pending
     last_error: str
+    state: str = "queued"  # queued | deferred | poisoned (set aside, see `retry`)
 
     def to_json(self) -> dict:
         return self.__dict__ | {"age_seconds": round(self.age_seconds, 1)}
 
 
-def _row(spool: Spool, queue_id: str, now: float) -> QueueRow:
-    entry = spool.load(queue_id)
+def _row(spool: Spool, queue_id: str, now: float, poisoned: bool = False) -> QueueRow:
+    entry = spool.load(queue_id, poisoned=poisoned)
     age = now - queue_id_time(queue_id)
     state = entry.state
+    where = "poisoned" if poisoned else "deferred" if entry.deferred else "queued"
+    if poisoned:
+        return QueueRow(queue_id, age, entry.envelope.mail_from, len(entry.envelope.rcpts),
+                        0, 0, "", spool.poison_reason(queue_id).strip(), where)  # fmt: skip
     if state is None:
         return QueueRow(queue_id, age, entry.envelope.mail_from, len(entry.envelope.rcpts),
-                        1, 0, "now", "")  # fmt: skip
+                        1, 0, "now", "", where)  # fmt: skip
     pending = [c for c in state.copies if c.status is CopyStatus.PENDING]
     errors = [c.last_error for c in state.copies if c.last_error]
     due = state.next_attempt
@@ -59,6 +65,7 @@ def _row(spool: Spool, queue_id: str, now: float) -> QueueRow:
         failed=sum(1 for c in state.copies if c.status is CopyStatus.FAILED),
         next_attempt="" if not pending else (due.isoformat(timespec="seconds") if due else "now"),
         last_error=errors[0] if errors else "",
+        state=where,
     )
 
 
@@ -87,11 +94,12 @@ def list_queue(config_dir: Path | None, as_json: bool) -> None:
     queue = _spool(config_dir)
     now = time.time()
     rows = []
-    for queue_id in queue.list():
+    listed = [(q, False) for q in queue.list()] + [(q, True) for q in queue.poisoned()]
+    for queue_id, poisoned in listed:
         try:
-            rows.append(_row(queue, queue_id, now))
+            rows.append(_row(queue, queue_id, now, poisoned))
         except (SpoolError, FileNotFoundError):
-            continue  # delivered (or moved to corrupt/) while we looked
+            continue  # delivered (or moved to corrupt/ or poison/) while we looked
     if as_json:
         for row in rows:
             click.echo(json.dumps(row.to_json()))
@@ -99,13 +107,18 @@ def list_queue(config_dir: Path | None, as_json: bool) -> None:
     if not rows:
         click.echo("spool is empty")
         return
-    click.echo(f"{'QUEUE ID':19}  {'AGE':>6}  PENDING FAILED  NEXT ATTEMPT               SENDER")
+    columns = "PENDING FAILED  NEXT ATTEMPT               SENDER"
+    click.echo(f"{'QUEUE ID':19}  {'AGE':>6}  {'STATE':8}  {columns}")
     for row in rows:
         click.echo(
-            f"{row.queue_id}  {_age(row.age_seconds):>6}  {row.pending:>7} {row.failed:>6}  "
+            f"{row.queue_id}  {_age(row.age_seconds):>6}  {row.state:8}  "
+            f"{row.pending:>7} {row.failed:>6}  "
             f"{row.next_attempt or '-':25}  <{row.sender}> rcpts={row.recipients}"
         )
-        if row.last_error:
+        if row.state == "poisoned":
+            click.echo(f"{'':29}set aside: {row.last_error}")
+            click.echo(f"{'':29}(sigrelay spool retry {row.queue_id} | drop {row.queue_id} --yes)")
+        elif row.last_error:
             click.echo(f"{'':29}last error: {row.last_error}")
     click.echo(f"{len(rows)} message(s)")
 
@@ -114,7 +127,8 @@ def list_queue(config_dir: Path | None, as_json: bool) -> None:
 @config_option
 @click.argument("queue_id", required=False)
 def retry(config_dir: Path | None, queue_id: str | None) -> None:
-    """Make one message (or all) due now; a running relay delivers within a second."""
+    """Make one message (or all) due now; a running relay delivers within a second.
+    A poisoned message is released only when named by its QUEUE_ID."""
     queue = _spool(config_dir)
     try:
         if queue_id:
@@ -138,7 +152,7 @@ def drop(config_dir: Path | None, queue_id: str, yes: bool) -> None:
         raise click.ClickException(f"not dropped: add --yes to delete {queue_id} for good")
     queue = _spool(config_dir)
     try:
-        entry = queue.load(queue_id)
+        entry = queue.load(queue_id, poisoned=True)
         queue.drop(queue_id)
     except SpoolError as exc:
         raise click.ClickException(str(exc)) from None

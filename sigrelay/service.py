@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,9 @@ from tracker.spray import SprayWatch
 from tracker.store import Store
 from tracker.store.behaviour import ClickHistory
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
+from tracker.store.throttle import claim_once
 from tracker.store.timing import TimingRules
+from tracker.store.withdrawal import Withdrawal
 from tracker.tokens import Keyring, load_keyring
 from tracker.webhooks import (
     NotifyingWriter,
@@ -107,11 +110,13 @@ class Service:
         self.store.timing = TimingRules.of_seconds(
             tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
         )
+        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
+        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
+        # Opt-outs reach the copies sent before them (tracker/store/withdrawal.py).
+        self.store.withdrawal = Withdrawal(pseudonym_key)
         # The store is written by a child process: storing never costs the request
         # loop (tracker/writer_process.py).
         self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
-        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
-        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
         app = None
         if self.parts.tracker:
             app = make_app(
@@ -125,8 +130,18 @@ class Service:
                     tracker_cfg.scanner_spray_seconds, tracker_cfg.scanner_spray_copies
                 ),
                 dashboard=self._dashboard(keyring),
-                landing=LandingSettings(lambda: self.cfg.company.landing_domains),
-                optout=OptOutSettings(self.store, pseudonym_key, cfg.tracker.public_url),
+                landing=LandingSettings(
+                    lambda: self.cfg.company.landing_domains,
+                    allow_http=lambda: self.cfg.tracker.landing_allow_http,
+                    gpc=lambda: self.cfg.privacy.gpc,
+                ),
+                optout=OptOutSettings(
+                    self.store,
+                    pseudonym_key,
+                    cfg.tracker.public_url,
+                    require_consent=cfg.privacy.require_consent,
+                    without_consent=cfg.privacy.without_consent,
+                ),
             )
             registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
             if self.parts.relay:
@@ -151,7 +166,14 @@ class Service:
             self._start_click_history()
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
-            log.info("relay listening=%s upstream=%s", cfg.relay.listen, upstream)
+            # Where the relay really listens: `listen` is only the default
+            # when `listeners` is empty, and a port 0 is chosen by the kernel.
+            listening = ",".join(
+                f"{host}:{port}/{bound.mode.value}"
+                for bound in self.relay.listeners.bound
+                for host, port in [bound.address]
+            )
+            log.info("relay listening=%s upstream=%s", listening, upstream)
             if role.first and role.share.count > 1:
                 self.workers = WorkerProcesses(
                     role.share.count, cfg.config_dir, self.relay.listeners.socket_fds()
@@ -165,7 +187,9 @@ class Service:
         listeners = []
         hooks = hooks_from_config(cfg.webhooks, os.environ)
         if hooks:
-            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store))
+            # With the pseudonym key: opted-out recipients' events are sent as they chose.
+            key = self.store.withdrawal.pseudonym_key if self.store.withdrawal else None
+            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store, key))
             await self.webhooks.start()
             listeners.append(self.webhooks.submit)
         if any(group.notify_sender for group in cfg.groups):
@@ -181,12 +205,19 @@ class Service:
                 ),
                 notify_group=self._notify_group,
                 hostname=cfg.relay.hostname,
+                claim=self._claim_notice,
             )
             await self.notifier.start()
             listeners.append(self.notifier.submit)
         if not listeners:
             return writer
         return NotifyingWriter(writer, listeners)  # type: ignore[return-value]
+
+    async def _claim_notice(self, key: str) -> bool:
+        """One notice per copy and day on all nodes: claimed in the store for two
+        days (a day of clocks apart is still the same notice)."""
+        assert self.store is not None
+        return await claim_once(self.store, key, time.time(), 2 * 86400)
 
     def _notify_group(self, name: str) -> bool:
         group = self.cfg.group(name)  # the current config: a reload may switch it off

@@ -45,9 +45,16 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 @asynccontextmanager
 async def landing_tracker(
-    tmp_path: Path, keyring: Keyring, domains: tuple[str, ...] | Callable[[], tuple[str, ...]]
+    tmp_path: Path,
+    keyring: Keyring,
+    domains: tuple[str, ...] | Callable[[], tuple[str, ...]],
+    *,
+    allow_http: bool = False,
+    clock: Callable[[], datetime] = lambda: NOW,
+    gpc: str = "anonymous",
 ) -> AsyncIterator[LandingTracker]:
-    """`domains`: the landing domains, or what the config says they are now."""
+    """`domains`: the landing domains, or what the config says they are now;
+    `allow_http`: http:// landing origins too (a development site); `gpc`: privacy.gpc."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
@@ -56,8 +63,12 @@ async def landing_tracker(
         keyring,
         writer,
         lambda c, v: None,
-        clock=lambda: NOW,
-        landing=LandingSettings(domains if callable(domains) else lambda: domains),
+        clock=clock,
+        landing=LandingSettings(
+            domains if callable(domains) else lambda: domains,
+            allow_http=lambda: allow_http,
+            gpc=lambda: gpc,
+        ),
     )
     runner, url = await serve(app)
     try:

@@ -22,7 +22,11 @@ from pathlib import Path
 from rewriter import Plan, Signature
 from rewriter.rewrite import rewrite
 
-REPLIES = Path(__file__).resolve().parent / "data" / "replies"
+DATA = Path(__file__).resolve().parent / "data"
+REPLIES = DATA / "replies"
+# The two evaluation sets: "replies" (the patterns were tuned on it) and "replies-unseen"
+# (taken from other sources and measured before any pattern was changed for it).
+SETS = ("replies", "replies-unseen")
 MARK = "Sigrelay Placement Mark"
 PLAN = Plan(signature=Signature(html=f"<p>{MARK}</p>", text=MARK))
 
@@ -36,13 +40,14 @@ class Sample:
     newest_last_line: str  # "": no newest text
     repo: str
     path: str
+    set: str = "replies"
 
     @property
     def source(self) -> str:
         return self.repo
 
     def text(self) -> str:
-        return (REPLIES / self.file).read_text(encoding="utf-8")
+        return (DATA / self.set / self.file).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,12 @@ class Verdict:
     why: str
 
 
-def load_samples() -> list[Sample]:
-    manifest = tomllib.loads((REPLIES / "manifest.toml").read_text(encoding="utf-8"))
-    fields = Sample.__dataclass_fields__
+def load_samples(set_name: str = "replies") -> list[Sample]:
+    manifest = tomllib.loads((DATA / set_name / "manifest.toml").read_text(encoding="utf-8"))
+    fields = set(Sample.__dataclass_fields__) - {"set"}
     return [
-        Sample(**{k: v for k, v in entry.items() if k in fields}) for entry in manifest["sample"]
+        Sample(**{k: v for k, v in entry.items() if k in fields}, set=set_name)
+        for entry in manifest["sample"]
     ]
 
 
@@ -127,8 +133,10 @@ def judge(sample: Sample, message: bytes | None = None) -> Verdict:
     return Verdict(sample, True, "")
 
 
-def judge_all(samples: list[Sample] | None = None) -> list[Verdict]:
-    return [judge(sample) for sample in (samples if samples is not None else load_samples())]
+def judge_all(samples: list[Sample] | None = None, set_name: str = "replies") -> list[Verdict]:
+    return [
+        judge(sample) for sample in (samples if samples is not None else load_samples(set_name))
+    ]
 
 
 def shares(verdicts: list[Verdict], key) -> dict[str, tuple[int, int]]:

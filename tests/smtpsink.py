@@ -20,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    mail_options: tuple[str, ...] = ()
 
 
 @dataclass
@@ -38,7 +39,8 @@ class SinkHandler:
     async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or envelope.content
         assert isinstance(data, bytes)
-        item = Received(envelope.mail_from, tuple(envelope.rcpt_tos), data)
+        options = tuple(envelope.mail_options)
+        item = Received(envelope.mail_from, tuple(envelope.rcpt_tos), data, options)
         async with self._changed:
             self.received.append(item)
             self._changed.notify_all()
@@ -60,8 +62,12 @@ class _SinkSMTP(SMTP):
 
 
 class SmtpSink:
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, *, smtputf8: bool = True
+    ) -> None:
+        """`smtputf8`: offer SMTPUTF8 (RFC 6531), as Postfix does by default."""
         self.host = host
+        self.smtputf8 = smtputf8
         self.port = port or free_port()
         self.handler = SinkHandler()
         self._server: asyncio.base_events.Server | None = None
@@ -75,7 +81,10 @@ class SmtpSink:
 
         def factory() -> SMTP:
             return _SinkSMTP(
-                self.handler, hostname="sink.test", enable_SMTPUTF8=True, decode_data=False
+                self.handler,
+                hostname="sink.test",
+                enable_SMTPUTF8=self.smtputf8,
+                decode_data=False,
             )
 
         self._server = await loop.create_server(factory, self.host, self.port)

@@ -8,7 +8,8 @@ Timing rules (a click seconds after sending, many links at once) need the
 copy's history and are applied when events are written (tracker/store/timing.py).
 Beneath our rules, tracker/agents.py (a maintained detector and our shape rules)
 judges agents no rule names. Only the verdict and its reason (`Reason`) are
-kept; the request itself never reaches the store.
+kept; the request itself never reaches the store. A reason names a rule, never
+the request: no address, no agent string.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from tracker.agents import is_machine
 from tracker.networks import IpAddress, IpNetwork, Listed, NetworkTable, PeerNumber, read_lists
+from tracker.store.records import REASON_CHARS
 
 ADMIN_FILE = "machines.toml"
 AGENT_CACHE_SIZE = 4096  # distinct user agents are few; a dict beats 40 substring scans
@@ -38,8 +40,10 @@ class Verdict(StrEnum):
 
 class Reason(StrEnum):
     """Why an event got its verdict: `<verdict>` or `<verdict>:<what>`. The one
-    vocabulary of reasons (DESIGN.md: "every event keeps its reason"); mail
-    proxies name their provider (`proxy:<provider>`, see `proxy_reason`)."""
+    vocabulary of reasons (DESIGN.md "Tokens and the tracker": every event keeps
+    its reason); mail proxies name their provider (`proxy:<provider>`, a rule's
+    `provider`, see `provider_reason`). The timing rules (tracker/store/timing.py)
+    give scanner:early and scanner:burst, tracker/spray.py scanner:spray."""
 
     HUMAN = "human"
     PROXY_GMAIL = "proxy:gmail"
@@ -54,14 +58,11 @@ class Reason(StrEnum):
     SCANNER_EARLY = "scanner:early"  # a click seconds after sending
 
 
-def proxy_reason(provider: str) -> str:
-    """`proxy:<provider>`, e.g. proxy:gmail; the provider in lower case."""
-    return f"{Verdict.PROXY.value}:{provider.strip().lower()}"
-
-
-def verdict_of(reason: str) -> Verdict:
-    """The verdict a reason belongs to (the part before the colon)."""
-    return Verdict(reason.partition(":")[0])
+def provider_reason(verdict: Verdict, provider: str) -> str:
+    """`<verdict>:<provider>`, e.g. proxy:gmail: the provider in lower case, its
+    letters, digits and `-_.` only, cut to the column's width."""
+    name = "".join(c for c in provider.strip().lower() if c.isalnum() or c in "-_.")
+    return f"{verdict.value}:{name}"[:REASON_CHARS]
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ NETWORK_REASONS = {
 }
 # Imported lists (tracker/networks.py): a proxy list names its provider by the
 # list's name (`sigrelay classify import --verdict proxy --name gmail`).
-LIST_REASONS = NETWORK_REASONS | {Verdict.PROXY.value: proxy_reason("{name}")}
+LIST_REASONS = NETWORK_REASONS | {Verdict.PROXY.value: f"{Verdict.PROXY.value}:{{name}}"}
 
 MACHINE_VERDICTS = (Verdict.PROXY, Verdict.PREFETCH, Verdict.SCANNER)
 # Imported lists: image proxies and Apple's relay only tell about images (people
@@ -217,11 +218,17 @@ def _machine_verdict(value: object, where: str) -> Verdict:
 
 
 def _reason(entry: dict, verdict: Verdict, where: str) -> str:
-    """An entry's `reason` (e.g. "proxy:gmail"), which must belong to its verdict."""
-    reason = entry.get("reason", "")
-    if not isinstance(reason, str) or (reason and reason.partition(":")[0] != verdict.value):
-        raise RulesError(f'{where}: `reason` must be "{verdict.value}:<what>", got {reason!r}')
-    return reason
+    """The reason an entry's events keep: `<verdict>:<provider>` when it names its
+    `provider` (proxies and prefetchers: which mail provider); empty otherwise
+    (the verdict's generic reason)."""
+    provider = entry.get("provider")
+    if provider is None:
+        return ""
+    if verdict is Verdict.SCANNER:
+        raise RulesError(f"{where}: `provider` is for proxy and prefetch rules, not scanners")
+    if not isinstance(provider, str) or not provider_reason(verdict, provider).partition(":")[2]:
+        raise RulesError(f'{where}: `provider` must be a name such as "gmail", got {provider!r}')
+    return provider_reason(verdict, provider)
 
 
 def shipped_rules_text() -> str:

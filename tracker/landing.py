@@ -10,7 +10,22 @@ sendBeacon. Events attach to the copy, exactly like a click: whatever the
 copy's privacy mode keeps (a personal copy's recipient, a domain, or nothing
 for an anonymous copy) is what the visit is known by.
 
-CORS: only the landing domains' origins may post events; anything else is 403.
+Who may post to /t/e (issue 14, finding 8: anyone holding a visit id could
+inject events):
+- CORS: only the landing domains' https origins; anything else is 403
+  (`tracker.landing_allow_http = true` admits http:// origins, for a
+  development site);
+- the reported URL must be on a landing domain too (and https), else 400:
+  a visit id copied from a landing page cannot report visits elsewhere;
+- at most EVENTS_PER_VISIT events per visit id in VISIT_WINDOW seconds (a
+  person reads a page and clicks a few links), counted per tracker node;
+  beyond that 429, and nothing is recorded.
+
+Global Privacy Control: a browser that sends `Sec-GPC: 1` (or `DNT: 1`) has
+said "do not sell or share" (a valid objection under GDPR Art. 21(5), binding
+under the CCPA): its events count without the copy's identity, against the
+campaign's stand-in copy (tracker/store/withdrawal.py), or not at all, as
+`privacy.gpc` says. Only the header's meaning is used, never kept.
 """
 
 from __future__ import annotations
@@ -22,8 +37,9 @@ import hmac
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +47,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from tracker.store import EventRecord
+from tracker.store.withdrawal import standin_for
 from tracker.tokens import VISIT_PARAMETER, Keyring
 from tracker.writer import EventWriter
 
@@ -42,6 +59,11 @@ EVENT_TYPES = {"view": "visit", "link": "link", "download": "download"}
 MAX_BODY = 4096
 _VID = re.compile(r"^([a-z0-9]{1,4})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{16})$")
 _TAG_BYTES = 12
+EVENTS_PER_VISIT = 30
+VISIT_WINDOW = 600.0
+# Visit ids remembered for the rate limit: memory stays bounded under a flood of
+# (valid, since they are signed) visit ids; the oldest are forgotten first.
+MAX_VISITS_TRACKED = 100_000
 
 
 def _tag(secret: bytes, key_id: str, copy_id: str) -> str:
@@ -93,15 +115,51 @@ def _on_domains(url: str, domains: tuple[str, ...]) -> bool:
     return bool(host) and any(host == d or host.endswith("." + d) for d in domains)
 
 
+def _never() -> bool:
+    return False
+
+
+def _anonymous() -> str:
+    return "anonymous"
+
+
 @dataclass(frozen=True)
 class LandingSettings:
-    """`domains()` is called per request, so a reloaded config takes effect at once."""
+    """`domains()`, `allow_http()` and `gpc()` are called per request, so a
+    reloaded config takes effect at once."""
 
     domains: Callable[[], tuple[str, ...]]
+    allow_http: Callable[[], bool] = field(default=_never)
+    gpc: Callable[[], str] = field(default=_anonymous)  # privacy.gpc: anonymous | off
 
     def is_landing(self, url: str) -> bool:
         domains = self.domains()
         return bool(domains) and _on_domains(url, tuple(domains))
+
+    def may_report(self, url: str) -> bool:
+        """An origin or page URL that may report events: https (or http when
+        allowed for development) on a landing domain."""
+        schemes = ("https://", "http://") if self.allow_http() else ("https://",)
+        return url.lower().startswith(schemes) and self.is_landing(url)
+
+
+class VisitLimiter:
+    """At most `limit` events per visit id in `window` seconds (a fixed window
+    that starts with the visit's first event)."""
+
+    def __init__(self, limit: int = EVENTS_PER_VISIT, window: float = VISIT_WINDOW) -> None:
+        self.limit = limit
+        self.window = window
+        self._visits: OrderedDict[str, tuple[float, int]] = OrderedDict()  # vid -> (start, n)
+
+    def allow(self, vid: str, now: float) -> bool:
+        start, count = self._visits.pop(vid, (now, 0))
+        if now - start >= self.window:
+            start, count = now, 0
+        self._visits[vid] = (start, count + 1)  # the newest at the end
+        while len(self._visits) > MAX_VISITS_TRACKED:
+            self._visits.popitem(last=False)
+        return count < self.limit
 
 
 def landing_location(
@@ -127,11 +185,12 @@ class _LandingHandlers:
         self.writer = writer
         self.clock = clock
         self.script = SCRIPT.read_bytes()
+        self.limiter = VisitLimiter()
 
     def _cors(self, request: web.Request) -> dict[str, str] | None:
         """CORS headers for an allowed origin; None for any other origin."""
         origin = request.headers.get("Origin")
-        if origin is None or not self.settings.is_landing(origin):
+        if origin is None or not self.settings.may_report(origin):
             return None
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
@@ -162,12 +221,39 @@ class _LandingHandlers:
             vid, kind, url = body["vid"], EVENT_TYPES[body["type"]], body["url"]
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400, text="bad event\n", headers=cors)
+        if not isinstance(url, str) or not self.settings.may_report(url):
+            return web.Response(status=400, text="url not on a landing domain\n", headers=cors)
         copy_id = copy_of_visit(vid, self.keyring) if isinstance(vid, str) else None
-        target = url[:2048] if isinstance(url, str) else None
+        target = url[:2048]
         if copy_id is None:
             return web.Response(status=204, headers=cors)  # forged: record nothing, say nothing
+        if not self.limiter.allow(vid, self.clock().timestamp()):
+            return web.Response(status=429, headers=cors)
+        if _asks_not_to_be_tracked(request):
+            copy_id = await self._without_identity(copy_id)
+            if copy_id is None:
+                return web.Response(status=204, headers=cors)
         self.writer.submit(EventRecord(copy_id, kind, self.clock(), "human", target))
         return web.Response(status=204, headers=cors)
+
+    async def _without_identity(self, copy_id: str) -> str | None:
+        """What a GPC or DNT visit is recorded against: the stand-in copy, or
+        None (`privacy.gpc = "off"`, an unknown copy, or the store unreachable:
+        then nothing is recorded rather than the copy's identity)."""
+        if self.settings.gpc() == "off":
+            return None
+        store = getattr(self.writer, "store", None)
+        try:
+            return await standin_for(store, copy_id) if store is not None else None
+        except Exception as exc:
+            log.warning("landing: GPC visit not recorded: store unreachable: %s", exc)
+            return None
+
+
+def _asks_not_to_be_tracked(request: web.Request) -> bool:
+    # Sec-GPC: "1" (GPC spec section 3.1); DNT: "1" (W3C Tracking Preference Expression).
+    headers = request.headers
+    return headers.get("Sec-GPC", "").strip() == "1" or headers.get("DNT", "").strip() == "1"
 
 
 def add_routes(

@@ -29,7 +29,7 @@ class Listed:
 
     verdict: str
     images_only: bool  # e.g. Apple's relay also carries people who really click
-    reason: str = ""  # e.g. "prefetch:apple"; empty: the verdict's generic reason
+    reason: str = ""  # the events' reason (tracker/classify.py); empty: by verdict
 
 
 class _Ranges:

@@ -10,6 +10,11 @@ tracks it and no auto-responder answers it.
 
 Runs beside the tracker like the webhooks: `submit` never blocks; a task
 looks the copy up and sends.
+
+"Once a day" holds across nodes: before sending, the notifier claims
+`notify|<copy id>|<day>` through `claim` (the store's `throttles` table,
+tracker/store/throttle.py), so two trackers that each see one of a
+recipient's clicks send one notice, not two.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ KINDS = {"click": "clicked a link in", "visit": "visited the web page linked fro
 HUMAN_VERDICTS = ("human", "proxy")
 
 Describe = Callable[[list[str]], Awaitable[Mapping[str, Mapping[str, Any]]]]
+# key -> True for the first caller on any node (within a day or more), False after.
+Claim = Callable[[str], Awaitable[bool]]
 
 
 class _Upstream(Protocol):
@@ -63,9 +70,11 @@ class SenderNotifier:
         *,
         notify_group: Callable[[str], bool],
         hostname: str,
+        claim: Claim,
     ) -> None:
         self.describe = describe
         self.upstream = upstream
+        self.claim = claim
         self.notify_group = notify_group  # group name -> notify_sender (current config)
         self.hostname = hostname
         self._queue: asyncio.Queue[EventRecord] = asyncio.Queue(1000)
@@ -114,7 +123,9 @@ class SenderNotifier:
             return False
         if not self.notify_group(copy["group"]):
             return False
-        self._sent.add(key)
+        self._sent.add(key)  # this node need not ask the store again today
+        if not await self.claim(f"notify|{event.copy_id}|{key[1].isoformat()}"):
+            return False  # another node sent it
         data = notice(copy["sender"], copy["recipient"], KINDS[event.kind], event, self.hostname)
         await self.upstream.deliver("", [copy["sender"]], data)
         self.sent += 1

@@ -26,11 +26,24 @@ from html import escape
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
+from tracker.consent import GIVE, HOW, VERSIONS, WITHDRAW, consent_form, done_text
 from tracker.optout_texts import TEXTS, Texts, language_for
 from tracker.recipients import recipient_key_of_stored
 from tracker.store import EventRecord, Store
-from tracker.store.optout import OPTOUT_CHOICES, opt_in, opt_out, optouts_of, recipient_of_copy
+from tracker.store.optout import (
+    ANONYMOUS,
+    OPTOUT_CHOICES,
+    UNTRACKED,
+    add_consent,
+    consents_of,
+    opt_in,
+    opt_out,
+    optouts_of,
+    recipient_of_copy,
+    remove_consent,
+)
 from tracker.tokens import Keyring, Kind, Token, decode
 from tracker.writer import EventWriter
 
@@ -104,6 +117,7 @@ class _OptOutHandlers:
         self.writer = writer
         self.clock = clock
         self.public_origin = _origin(public_url) if public_url else None
+        self.consent: OptOutSettings | None = None  # asks for consent too, when set
 
     def _texts(self, request: web.Request) -> Texts:
         return TEXTS[language_for(request.headers.get("Accept-Language"))]
@@ -139,10 +153,14 @@ class _OptOutHandlers:
         _, key = resolved
         try:
             current = (await optouts_of(self.store, [key])).get(key)
+            consented = self.consent is not None and key in await consents_of(self.store, [key])
         except Exception as exc:
             log.warning("opt-out page: store unreachable: %s", exc)
             return self._error(texts, 503, texts.try_later)
-        return _page(texts, texts.title, _form(texts, current))
+        body = _form(texts, current)
+        if self.consent is not None:
+            body = consent_form(texts.lang, consented) + body
+        return _page(texts, texts.title, body)
 
     def _foreign_origin(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
@@ -160,6 +178,8 @@ class _OptOutHandlers:
         if self._foreign_origin(request):
             return self._error(texts, 403, texts.bad_link)
         form = await request.post()
+        if self.consent is not None and "consent" in form:
+            return await self._consent(request, texts, form)
         choice = form.get("choice")
         if choice not in (*OPTOUT_CHOICES, OPT_IN):
             return self._error(texts, 400, texts.no_choice)
@@ -182,6 +202,35 @@ class _OptOutHandlers:
         log.info("opt-out choice=%s", choice)  # never the key: it names a person
         return _page(texts, texts.title, f"<p>{escape(texts.done[str(choice)])}</p>")
 
+    async def _consent(
+        self, request: web.Request, texts: Texts, form: MultiDictProxy
+    ) -> web.Response:
+        """Give or withdraw consent (privacy.require_consent). The receipt keeps
+        when, which button, and the version of the statement the form showed."""
+        action, version = form.get("consent"), form.get("version")
+        if action not in HOW or version not in VERSIONS:
+            return self._error(texts, 400, texts.no_choice)
+        resolved = await self._resolve(request, texts)
+        if isinstance(resolved, web.Response):
+            return resolved
+        _, key = resolved
+        assert self.consent is not None
+        # Withdrawn: what a recipient without consent gets holds at once, also for
+        # the copies sent before (tracker/store/withdrawal.py; GDPR Art. 7(3)).
+        then = UNTRACKED if self.consent.without_consent == "off" else ANONYMOUS
+        try:
+            if action == GIVE:
+                await add_consent(self.store, key, self.clock(), HOW[GIVE], str(version))
+            else:
+                await remove_consent(
+                    self.store, key, self.clock(), HOW[WITHDRAW], str(version), then=then
+                )
+        except Exception as exc:
+            log.warning("consent not recorded: store unreachable: %s", exc)
+            return self._error(texts, 503, texts.try_later)
+        log.info("consent action=%s", action)  # never the key: it names a person
+        return _page(texts, texts.title, f"<p>{escape(done_text(texts.lang, str(action)))}</p>")
+
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -193,6 +242,9 @@ class OptOutSettings:
     store: Store
     pseudonym_key: bytes = field(repr=False)
     public_url: str | None = None  # its origin may POST besides the request's own host
+    # privacy.require_consent: the page also asks for consent (tracker/consent.py).
+    require_consent: bool = False
+    without_consent: str = "anonymous"  # privacy.without_consent: anonymous | off
 
 
 def add_routes(
@@ -207,6 +259,7 @@ def add_routes(
     handlers = _OptOutHandlers(
         keyring, settings.store, settings.pseudonym_key, writer, clock, settings.public_url
     )
+    handlers.consent = settings if settings.require_consent else None
     path = f"/{Kind.OPTOUT.value}/{{token}}"
     app.router.add_get(path, handlers.show)
     app.router.add_post(path, handlers.confirm)

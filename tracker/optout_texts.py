@@ -55,8 +55,14 @@ TEXTS = MappingProxyType(
             confirm="Confirm",
             done=MappingProxyType(
                 {
-                    "anonymous": "Done. From our next e-mail on, you are counted only anonymously.",
-                    "untracked": "Done. From our next e-mail on, you are not tracked at all.",
+                    "anonymous": (
+                        "Done. From now on, also in e-mails you already have, "
+                        "you are counted only anonymously."
+                    ),
+                    "untracked": (
+                        "Done. From now on, also in e-mails you already have, "
+                        "you are not tracked at all."
+                    ),
                     "in": "Done. Our e-mails to you may be tracked again.",
                 }
             ),
@@ -91,8 +97,14 @@ TEXTS = MappingProxyType(
             confirm="Bestätigen",
             done=MappingProxyType(
                 {
-                    "anonymous": "Erledigt. Ab unserer nächsten E-Mail zählen wir Sie nur anonym.",
-                    "untracked": "Erledigt. Ab unserer nächsten E-Mail werten wir nichts aus.",
+                    "anonymous": (
+                        "Erledigt. Ab jetzt zählen wir Sie nur anonym, "
+                        "auch in E-Mails, die Sie schon haben."
+                    ),
+                    "untracked": (
+                        "Erledigt. Ab jetzt werten wir nichts aus, "
+                        "auch in E-Mails, die Sie schon haben."
+                    ),
                     "in": "Erledigt. Unsere E-Mails an Sie können wieder ausgewertet werden.",
                 }
             ),

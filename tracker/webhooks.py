@@ -7,7 +7,7 @@ warning rather than holding a redirect). Events go in batches:
 
     POST <url>   Content-Type: application/json
     X-Sigrelay-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>
-    {"events": [{"kind", "at", "verdict", "copy_id", "target",
+    {"events": [{"kind", "at", "verdict", "reason", "copy_id", "target",
                  "campaign", "variant", "group", "sender", "recipient", "domain"}]}
 
 The copy's fields are what the store keeps under the copy's privacy mode: a
@@ -33,10 +33,12 @@ from sqlalchemy import select
 
 from tracker.store import EventRecord
 from tracker.store.models import copies
+from tracker.store.withdrawal import UNTRACKED, withdrawn_copies
 
 log = logging.getLogger("sigrelay.tracker.webhooks")
 
 SIGNATURE_HEADER = "X-Sigrelay-Signature"
+WITHDRAWN = "withdrawn"  # a described copy's opt-out (tracker/store/withdrawal.py Withdrawn)
 COPY_FIELDS = ("campaign", "variant", "group", "sender", "privacy", "recipient", "domain")
 
 Describe = Callable[[list[str]], Awaitable[Mapping[str, Mapping[str, Any]]]]
@@ -53,16 +55,37 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def describe_from_store(store: Any) -> Describe:
-    """The copies' stored fields by copy id (one query per batch)."""
+def describe_from_store(store: Any, pseudonym_key: bytes | None = None) -> Describe:
+    """The copies' stored fields by copy id (one query per batch). With the
+    pseudonym key, a copy whose recipient opted out also carries the opt-out
+    (WITHDRAWN), which the payload honours as the store does (withdrawal.py)."""
 
     async def describe(copy_ids: list[str]) -> Mapping[str, Mapping[str, Any]]:
         columns = [copies.c.copy_id, *(copies.c[name] for name in COPY_FIELDS)]
         async with store.engine.connect() as conn:
             found = await conn.execute(select(*columns).where(copies.c.copy_id.in_(copy_ids)))
-            return {row["copy_id"]: row for row in found.mappings()}
+            described = {row["copy_id"]: dict(row) for row in found.mappings()}
+        if pseudonym_key is not None:
+            recipients = {copy_id: row["recipient"] for copy_id, row in described.items()}
+            for copy_id, withdrawn in (
+                await withdrawn_copies(store, pseudonym_key, recipients)
+            ).items():
+                described[copy_id][WITHDRAWN] = withdrawn
+        return described
 
     return describe
+
+
+def _as_withdrawn(event: EventRecord, copy: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The copy's fields as an opt-out lets them be sent: None for an event not
+    to be sent at all ("do not track me"), without recipient, domain and copy
+    id ("count me only anonymously"), from the moment of the opt-out on."""
+    withdrawn = copy.get(WITHDRAWN)
+    if withdrawn is None or event.kind == "optout" or event.at < withdrawn.at:
+        return copy
+    if withdrawn.choice == UNTRACKED:
+        return None
+    return {**copy, "recipient": None, "domain": None, "copy_id": None}
 
 
 @dataclass(frozen=True)
@@ -148,13 +171,16 @@ class WebhookDispatcher:
                 log.warning("webhook: copies not described (store: %s)", exc)
         items = []
         for event in batch:
-            copy = described.get(event.copy_id, {})
+            copy = _as_withdrawn(event, described.get(event.copy_id, {}))
+            if copy is None:
+                continue
             items.append(
                 {
                     "kind": event.kind,
                     "at": event.at.isoformat(),
                     "verdict": event.verdict,
-                    "copy_id": event.copy_id,
+                    "reason": event.reason,
+                    "copy_id": copy.get("copy_id", event.copy_id),
                     "target": event.target,
                     **{name: copy.get(name) for name in COPY_FIELDS},
                 }

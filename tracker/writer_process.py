@@ -332,6 +332,7 @@ class ProcessEventWriter:
         config = {
             "url": self.store.engine.url.render_as_string(hide_password=False),
             "timing": self.store.timing,
+            "withdrawal": self.store.withdrawal,
             "hits": self._hits,
             "journal": str(self.journal_path),
             "batch_size": self.batch_size,
@@ -523,6 +524,7 @@ async def _child_main() -> None:
     root.setLevel(config["log_level"])
     store = await Store.open(config["url"])
     store.timing = config["timing"]
+    store.withdrawal = config.get("withdrawal")
     writer = EventWriter(
         store,
         Path(config["journal"]),

@@ -83,8 +83,11 @@ def remove_user(path: Path, login: str) -> bool:
 class UsersFile:
     """The AUTH backend over the file; re-read when its mtime changes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, concurrency: int = 2) -> None:
         self.path = path
+        # argon2 takes 64 MiB a check: 40 clients authenticating at once must
+        # not take the relay's memory with them (issue 14); the rest wait.
+        self._slots = asyncio.Semaphore(concurrency)
         self._stamp: tuple[int, int] | None = None
         self._users: dict[str, str] = {}
 
@@ -109,6 +112,8 @@ class UsersFile:
                 return False
 
         # argon2 costs tens of milliseconds of CPU: keep the event loop free.
-        if await asyncio.to_thread(check):
+        async with self._slots:
+            accepted = await asyncio.to_thread(check)
+        if accepted:
             return Identity(login=login, address=login.lower())
         return None

@@ -78,6 +78,8 @@ def cfg(tmp_path: Path, sink: SmtpSink, landing: LandingSite) -> Config:
     landing.tracker_url = f"http://127.0.0.1:{tracker_port}"
     env = {
         "SIGRELAY_COMPANY__LANDING_DOMAINS": "127.0.0.1",
+        # The loopback landing site is plain http, as a development site would be.
+        "SIGRELAY_TRACKER__LANDING_ALLOW_HTTP": "true",
         "SIGRELAY_DATA": str(tmp_path / "data"),
         "SIGRELAY_RELAY__LISTEN": f"127.0.0.1:{free_port()}",
         "SIGRELAY_TRACKER__LISTEN": f"127.0.0.1:{tracker_port}",

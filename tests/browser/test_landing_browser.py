@@ -14,7 +14,8 @@ KEYRING = Keyring({"t1": b"tracker-tests-signing-key-bytes!"}, current="t1")
 
 
 async def test_landing_page_reports_view_and_download_with_the_visit_id(context, tmp_path: Path):
-    async with landing_tracker(tmp_path, KEYRING, ("127.0.0.1",)) as tracker:
+    # The loopback site is plain http: allowed as for a development site.
+    async with landing_tracker(tmp_path, KEYRING, ("127.0.0.1",), allow_http=True) as tracker:
         runner, site = await serve(landing_site(tracker.url))
         try:
             page = await context.new_page()

@@ -15,8 +15,16 @@ from aiohttp import web
 from peers import free_port
 from tracker.app import make_app
 from tracker.dashboard import DashboardSettings
-from tracker.dashboard.auth import Admins, ApiTokens, Sessions, hash_api_token, hash_password
+from tracker.dashboard.auth import (
+    Admins,
+    ApiTokens,
+    LoginThrottle,
+    Sessions,
+    hash_api_token,
+    hash_password,
+)
 from tracker.store import CopyRecord, EventRecord, Store
+from tracker.store.throttle import Throttle
 from tracker.tokens import Keyring
 from tracker.writer import EventWriter
 
@@ -93,6 +101,7 @@ def dashboard_settings(store: Store, **overrides) -> DashboardSettings:
         "admins": Admins({ADMIN: _PASSWORD_HASH}),
         "api_tokens": ApiTokens([("ci", hash_api_token(API_TOKEN))]),
         "sessions": Sessions(b"dashboard-tests-session-key-32b!"),
+        "login_throttle": LoginThrottle(Throttle(store)),
         "campaign_names": CAMPAIGNS,
         "pseudonym_key": PSEUDONYM_KEY,
         "public_url": "http://127.0.0.1",

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from dashboardsite import NOW, XSS_RECIPIENT, Dashboard, copy
+from dashboardsite import NOW, XSS_RECIPIENT, Dashboard, copy, event
 
 from tracker.store import Store
 from tracker.store.models import metadata
@@ -27,6 +27,7 @@ async def test_api_needs_a_valid_bearer_token(api: Dashboard):
 async def test_stats_have_the_shape_and_figures_of_the_store(api: Dashboard):
     status, body = await api.api("/stats?by=variant&campaign=spring")
     assert status == 200
+    body.pop("reasons")  # beside the store's figures (test_stats_carry_events_per_reason)
     assert body == await api.store.stats(by="variant", campaign="spring")
 
 
@@ -42,7 +43,31 @@ async def test_stats_carry_the_landing_page_figures(api: Dashboard):
 
 async def test_campaign_stats_are_that_campaigns_stats(api: Dashboard):
     _, body = await api.api("/campaigns/spring/stats?by=day")
+    body.pop("reasons")
     assert body == await api.store.stats(by="day", campaign="spring")
+
+
+async def test_stats_carry_events_per_reason_people_first(api: Dashboard):
+    await api.store.record_events(
+        [
+            event(4, "open", verdict="scanner", reason="scanner:agent"),
+            event(5, "open", verdict="proxy", reason="proxy:gmail"),
+            event(99, "open", verdict="prefetch", reason="prefetch:apple"),  # autumn's
+        ]
+    )
+    _, body = await api.api("/campaigns/spring/stats")
+    reasons = [(r["reason"], r["counted"], r["open"]) for r in body["reasons"]]
+    assert reasons == [("human", True, 3), ("proxy:gmail", True, 1), ("scanner:agent", False, 1)]
+    _, page = await api.api("/events?limit=3")
+    assert [e["reason"] for e in page["events"]] == [
+        "prefetch:apple",
+        "proxy:gmail",
+        "scanner:agent",
+    ]
+    await api.login()
+    _, text = await api.page("/admin/export/events.csv")
+    exported = list(csv.DictReader(io.StringIO(text)))
+    assert {"scanner:agent", "proxy:gmail", "prefetch:apple"} <= {r["reason"] for r in exported}
 
 
 async def test_unknown_grouping_is_a_400_naming_the_choices(api: Dashboard):

@@ -78,8 +78,11 @@ def _cli_stats(url: str, *args: str) -> str:
 
 def test_stats_json_csv_and_table_carry_the_landing_page_figures(seeded: Store):
     url = str(seeded.engine.url)
-    totals = json.loads(_cli_stats(url, "--json"))["totals"]
+    result = json.loads(_cli_stats(url, "--json"))
+    totals = result["totals"]
     assert (totals["visits"], totals["unique_visits"]) == (3, 2)
+    (human,) = result["reasons"]  # the seed's events are all a person's
+    assert (human["reason"], human["impression"], human["click"]) == ("human", 20, 7)
     assert (totals["link_clicks"], totals["downloads"], totals["unique_downloads"]) == (1, 1, 1)
     by_variant = list(csv.DictReader(io.StringIO(_cli_stats(url, "--csv", "--by", "variant"))))
     assert [(r["variant"], r["visits"], r["unique_visits"]) for r in by_variant] == [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from dashboardsite import NOW, PSEUDONYM_KEY, XSS_RECIPIENT, XSS_TARGET, Dashboard
+from dashboardsite import NOW, PSEUDONYM_KEY, XSS_RECIPIENT, XSS_TARGET, Dashboard, event
 from sqlalchemy import select
 
 from tracker.pseudonym import pseudonym
@@ -51,6 +51,27 @@ async def test_campaign_page_shows_landing_page_visits_link_clicks_and_downloads
     rows = by_variant.find_next("table").select("tbody tr")
     variant_b = next(tr for tr in rows if tr.td.get_text() == "b")
     assert variant_b.select_one("td.downloads").get_text() == "1 (1)"
+
+
+async def test_campaign_page_breaks_events_down_by_reason_people_first(logged_in):
+    await logged_in.store.record_events(
+        [
+            event(
+                4,
+                "click",
+                verdict="scanner",
+                target="https://example.com/a",
+                reason="scanner:burst",
+            ),
+            event(5, "open", verdict="proxy", reason="proxy:gmail"),
+        ]
+    )
+    _, html = await logged_in.page("/admin/campaigns/spring")
+    section = BeautifulSoup(html, "html.parser").select_one("section.reasons")
+    people = [tr.td.get_text() for tr in section.select("tbody.people tr")]
+    machines = [tr.td.get_text() for tr in section.select("tbody.machines tr") if tr.td]
+    assert people == ["human", "proxy:gmail"]
+    assert machines == ["scanner:burst"]
 
 
 async def test_unknown_campaign_is_404(logged_in):

@@ -42,6 +42,11 @@ LONG_LINES_NOT_SIGNED = {
     "malformed/mime4j/very-very-long-boundary.eml",
 }
 _FROM_FIELD = re.compile(rb"(?im)^from[ \t]*:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*\r\n")
+# The other originator fields name the sender too and are checked like From:
+# (proxy/senders.py); the corpus's are foreign addresses, so the employee's copy has none.
+_OTHER_ORIGINATORS = re.compile(
+    rb"(?im)^(?:sender|resent-from|resent-sender)[ \t]*:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*\r\n"
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,14 @@ class Trip:
 
 def as_sent(raw: bytes) -> bytes:
     """What a mail client sends: CRLF, and the employee's From: first (the only
-    header changed; first, so that a broken header line above it cannot hide it)."""
+    header changed, besides foreign Sender:/Resent-* ones removed; first, so
+    that a broken header line above it cannot hide it)."""
     data = to_crlf(raw)
     header_end = data.find(b"\r\n\r\n")
     head_end = len(data) if header_end < 0 else header_end + 2
     own = f"From: Anna Schmidt <{SENDER}>\r\n".encode()
-    return own + _FROM_FIELD.sub(b"", data[:head_end], count=1) + data[head_end:]
+    head = _OTHER_ORIGINATORS.sub(b"", _FROM_FIELD.sub(b"", data[:head_end], count=1))
+    return own + head + data[head_end:]
 
 
 def _send_all(port: int, batch: list[tuple[str, bytes]]) -> dict[str, str]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import smtplib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from securerelay import ANNA, ANNA_PASSWORD
@@ -68,6 +70,65 @@ async def test_wrong_password_is_refused_then_throttled_even_for_the_right_one(s
 
     assert all(run.server_said("535 5.7.8") for run in wrong), wrong[0].transcript
     assert right.server_said("454 4.7.0"), right.transcript
+    assert "try again in 60 seconds" in right.transcript  # auth_block_seconds, told to the client
+
+
+def _auth_plain_from(source_ip: str, port: int, user: str, password: str) -> int:
+    """AUTH PLAIN from `source_ip` (any 127/8 address reaches a loopback listener)."""
+    blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+    with smtplib.SMTP("127.0.0.1", port, timeout=10, source_address=(source_ip, 0)) as client:
+        client.ehlo()
+        client.starttls(context=_TRUST_ANY)
+        client.ehlo()
+        code, _ = client.docmd("AUTH", "PLAIN " + blob)
+        return code
+
+
+_TRUST_ANY = ssl.create_default_context()
+_TRUST_ANY.check_hostname, _TRUST_ANY.verify_mode = False, ssl.CERT_NONE
+
+
+async def test_failures_from_one_address_do_not_lock_the_user_out_elsewhere(secure_relay):
+    # Issue 14, finding 6: five failures from one IP used to lock the user out from every IP.
+    relay = await secure_relay()
+    port = relay.ports[SUBMISSION]
+    attacker, anna_at_her_desk = "127.0.0.2", "127.0.0.1"
+    for guess in range(5):
+        code = await asyncio.to_thread(_auth_plain_from, attacker, port, ANNA, f"guess{guess}")
+        assert code == 535
+    refused = await asyncio.to_thread(_auth_plain_from, attacker, port, ANNA, ANNA_PASSWORD)
+    accepted = await asyncio.to_thread(
+        _auth_plain_from, anna_at_her_desk, port, ANNA, ANNA_PASSWORD
+    )
+
+    assert refused == 454  # the guesser's address, even with the right password
+    assert accepted == 235  # Anna herself, from her own address
+
+
+async def test_parallel_guesses_from_one_address_are_checked_in_turn(secure_relay):
+    relay = await secure_relay(SIGRELAY_RELAY__AUTH_MAX_FAILURES="3")
+    port = relay.ports[SUBMISSION]
+    loop = asyncio.get_running_loop()
+    # Threads of their own: the relay checks passwords in the default pool.
+    with ThreadPoolExecutor(8) as clients:
+        guesses = [
+            loop.run_in_executor(clients, _auth_plain_from, "127.0.0.4", port, ANNA, f"guess{n}")
+            for n in range(8)
+        ]
+        codes = sorted(await asyncio.gather(*guesses))
+    assert codes == [454] * 5 + [535] * 3
+
+
+async def test_one_address_spraying_many_users_is_refused(secure_relay):
+    relay = await secure_relay(SIGRELAY_RELAY__AUTH_MAX_FAILURES_PER_IP="3")
+    port = relay.ports[SUBMISSION]
+    codes = [
+        await asyncio.to_thread(_auth_plain_from, "127.0.0.3", port, f"user{n}@example.com", "x")
+        for n in range(3)
+    ]
+    then = await asyncio.to_thread(_auth_plain_from, "127.0.0.3", port, ANNA, ANNA_PASSWORD)
+    assert codes == [535, 535, 535]
+    assert then == 454
 
 
 async def test_auth_on_loopback_without_tls_when_the_admin_allows_it(secure_relay, sink):

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 from landingsite import NOW, LandingTracker, landing_tracker
 
-from tracker.landing import copy_of_visit, visit_id, with_visit_id
+from tracker.landing import (
+    EVENTS_PER_VISIT,
+    VISIT_WINDOW,
+    copy_of_visit,
+    visit_id,
+    with_visit_id,
+)
 from tracker.store import EventRecord
 from tracker.tokens import Keyring, Kind, Token, encode
 
 COPY = "00112233445566aa"
-ORIGIN = "http://www.example.com"
+ORIGIN = "https://www.example.com"
 
 
 @pytest.fixture
@@ -138,3 +145,43 @@ async def test_preflight_allows_only_landing_origins(tracker):
             assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
         async with http.options(f"{tracker.url}/t/e", headers={"Origin": "https://x.test"}) as no:
             assert no.status == 403
+
+
+# Issue 14, finding 8: anyone holding a visit id could inject events.
+
+
+async def test_http_origins_are_refused_unless_allowed_for_development(tmp_path, keyring):
+    body = {"vid": visit_id(COPY, keyring), "type": "view", "url": "http://www.example.com/"}
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    async with landing_tracker(tmp_path / "a", keyring, ("example.com",)) as strict:
+        assert await _post(strict, body, origin="http://www.example.com") == (403, None)
+        assert await strict.recorded() == []
+    async with landing_tracker(tmp_path / "b", keyring, ("example.com",), allow_http=True) as dev:
+        assert (await _post(dev, body, origin="http://www.example.com"))[0] == 204
+        assert len(await dev.recorded()) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["https://evil.test/", "http://www.example.com/spring", "https://example.com.evil.test/"]
+)
+async def test_a_reported_url_off_the_landing_domains_is_refused(tracker, keyring, url):
+    body = {"vid": visit_id(COPY, keyring), "type": "view", "url": url}
+    assert (await _post(tracker, body))[0] == 400
+    assert await tracker.recorded() == []
+
+
+async def test_events_per_visit_id_are_limited_then_allowed_again(tmp_path, keyring):
+    clock = {"now": NOW}
+    async with landing_tracker(
+        tmp_path, keyring, ("example.com",), clock=lambda: clock["now"]
+    ) as tracker:
+        body = {"vid": visit_id(COPY, keyring), "type": "link", "url": f"{ORIGIN}/a"}
+        statuses = [(await _post(tracker, body))[0] for _ in range(EVENTS_PER_VISIT + 1)]
+        clock["now"] = NOW + timedelta(seconds=VISIT_WINDOW)
+        later = (await _post(tracker, body))[0]
+        other = {"vid": visit_id("00112233445566bb", keyring), "type": "view", "url": ORIGIN}
+        another_visit = (await _post(tracker, other))[0]
+        recorded = await tracker.recorded()
+    assert statuses == [204] * EVENTS_PER_VISIT + [429]
+    assert (later, another_visit) == (204, 204)
+    assert len(recorded) == EVENTS_PER_VISIT + 2

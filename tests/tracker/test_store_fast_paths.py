@@ -102,7 +102,8 @@ def test_with_verdict_is_dataclasses_replace():
     )
     changed = with_verdict(record, "scanner")
     assert changed == dataclasses.replace(record, verdict="scanner", reason="scanner")
-    assert with_verdict(record, "scanner", "scanner:burst").reason == "scanner:burst"
+    burst = with_verdict(record, "scanner", "scanner:burst")
+    assert burst == dataclasses.replace(record, verdict="scanner", reason="scanner:burst")
     assert record.verdict == "human"  # the original is left as it was
     with pytest.raises(dataclasses.FrozenInstanceError):
         changed.verdict = "human"  # type: ignore[misc]

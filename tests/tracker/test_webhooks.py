@@ -8,13 +8,15 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
 from landingsite import serve
 
+from tracker.recipients import recipient_key
 from tracker.store import CopyRecord, EventRecord
+from tracker.store.optout import opt_out
 from tracker.webhooks import (
     SIGNATURE_HEADER,
     NotifyingWriter,
@@ -78,7 +80,12 @@ async def _dispatch(receiver: Receiver, events: list[EventRecord], **kwargs) -> 
 
 async def test_events_arrive_signed_with_the_secret(receiver: Receiver):
     await _dispatch(
-        receiver, [EventRecord("00112233445566aa", "click", AT, target="https://x.test/")]
+        receiver,
+        [
+            EventRecord(
+                "00112233445566aa", "click", AT, "scanner", "https://x.test/", reason="scanner:head"
+            )
+        ],
     )
     (body,), (header,) = receiver.bodies, receiver.signatures
     assert verify(body, header)
@@ -88,6 +95,7 @@ async def test_events_arrive_signed_with_the_secret(receiver: Receiver):
         "https://x.test/",
         AT.isoformat(),
     )
+    assert (event["verdict"], event["reason"]) == ("scanner", "scanner:head")
 
 
 async def test_a_500_is_retried_and_the_same_signed_batch_arrives(receiver: Receiver):
@@ -125,6 +133,28 @@ async def test_events_carry_what_the_copy_keeps_under_its_privacy_mode(receiver,
         "spring",
     )
     assert (sent[anonymous.copy_id]["recipient"], sent[anonymous.copy_id]["domain"]) == (None, None)
+
+
+async def test_opted_out_recipients_events_are_sent_as_they_chose(receiver, store):
+    key = b"webhook-tests-pseudonym-key-0001"
+    kim, lee, ann = (
+        CopyRecord(f"00000000000000b{n}", "q", AT, "anna@example.com", "sales", "personal",
+                   "spring", "a", f"{name}@customer.test", "customer.test")
+        for n, name in ((1, "kim"), (2, "lee"), (3, "ann"))
+    )  # fmt: skip
+    await store.record_copies([kim, lee, ann])
+    await opt_out(store, recipient_key(kim.recipient, key), "untracked", AT)
+    await opt_out(store, recipient_key(lee.recipient, key), "anonymous", AT)
+    later = AT + timedelta(minutes=1)
+    events = [
+        EventRecord(c.copy_id, "click", later, target="https://x.test/") for c in (kim, lee, ann)
+    ]
+    await _dispatch(receiver, events, describe=describe_from_store(store, key))
+    sent = [e for body in receiver.bodies for e in json.loads(body)["events"]]
+    assert [(e["copy_id"], e["recipient"], e["domain"], e["campaign"]) for e in sent] == [
+        (None, None, None, "spring"),  # Lee: counted, never linked to Lee
+        (ann.copy_id, "ann@customer.test", "customer.test", "spring"),
+    ]  # Kim: not sent at all
 
 
 class _Writer:

@@ -21,6 +21,7 @@ from tracker.dashboard.openapi import openapi_document
 from tracker.dashboard.pages import SECURITY_HEADERS, admin_page, render, settings
 from tracker.store import StoreError
 from tracker.store.optout import list_optouts
+from tracker.store.reasons import reason_counts, reason_table
 from tracker.store.stats import figures
 
 API = "/api/v1"
@@ -82,10 +83,13 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def _stats(request: web.Request, campaign: str | None) -> web.Response:
+    store = settings(request).store
     try:
-        result = await settings(request).store.stats(by=request.query.get("by"), campaign=campaign)
+        result = await store.stats(by=request.query.get("by"), campaign=campaign)
     except StoreError as exc:
         return _problem(400, str(exc))
+    # Why events counted or not: human first, the machines apart (issue 16).
+    result["reasons"] = reason_table(await reason_counts(store, campaign))
     return _json(result)
 
 

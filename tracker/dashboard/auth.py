@@ -1,11 +1,18 @@
 """Who may use the dashboard and the API: admin passwords, sessions, CSRF, API tokens.
 
 - Passwords: argon2 hashes from `[[admins]]` (argon2-cffi); verified in a
-  thread, since a verification costs tens of milliseconds of CPU by design.
+  thread, since a verification costs tens of milliseconds of CPU by design,
+  and at most `concurrency` at a time: each takes argon2's 64 MiB, so 40
+  parallel logins took the tracker from 100 to 490 MB (issue 14).
+- Login throttle: failures per client IP and per admin name, counted in the
+  store (every tracker node sees them); beyond the limit a login is answered
+  429 with Retry-After, for a time that doubles per further failure. Never a
+  permanent lock (tracker/store/throttle.py).
 - Sessions: a signed cookie `<name>.<issued>.<nonce>.<mac>` (HMAC-SHA256 with
   a key derived from the token signing key, so every tracker node that shares
-  the keyring accepts it without a session table). It expires after
-  SESSION_SECONDS; rotating the signing key logs everyone out.
+  the keyring accepts it). It expires after SESSION_SECONDS; rotating the
+  signing key logs everyone out; logout puts its nonce in the store's
+  `revoked_sessions`, so a copied cookie stops working on every node.
 - CSRF: a synchronizer token per session, HMAC(key, "csrf" + nonce), put into
   every form and checked on every POST (OWASP CSRF cheat sheet). It is tied to
   the session: a token from another session, or none, is refused.
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -27,6 +35,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from tracker.store.throttle import Throttle, ThrottleRule, address_key
 
 SESSION_COOKIE = "sigrelay_session"
 SESSION_SECONDS = 12 * 3600
@@ -108,8 +118,10 @@ class Sessions:
 class Admins:
     """The `[[admins]]` of the configuration: name -> argon2 hash."""
 
-    def __init__(self, hashes: Mapping[str, str]) -> None:
+    def __init__(self, hashes: Mapping[str, str], concurrency: int = 2) -> None:
         self._hashes = dict(hashes)
+        # Bounds argon2's memory (64 MiB a verification): more logins wait their turn.
+        self._slots = asyncio.Semaphore(concurrency)
 
     def __bool__(self) -> bool:
         return bool(self._hashes)
@@ -123,7 +135,44 @@ class Admins:
         return stored is not None
 
     async def verify(self, name: str, password: str) -> bool:
-        return await asyncio.to_thread(self._verify, name, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._verify, name, password)
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    max_failures: int = 5  # per client IP; per admin name twice that
+    block_seconds: float = 60.0  # doubled per further failure
+    window: float = 900.0  # failures forgotten this long after the last
+
+
+class LoginThrottle:
+    """Dashboard login failures per client IP and per admin name (shared by every node).
+
+    The name's limit is twice the address's: one address guessing is stopped
+    first, and many addresses guessing one name are stopped too, while the
+    admin, from her own address, waits at most the block."""
+
+    def __init__(self, throttle: Throttle, limits: LoginLimits = LoginLimits()) -> None:
+        self.throttle = throttle
+        self._ip = ThrottleRule(limits.max_failures, limits.block_seconds, limits.window)
+        self._name = ThrottleRule(2 * limits.max_failures, limits.block_seconds, limits.window)
+
+    def _rules(self, ip: str, name: str) -> dict[str, ThrottleRule]:
+        return {f"login|ip|{address_key(ip)}": self._ip, f"login|name|{name}": self._name}
+
+    def one_at_a_time(self, ip: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold while checking, verifying and counting one login of this client IP."""
+        return self.throttle.one_at_a_time(f"login|{address_key(ip)}")
+
+    async def refused_for(self, ip: str, name: str) -> float:
+        return await self.throttle.refused_for(self._rules(ip, name))
+
+    async def failed(self, ip: str, name: str) -> None:
+        await self.throttle.failed(self._rules(ip, name))
+
+    async def succeeded(self, ip: str, name: str) -> None:
+        await self.throttle.succeeded(self._rules(ip, name))
 
 
 class ApiTokens:

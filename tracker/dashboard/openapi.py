@@ -41,8 +41,24 @@ STATS = {
             "description": "Figures plus the key they are grouped by (`by`).",
             "items": {"$ref": "#/components/schemas/Figures"},
         },
+        "reasons": {
+            "type": "array",
+            "description": "Impressions, opens and clicks per reason (the rule behind the "
+            "verdict), people first; `counted`: whether they count as a person's.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "reason": {"type": "string"},
+                    "verdict": {"type": "string"},
+                    "counted": {"type": "boolean"},
+                    "impression": {"type": "integer"},
+                    "open": {"type": "integer"},
+                    "click": {"type": "integer"},
+                },
+            },
+        },
     },
-    "required": ["totals", "rows"],
+    "required": ["totals", "rows", "reasons"],
 }
 EVENT = {
     "type": "object",
@@ -52,6 +68,11 @@ EVENT = {
         "at": {"type": "string", "format": "date-time"},
         "kind": {"type": "string", "enum": [*EVENT_KINDS, *LANDING_COUNTERS]},
         "verdict": {"type": "string", "enum": ["human", "proxy", "prefetch", "scanner"]},
+        "reason": {
+            "type": "string",
+            "description": "the rule behind the verdict: human, proxy:gmail, prefetch:apple, "
+            "scanner:agent, scanner:network, scanner:head, scanner:early, scanner:burst ...",
+        },
         "target": {"type": ["string", "null"]},
         "campaign": {"type": ["string", "null"]},
         "variant": {"type": ["string", "null"]},

@@ -5,6 +5,14 @@ script runs at all (charts are server-side SVG), styles only from our own
 static file, forms only post back to us, and no site may frame us. With
 autoescaping in the templates that is two independent walls against a
 recipient address or link target that carries markup.
+
+Every POST (the login, and each form of a logged-in admin) must come from
+one of our own pages: a browser names the page's origin in `Origin` on every
+POST, so one from another site (or `null`, a sandboxed or privacy-stripped
+one) is refused 403 (OWASP CSRF cheat sheet, "Verifying origin with standard
+headers"). The pages send `Referrer-Policy: same-origin`, since under
+`no-referrer` browsers send `Origin: null` even to us. Admin forms carry the
+session's CSRF token as well.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
@@ -19,6 +28,7 @@ from aiohttp import web
 from tracker.dashboard.auth import SESSION_COOKIE, Session
 from tracker.dashboard.figures import COLUMNS, TITLES, figure_cells
 from tracker.dashboard.settings import DashboardSettings
+from tracker.store.throttle import session_revoked
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -30,7 +40,7 @@ CSP = (
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -82,18 +92,46 @@ def render(
     return secured(web.Response(text=html, content_type="text/html", status=status))
 
 
-def current_session(request: web.Request) -> Session | None:
-    return settings(request).sessions.check(request.cookies.get(SESSION_COOKIE))
+async def current_session(request: web.Request) -> Session | None:
+    """The session of the request's cookie, unless it expired or was logged out."""
+    config = settings(request)
+    session = config.sessions.check(request.cookies.get(SESSION_COOKIE))
+    if session is None or await session_revoked(config.store, session.nonce):
+        return None
+    return session
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def from_our_pages(request: web.Request) -> bool:
+    """False for a POST a browser sent from another site's page."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser (every browser sends Origin on POST): no CSRF
+    ours = {f"{request.scheme}://{request.host}".lower()}
+    if settings(request).public_url:
+        ours.add(_origin(settings(request).public_url))
+    return origin.lower() in ours
+
+
+def refused_origin() -> web.Response:
+    return secured(web.Response(status=403, text="The form did not come from our pages.\n"))
 
 
 def admin_page(handler: AdminHandler) -> Handler:
-    """Only for a logged-in admin; a POST also needs the session's CSRF token."""
+    """Only for a logged-in admin; a POST must come from our pages and carry the
+    session's CSRF token."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        session = current_session(request)
+        session = await current_session(request)
         if session is None:
             return see_other("/admin/login")
         if request.method == "POST":
+            if not from_our_pages(request):
+                return refused_origin()
             form = await request.post()
             token = form.get("csrf")
             if not settings(request).sessions.csrf_ok(

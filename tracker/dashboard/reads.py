@@ -15,6 +15,7 @@ from sqlalchemy import Select, Table, func, select
 
 from tracker.store import Store
 from tracker.store.models import copies, events, metadata
+from tracker.store.reasons import reason_column
 
 EVENTS_PAGE_MAX = 500
 
@@ -25,6 +26,7 @@ class EventRow:
     at: datetime
     kind: str
     verdict: str
+    reason: str  # which rule gave the verdict (tracker/store/records.py)
     target: str | None
     campaign: str | None
     variant: str | None
@@ -49,6 +51,7 @@ def events_page_query(before: int | None, limit: int, campaign: str | None) -> S
         events.c.at,
         events.c.kind,
         events.c.verdict,
+        reason_column().label("reason"),
         events.c.target,
         copies.c.campaign,
         copies.c.variant,

@@ -8,8 +8,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from config import Config
-from tracker.dashboard.auth import Admins, ApiTokens, Sessions, hash_api_token, session_key
+from tracker.clientip import ClientAddresses
+from tracker.dashboard.auth import (
+    Admins,
+    ApiTokens,
+    LoginLimits,
+    LoginThrottle,
+    Sessions,
+    hash_api_token,
+    session_key,
+)
 from tracker.store import Store
+from tracker.store.throttle import Throttle
 from tracker.tokens import Keyring
 
 log = logging.getLogger("sigrelay.tracker.dashboard")
@@ -25,6 +35,9 @@ class DashboardSettings:
     admins: Admins
     api_tokens: ApiTokens
     sessions: Sessions
+    login_throttle: LoginThrottle
+    # Whose X-Forwarded-For names the client the login throttle counts.
+    addresses: ClientAddresses = field(default_factory=ClientAddresses)
     # Marks the session cookie Secure: set when the public URL is https.
     secure_cookies: bool = False
     public_url: str = ""  # where the API is reached (the OpenAPI document's server)
@@ -57,11 +70,17 @@ def settings_from_config(
     env: Mapping[str, str],
     pseudonym_key: bytes | None = None,
 ) -> DashboardSettings:
+    tracker = cfg.tracker
+    limits = LoginLimits(
+        tracker.login_max_failures, tracker.login_block_seconds, tracker.login_failure_window
+    )
     return DashboardSettings(
         store=store,
-        admins=Admins({a.name: a.password_hash for a in cfg.admins}),
+        admins=Admins({a.name: a.password_hash for a in cfg.admins}, tracker.login_concurrency),
         api_tokens=ApiTokens(api_token_hashes(cfg, env)),
         sessions=Sessions(session_key(keyring.keys[keyring.current])),
+        login_throttle=LoginThrottle(Throttle(store), limits),
+        addresses=ClientAddresses(tracker.trusted_proxies),
         secure_cookies=cfg.tracker.public_url.startswith("https://"),
         public_url=cfg.tracker.public_url,
         campaign_names={c.id: c.name or c.id for c in cfg.campaigns},

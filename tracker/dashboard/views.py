@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections import Counter
 from datetime import timedelta
 
 from aiohttp import web
 
+from config.logfields import quoted
 from tracker.dashboard import reads
 from tracker.dashboard.auth import SESSION_COOKIE, SESSION_SECONDS, Session
-from tracker.dashboard.pages import admin_page, current_session, render, see_other, settings
+from tracker.dashboard.pages import (
+    admin_page,
+    current_session,
+    from_our_pages,
+    refused_origin,
+    render,
+    see_other,
+    settings,
+)
 from tracker.dashboard.svg import Series, line_chart, sparkline
 from tracker.store.abtest import ab_result
 from tracker.store.optout import list_optouts
+from tracker.store.reasons import reason_counts, reason_table
 from tracker.store.retention import forget
+from tracker.store.throttle import revoke_session
 
 log = logging.getLogger("sigrelay.tracker.dashboard")
 
@@ -24,21 +37,52 @@ CHART_SERIES = ("impressions", "opens", "clicks", "visits")
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
-    if current_session(request) is not None:
+    if await current_session(request) is not None:
         return see_other("/admin/campaigns")
     return render(
         request, "login.html", {"error": None, "configured": bool(settings(request).admins)}
     )
 
 
+def _client(request: web.Request) -> str:
+    config = settings(request)
+    address = config.addresses.client(request.remote, request.headers.get("X-Forwarded-For"))
+    return str(address) if address is not None else "unknown"
+
+
 async def login(request: web.Request) -> web.StreamResponse:
+    if not from_our_pages(request):
+        return refused_origin()
     form = await request.post()
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     config = settings(request)
-    if not (name and password and await config.admins.verify(name, password)):
-        log.warning("dashboard login failed")  # never the name or password: they may be swapped
+    client = _client(request)
+    throttle = config.login_throttle
+    async with throttle.one_at_a_time(client):  # parallel guesses are checked in turn
+        wait = math.ceil(await throttle.refused_for(client, name))
+        accepted = False
+        if wait == 0:
+            accepted = bool(name and password and await config.admins.verify(name, password))
+            if not accepted:
+                await throttle.failed(client, name)
+    if wait > 0:
+        # Refused without checking the password: guessing gets no answer at all.
+        log.warning(
+            "dashboard login refused client=%s reason=throttled retry_after=%d", client, wait
+        )
+        context = {
+            "error": f"Too many failed logins. Try again in {wait} seconds.",
+            "configured": bool(config.admins),
+        }
+        response = render(request, "login.html", context, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if not accepted:
+        # Never the name or password: they may be swapped.
+        log.warning("dashboard login failed client=%s", client)
         context = {"error": "Wrong name or password.", "configured": bool(config.admins)}
         return render(request, "login.html", context, status=401)
+    await config.login_throttle.succeeded(client, name)
     _, cookie = config.sessions.issue(name)
     response = see_other("/admin/campaigns")
     response.set_cookie(
@@ -50,12 +94,17 @@ async def login(request: web.Request) -> web.StreamResponse:
         samesite="Strict",
         secure=config.secure_cookies,
     )
-    log.info("dashboard login admin=%s", name)
+    log.info("dashboard login admin=%s client=%s", quoted(name), client)
     return response
 
 
 @admin_page
 async def logout(request: web.Request, session: Session) -> web.StreamResponse:
+    # Ended in the store, not only in this browser: a copy of the cookie dies too.
+    await revoke_session(
+        settings(request).store, session.nonce, session.issued + SESSION_SECONDS, time.time()
+    )
+    log.info("dashboard logout admin=%s", quoted(session.admin))
     response = see_other("/admin/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -119,6 +168,7 @@ async def campaign(request: web.Request, session: Session) -> web.StreamResponse
         "breakdowns": breakdowns,
         "ab": ab_result(campaign_id, breakdowns["variant"]),
         "events": recent.events,
+        "reasons": reason_table(await reason_counts(config.store, campaign_id)),
     }
     return render(request, "campaign.html", context, session)
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -142,6 +143,9 @@ events = Table(
     Column("verdict", String(16), nullable=False),
     Column("target", Text),
     Column("ip", String(64)),  # only with privacy.store_ip = "truncated": /24 or /48
+    # Why the verdict (tracker/store/records.py REASONS): never an address or an
+    # agent. NULL on events stored before reasons existed: read as the verdict.
+    Column("reason", String(32)),
     # No foreign key to copies: an event may arrive before its copy's sent fact
     # (the relay records asynchronously); stats join on copy_id.
     # (copy_id, at): the timing rules look for a copy's clicks within a second of
@@ -170,6 +174,8 @@ optouts = Table(
     Column("recipient_key", String(32), primary_key=True),
     Column("choice", String(16), nullable=False),  # anonymous | untracked
     Column("at", UTCDateTime(), nullable=False),
+    # The writers read the opt-outs made since their last look (withdrawal.py).
+    Index("ix_optouts_at", "at"),
 )
 
 consents = Table(
@@ -177,6 +183,22 @@ consents = Table(
     metadata,
     Column("recipient_key", String(32), primary_key=True),
     Column("at", UTCDateTime(), nullable=False),
+)
+
+# Proof of consent (GDPR Art. 7(1): the controller must be able to show it):
+# one row per consent given or withdrawn, kept after a withdrawal. When, how
+# (which page and button, or which admin command) and which version of the
+# consent text was shown (tracker/consent.py); never an IP address or agent.
+consent_receipts = Table(
+    "consent_receipts",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("recipient_key", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("action", String(16), nullable=False),  # given | withdrawn
+    Column("how", String(64), nullable=False),  # e.g. "optout-page:give-consent-button"
+    Column("text_version", String(80)),  # None: no text shown (an admin's command)
+    Index("ix_consent_receipts_recipient_key", "recipient_key"),
 )
 
 
@@ -248,6 +270,19 @@ campaign_day_counts = Table(
     *_counters(CAMPAIGN_COUNTERS),
 )
 
+# Events per campaign, kind and reason (tracker/store/reasons.py): the campaign
+# page's "people and machines, by reason" without reading the events. Kept by
+# the writer with every batch like the rollups above ('' for no campaign);
+# only impressions, opens and clicks of copies known when they are written.
+campaign_reason_counts = Table(
+    "campaign_reason_counts",
+    metadata,
+    Column("campaign", Text, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("events", Integer, nullable=False, default=0),
+)
+
 # Events written before their copy's sent fact (the relay records it
 # asynchronously), which the campaign rollups could not place: stats add them
 # through `copies` once the copy is there. Usually a handful of rows.
@@ -268,4 +303,29 @@ event_batches = Table(
     Column("id", String(32), primary_key=True),
     Column("stored_at", UTCDateTime, nullable=False),
     Index("ix_event_batches_stored_at", "stored_at"),
+)
+
+# Throttles shared by every node on the store (tracker/store/throttle.py): failed
+# AUTH and dashboard logins per key, and one-time claims (sender notices). The
+# key is a SHA-256 of what it counts (an IP and a user name), never the name
+# itself; times are unix seconds, since every node compares them. A row is
+# dead once `expires_at` has passed and is deleted by the next write.
+throttles = Table(
+    "throttles",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_throttles_expires_at", "expires_at"),
+)
+
+# Dashboard sessions ended by logout before their cookie expires: the cookie is
+# signed, so without this a copied cookie would stay valid (tracker/dashboard/auth.py).
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_revoked_sessions_expires_at", "expires_at"),
 )

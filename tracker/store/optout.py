@@ -3,25 +3,28 @@
 Both are keyed by the recipient key (tracker/recipients.py), never by the
 address, so neither list names anybody to whoever reads the database. Opting
 back in, or withdrawing consent, deletes the row: nothing is kept of a choice
-that no longer holds.
+that no longer holds, except the consent receipts (when, how, which text:
+GDPR Art. 7(1) asks the controller to be able to show a consent was given).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracker.store.models import consents, copies, optouts
+from tracker.store.models import consent_receipts, consents, copies, optouts
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
 
 ANONYMOUS, UNTRACKED = "anonymous", "untracked"
+GIVEN, WITHDRAWN = "given", "withdrawn"  # consent receipts' actions
+ADMIN = "admin"  # how: by an admin's command, no text shown to the recipient
 OPTOUT_CHOICES = (ANONYMOUS, UNTRACKED)
 # Bounded IN lists: a message has at most relay.max_recipients recipients anyway.
 _CHUNK = 500
@@ -38,6 +41,15 @@ class OptOut:
 class Consent:
     recipient_key: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentReceipt:
+    recipient_key: str
+    at: datetime
+    action: str  # given | withdrawn
+    how: str  # which page and button, or "admin" (sigrelay consent ...)
+    text_version: str | None  # the consent text shown (tracker/consent.py)
 
 
 def _upsert(store: Store, table: Table, row: dict):
@@ -99,13 +111,63 @@ async def list_optouts(store: Store) -> list[OptOut]:
 # --- consent ----------------------------------------------------------------
 
 
-async def add_consent(store: Store, recipient_key: str, at: datetime) -> None:
+async def add_consent(
+    store: Store,
+    recipient_key: str,
+    at: datetime,
+    how: str = ADMIN,
+    text_version: str | None = None,
+) -> None:
+    """Record consent, and its receipt. Given on the recipient's own page, it
+    also ends an opt-out of theirs: the newest choice is the one that holds."""
     async with store.engine.begin() as conn:
         await conn.execute(_upsert(store, consents, {"recipient_key": recipient_key, "at": at}))
+        if how != ADMIN:
+            await conn.execute(delete(optouts).where(optouts.c.recipient_key == recipient_key))
+        await conn.execute(_receipt(recipient_key, at, GIVEN, how, text_version))
 
 
-async def remove_consent(store: Store, recipient_key: str) -> bool:
-    return await _delete(store, consents, recipient_key)
+async def remove_consent(
+    store: Store,
+    recipient_key: str,
+    at: datetime | None = None,
+    how: str = ADMIN,
+    text_version: str | None = None,
+    then: str | None = None,
+) -> bool:
+    """Withdraw consent, with a receipt; False (and nothing done) if there was
+    none. `then`: the opt-out choice that holds from now on, also for copies
+    sent before (tracker/store/withdrawal.py): what `privacy.without_consent` gives."""
+    at = at or datetime.now(UTC)
+    async with store.engine.begin() as conn:
+        result = await conn.execute(
+            delete(consents).where(consents.c.recipient_key == recipient_key)
+        )
+        if result.rowcount:
+            if then is not None:
+                row = {"recipient_key": recipient_key, "choice": then, "at": at}
+                await conn.execute(_upsert(store, optouts, row))
+            await conn.execute(_receipt(recipient_key, at, WITHDRAWN, how, text_version))
+    return result.rowcount > 0
+
+
+def _receipt(recipient_key: str, at: datetime, action: str, how: str, version: str | None):
+    return insert(consent_receipts).values(
+        recipient_key=recipient_key, at=at, action=action, how=how[:64], text_version=version
+    )
+
+
+async def list_consent_receipts(store: Store) -> list[ConsentReceipt]:
+    """Every receipt, oldest first (`sigrelay consent export`)."""
+    query = select(
+        consent_receipts.c.recipient_key,
+        consent_receipts.c.at,
+        consent_receipts.c.action,
+        consent_receipts.c.how,
+        consent_receipts.c.text_version,
+    ).order_by(consent_receipts.c.at, consent_receipts.c.id)
+    async with store.engine.connect() as conn:
+        return [ConsentReceipt(*row) for row in await conn.execute(query)]
 
 
 async def consents_of(store: Store, recipient_keys: Iterable[str]) -> set[str]:

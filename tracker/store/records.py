@@ -39,13 +39,24 @@ class EventRecord:
     verdict: str = "human"  # human | proxy | prefetch | scanner
     target: str | None = None  # click: the original URL
     ip: str | None = None  # only with privacy.store_ip = "truncated": a /24 or /48 network
-    # Why the verdict (tracker/classify.py `Reason`: "proxy:gmail", "scanner:burst", …);
-    # None given: the verdict itself. Stored where the events table has the column.
-    reason: str | None = None
+    # Why the verdict: which rule fired (tracker/classify.py `Reason`: "proxy:gmail",
+    # "scanner:burst", ...), never the request itself (no address, no user agent):
+    # GDPR Art. 5(1)(c), data minimisation. None or empty: the verdict itself.
+    reason: str = ""
 
     def __post_init__(self) -> None:
-        if self.reason is None:
+        if not self.reason:
             _set(self, "reason", self.verdict)
+
+
+# The reason vocabulary is tracker/classify.py's `Reason` (the store knows no
+# classifier): `<verdict>` or `<verdict>:<rule>`, always starting with its verdict.
+REASON_CHARS = 32  # the column's width; a longer reason is cut (never an agent string)
+
+
+def verdict_of_reason(reason: str) -> str:
+    """The verdict a reason belongs to: the part before the colon."""
+    return reason.partition(":")[0]
 
 
 _new = object.__new__
@@ -68,7 +79,8 @@ def event_record(
     fields = {"copy_id": copy_id, "kind": kind, "at": at, "verdict": verdict}
     fields["target"] = target
     fields["ip"] = ip
-    fields["reason"] = verdict if reason is None else reason
+    # Rows of older journals and pipes carry no reason: the verdict is all they knew.
+    fields["reason"] = reason or verdict
     _set(event, "__dict__", fields)
     return event
 
@@ -80,6 +92,6 @@ def with_verdict(event: EventRecord, verdict: str, reason: str | None = None) ->
     changed = _new(type(event))
     fields = dict(event.__dict__)
     fields["verdict"] = verdict
-    fields["reason"] = verdict if reason is None else reason
+    fields["reason"] = reason or verdict
     _set(changed, "__dict__", fields)
     return changed

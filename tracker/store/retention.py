@@ -21,11 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.pseudonym import PREFIX, normalise, pseudonym
+from tracker.recipients import recipient_key
 from tracker.store import batches
-from tracker.store.models import audit_log, copies, events
+from tracker.store.models import audit_log, copies, events, optouts
+from tracker.store.optout import ANONYMOUS
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
@@ -69,6 +72,16 @@ async def forget(store: Store, address: str, key: bytes, now: datetime | None = 
                 .values({column.name: subject})
             )
             changed += result.rowcount or 0
+        # Retroactive (issue 16, GDPR Art. 17 and 21): later events from the copies
+        # sent before count only anonymously (tracker/store/withdrawal.py), and
+        # later mail gets no personal copy. A choice already made stays (it may
+        # be stricter: "do not track me").
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        await conn.execute(
+            dialect.insert(optouts)
+            .values(recipient_key=recipient_key(address, key), choice=ANONYMOUS, at=_now(now))
+            .on_conflict_do_nothing(index_elements=["recipient_key"])
+        )
         await _audit(conn, now, "forget", subject, changed, f"tables={_table_names()}")
     return Forgotten(subject, changed)
 
@@ -130,8 +143,12 @@ async def _audit(
     rows: int,
     detail: str,
 ) -> None:
-    entry = {"at": now or datetime.now(UTC), "action": action, "subject": subject}
+    entry = {"at": _now(now), "action": action, "subject": subject}
     await conn.execute(insert(audit_log).values(**entry, rows=rows, detail=detail))
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
 
 
 def _table_names() -> str:

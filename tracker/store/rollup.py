@@ -69,6 +69,7 @@ from tracker.store.models import (
     events,
 )
 from tracker.store.queries import COUNTED_VERDICTS, LANDING_COUNTERS, utc_day
+from tracker.store.reasons import rebuild_reasons
 from tracker.store.records import EVENT_KINDS, VERDICTS, EventRecord
 from tracker.store.rollup_queries import copy_figures, counts_per, figures_per
 
@@ -327,15 +328,14 @@ _AFTER = (
 
 async def add_events(
     conn: AsyncConnection, records: Iterable[EventRecord], withdrawn: Iterable[EventRecord] = ()
-) -> None:
-    """Add a batch of events to the rollup (call inside the events' transaction);
-    `withdrawn`: stored events as they were counted before their verdict changed
-    (their new verdict is among `records`)."""
-    records, withdrawn = list(records), list(withdrawn)
-    per_copy, per_day = tally(records, withdrawn)
-    if per_copy:
-        after = await add_to_copies(conn, per_copy, per_day)
-        await add_to_campaigns(conn, per_copy, per_day, after)
+) -> dict[str, CampaignKey]:
+    """Add a batch to the rollup, in the events' transaction; `withdrawn`: stored events as
+    counted before their verdict changed (now among `records`). The copies' campaign keys."""
+    per_copy, per_day = tally(list(records), list(withdrawn))
+    if not per_copy:
+        return {}
+    after = await add_to_copies(conn, per_copy, per_day)
+    return await add_to_campaigns(conn, per_copy, per_day, after)
 
 
 async def _returning(conn: AsyncConnection, upsert: Insert, rows: list[tuple]) -> list[Row]:
@@ -367,7 +367,7 @@ async def add_to_copies(
 
 async def add_to_campaigns(
     conn: AsyncConnection, per_copy: Increments, per_day: Increments, after: After | None
-) -> None:
+) -> dict[str, CampaignKey]:
     """The second step of `add_events` (after `add_to_copies`, whose upserts
     hold the copies' rows): campaign_counts, campaign_day_counts, early_day_counts."""
     ids = sorted(copy_id for (copy_id,) in per_copy)
@@ -390,6 +390,7 @@ async def add_to_campaigns(
     for upserts, rows in ((_CAMPAIGN, campaigns), (_CAMPAIGN_DAY, campaign_days), (_EARLY, early)):
         if rows:
             await upserts[dialect].execute(conn, _rows(rows))
+    return keys
 
 
 def _event_counters() -> list[ColumnElement[int]]:
@@ -437,6 +438,7 @@ def rebuild(conn: Connection) -> None:
         conn.execute(delete(table))
         names = [column.name for column in table.primary_key.columns]
         conn.execute(insert(table).from_select([*names, *CAMPAIGN_COUNTERS], per_key))
+    rebuild_reasons(conn)
     recorded = exists().where(copies.c.copy_id == copy_day_counts.c.copy_id)
     conn.execute(delete(early_day_counts))
     conn.execute(

@@ -7,7 +7,9 @@ redirecting clicks) while the database is still down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from dataclasses import fields
 from operator import attrgetter
 from pathlib import Path
@@ -19,11 +21,11 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tracker.store import batches, queries, rollup, stats
+from tracker.store import batches, queries, reasons, rollup, stats
 from tracker.store.bulk import BulkInsert
-from tracker.store.models import events as events_table
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
+from tracker.store.withdrawal import Withdrawal
 
 log = logging.getLogger("sigrelay.tracker.store")
 
@@ -59,9 +61,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(database: str | None) -> None:
+    """The SQLite file readable by its owner alone (0600), as are its -wal and
+    -shm: they hold recipients' addresses. SQLite gives the -wal and -shm it
+    creates the database file's mode, so creating the file 0600 first is
+    enough; files an older version left 0644 are tightened here."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+
+
 def _engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.drivername == "sqlite+aiosqlite":
+        _private_sqlite_file(parsed.database)
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -84,9 +103,7 @@ def _rows(records: list[CopyRecord] | list[EventRecord]) -> list[dict[str, Any]]
 
 
 # The events insert runs with every batch the tracker writes: compiled once, rows as tuples.
-# Only the fields the table has: an event's `reason` is stored once a migration
-# adds its column (until then the verdict is, as before).
-_EVENT_COLUMNS = tuple(f.name for f in fields(EventRecord) if f.name in events_table.c)
+_EVENT_COLUMNS = tuple(f.name for f in fields(EventRecord))
 _event_values = attrgetter(*_EVENT_COLUMNS)
 _INSERT_EVENTS = BulkInsert(queries.insert_events(), _EVENT_COLUMNS)
 
@@ -104,6 +121,9 @@ class Store:
         self.dialect = engine.dialect.name
         # Set by the tracker: judge clicks by their timing as they are written.
         self.timing: TimingRules | None = None
+        # Set by the tracker: opt-outs reach the copies sent before (withdrawal.py).
+        self.withdrawal: Withdrawal | None = None
+        self._campaigns = reasons.CampaignOf()  # for the reason counts
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -154,10 +174,15 @@ class Store:
             if self.timing is not None:
                 reclassified = await reclassify(conn, records, self.timing)
                 records, remarked = reclassified.records, reclassified.remarked
+            if self.withdrawal is not None:
+                # After the timing rules, which judge a copy by its own clicks.
+                records = await self.withdrawal.apply(conn, records)
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
             # Re-marked stored clicks move from the person's counters to the machine's.
             now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
-            await rollup.add_events(conn, [*records, *now_scanner], withdrawn=remarked)
+            batch = [*records, *now_scanner]
+            keys = await rollup.add_events(conn, batch, withdrawn=remarked)
+            await reasons.add_reasons(conn, batch, remarked, self._campaigns, keys)
 
     # --- reading --------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
+    func,
     or_,
     select,
     update,
@@ -73,6 +74,7 @@ class _Click:
     target: str | None
     batch_index: int | None = None  # position in the batch, or
     stored_id: int | None = None  # the stored event's id
+    reason: str = "human"  # a stored click's reason, as counted (the reason rollup)
     counted: bool = True  # still counted as a person's click
 
 
@@ -86,13 +88,15 @@ async def reclassify(
     if not clicks:
         return Reclassified(records, remarked)
     copy_ids = sorted({records[i].copy_id for i in clicks})
-    scanner: dict[int, str] = {}  # batch position: reason
+    # Batch position -> reason. A click both early and in a burst says "burst":
+    # the shape says more than the time (scanners start a median 43 s after sending).
+    scanner: dict[int, str] = {}
     if rules.click_after_send > timedelta(0):
-        early = await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
-        scanner.update(dict.fromkeys(early, EARLY))
+        too_soon = await _too_soon(conn, records, clicks, copy_ids, rules.click_after_send)
+        scanner.update(dict.fromkeys(too_soon, EARLY))
     if rules.burst > timedelta(0):
         batch_burst, stored_burst = await _bursts(conn, records, clicks, copy_ids, rules.burst)
-        scanner.update(dict.fromkeys(batch_burst, BURST))  # the shape says more than the time
+        scanner.update(dict.fromkeys(batch_burst, BURST))
         if stored_burst:
             remarked = await _remark_stored(conn, stored_burst)
     if not scanner:
@@ -136,7 +140,12 @@ _SENT_AT = _per_dialect(
 # the same link: reading them all cost the writer more than the rest of a
 # click batch (bench/tracker.py).
 _STORED_CLICKS = select(
-    events.c.id, events.c.copy_id, events.c.at, events.c.target, events.c.verdict
+    events.c.id,
+    events.c.copy_id,
+    events.c.at,
+    events.c.target,
+    events.c.verdict,
+    func.coalesce(events.c.reason, events.c.verdict),
 ).where(
     events.c.copy_id.in_(bindparam("ids", expanding=True)),
     events.c.kind == "click",
@@ -157,20 +166,22 @@ _REMARK = _per_dialect(
     lambda dialect: (
         update(events)
         .where(_among(events.c.id, BigInteger, dialect))
-        .values(verdict=SCANNER)
-        .returning(events.c.copy_id, events.c.at, events.c.target)
+        .values(verdict=SCANNER, reason=BURST)
+        .returning(events.c.id, events.c.copy_id, events.c.at, events.c.target)
     )
 )
 
 
-async def _remark_stored(conn: AsyncConnection, ids: list[int]) -> list[EventRecord]:
-    """Stored counted clicks made scanner clicks, returned as they were counted."""
+async def _remark_stored(conn: AsyncConnection, reasons: dict[int, str]) -> list[EventRecord]:
+    """Stored counted clicks made scanner clicks (`reasons`: id -> reason as
+    stored), returned as they were counted."""
     statement = _REMARK[conn.dialect.name]
     # Only counted clicks are re-marked (_bursts); human and proxy count alike.
     was = COUNTED_VERDICTS[0]
+    found = (await conn.execute(statement, {"ids": sorted(reasons)})).all()
     return [
-        EventRecord(copy_id, "click", at, was, target)
-        for copy_id, at, target in (await conn.execute(statement, {"ids": ids})).all()
+        EventRecord(copy_id, "click", at, was, target, reason=reasons[stored_id])
+        for stored_id, copy_id, at, target in found
     ]
 
 
@@ -196,8 +207,8 @@ async def _bursts(
     clicks: list[int],
     copy_ids: list[str],
     window: timedelta,
-) -> tuple[set[int], list[int]]:
-    """(batch positions, stored event ids) of clicks in a burst of different links."""
+) -> tuple[set[int], dict[int, str]]:
+    """(batch positions, stored event ids -> reasons) of clicks in a burst of different links."""
     per_copy: dict[str, list[_Click]] = defaultdict(list)
     links: dict[str, set[str | None]] = defaultdict(set)
     for i in clicks:
@@ -219,15 +230,16 @@ async def _bursts(
                 one.append(copy_id + link)
         values = {"ids": ids, "several": several, "one": one, **bounds}
         found = await conn.execute(_STORED_CLICKS, values)
-        for stored_id, copy_id, at, target, verdict in found.all():
+        for stored_id, copy_id, at, target, verdict, reason in found.all():
             counted = verdict in COUNTED_VERDICTS
-            per_copy[copy_id].append(_Click(at, target, stored_id=stored_id, counted=counted))
+            click = _Click(at, target, stored_id=stored_id, counted=counted, reason=reason)
+            per_copy[copy_id].append(click)
     in_burst: list[_Click] = []
     for copy_clicks in per_copy.values():
         in_burst.extend(_in_bursts(copy_clicks, window))
     batch = {c.batch_index for c in in_burst if c.batch_index is not None}
-    stored_ids = [c.stored_id for c in in_burst if c.stored_id is not None and c.counted]
-    return batch, stored_ids  # type: ignore[return-value]
+    stored = {c.stored_id: c.reason for c in in_burst if c.stored_id is not None and c.counted}
+    return batch, stored  # type: ignore[return-value]
 
 
 _AT = attrgetter("at")
