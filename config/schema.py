@@ -239,6 +239,10 @@ class TrackerSection(Section):
     scanner_click_seconds: float = Field(default=10.0, ge=0)
     # Different links of one copy clicked this close together: a scanner (0: off).
     scanner_burst_seconds: float = Field(default=1.0, ge=0)
+    # One client (address and agent) clicking in this many different recipients'
+    # copies within scanner_spray_seconds: a scanner (0: off). tracker/spray.py
+    scanner_spray_copies: int = Field(default=3, ge=0)
+    scanner_spray_seconds: float = Field(default=5.0, ge=0)
     # Who may read /metrics (the tracker faces the internet): Prometheus' networks.
     metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), validate_default=True

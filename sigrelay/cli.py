@@ -120,7 +120,8 @@ def check(config_dir: Path | None) -> None:
 def stats(
     config_dir: Path | None, campaign: str | None, by: str | None, as_json: bool, as_csv: bool
 ) -> None:
-    """Sent, impressions, opens, clicks, click rate, opt-outs and landing page visits."""
+    """Sent, impressions, opens, clicks, click rate, opt-outs, landing page visits,
+    and what people did beside what machines did."""
     cfg = _load(config_dir)
     result = asyncio.run(_stats(cfg.store.url, by, campaign))
     if as_json:
@@ -163,9 +164,10 @@ def _print_csv(result: dict, by: str | None) -> None:
 
 
 def _print_table(result: dict, by: str | None) -> None:
-    from sigrelay.statstable import render
+    from sigrelay.statstable import people_and_machines, render
 
     click.echo(render(result, by))
+    click.echo("\n" + "\n".join(people_and_machines(result["totals"])))
 
 
 @main.group()

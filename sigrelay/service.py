@@ -39,6 +39,7 @@ from tracker.landing import LandingSettings
 from tracker.notify import SenderNotifier
 from tracker.optout import OptOutSettings
 from tracker.pseudonym import load_pseudonym_key
+from tracker.spray import SprayWatch
 from tracker.store import Store
 from tracker.store.behaviour import ClickHistory
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
@@ -125,6 +126,9 @@ class Service:
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,
+                spray=SprayWatch(
+                    tracker_cfg.scanner_spray_seconds, tracker_cfg.scanner_spray_copies
+                ),
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(
                     lambda: self.cfg.company.landing_domains,

@@ -76,3 +76,20 @@ def render(result: Mapping[str, Any], by: str | None) -> str:
         lines.append(rule)
     lines.append(line(total))
     return "\n".join(lines)
+
+
+def people_and_machines(totals: Row) -> list[str]:
+    """Beside the table, in words: what people did and what machines did. A
+    first test with `curl` (a script: a machine) then shows up here instead of
+    leaving every figure at 0, as if nothing had been recorded."""
+    people, machines = totals.get("human") or {}, totals.get("machine") or {}
+    counts = [
+        f"{kind} {int(people.get(kind) or 0):,} by people, "
+        f"{int(machines.get(kind) or 0):,} by machines"
+        for kind in ("opens", "clicks")
+    ]
+    return [
+        "; ".join(counts),
+        "machines (scanners, link checkers, previews, scripts, Apple's prefetch) are not "
+        "counted in the table; mail providers' image proxies count as people's opens",
+    ]

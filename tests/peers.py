@@ -141,3 +141,11 @@ async def fresh_postgres_database(prefix: str = "sigrelay_test") -> AsyncIterato
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+# A person's mail program, for requests a test means as a person's: the tracker
+# calls aiohttp's own agent ("Python/3.x aiohttp/…") a script, rightly.
+PERSON_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.0"
+)
+PERSON = {"User-Agent": PERSON_AGENT}

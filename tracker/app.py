@@ -42,6 +42,7 @@ from tracker.landing import LandingSettings, landing_location
 from tracker.landing import add_routes as add_landing_routes
 from tracker.optout import OptOutSettings
 from tracker.optout import add_routes as add_optout_routes
+from tracker.spray import SprayWatch
 from tracker.tokens import (
     MAX_SHORT_TOKEN_CHARS,
     UNTRACKED_COPY_ID,
@@ -285,18 +286,21 @@ def make_app(
     store_ip: str = "none",
     dashboard: DashboardSettings | None = None,
     landing: LandingSettings | None = None,
+    spray: SprayWatch | None = None,
 ) -> web.Application:
     """The tracker application. `banner_file(campaign, variant)` names a variant's
     image (or None); `store_ping` raises when the store is unreachable (default:
     the writer's store's `ping`, if it has one). `classifier`: the shipped rules
     by default; `addresses`: whose X-Forwarded-For to believe (nobody's by
-    default); `store_ip`: "none" (default) or "truncated"."""
+    default); `store_ip`: "none" (default) or "truncated"; `spray`: the rule
+    for one client clicking in several recipients' copies (tracker/spray.py)."""
     ping = store_ping if store_ping is not None else getattr(writer.store, "ping", None)
     reader = HitReader(
         keyring,
         classifier if classifier is not None else load_classifier(),
         addresses if addresses is not None else ClientAddresses(),
         store_ip == "truncated",
+        spray if spray is not None else SprayWatch(),
     )
     handlers = _Handlers(
         keyring,

@@ -21,12 +21,13 @@ id, is None, since the copy is only known once the token is read.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tracker.classify import Classifier
+from tracker.classify import Classifier, Judgement, Reason, Verdict
 from tracker.clientip import ClientAddresses, peer_number, truncated
-from tracker.store.records import EventRecord, event_record, verdict_of_reason
+from tracker.spray import SprayWatch
+from tracker.store.records import EventRecord, event_record
 from tracker.tokens import Keyring, Kind, copy_and_target
 
 # (None, kind, token, method, user agent, peer address, X-Forwarded-For, time.time()).
@@ -43,8 +44,8 @@ _TOKEN_OF = {
     "impression": (Kind.BANNER, False),
     "click": (Kind.CLICK, True),
 }
-# The reasons that fire most, and their verdicts, looked up rather than split.
-_VERDICT_OF = {"human": "human", "scanner:agent": "scanner", "proxy:gmail": "proxy"}
+_SPRAY = Judgement(Verdict.SCANNER, Reason.SCANNER_SPRAY.value)
+_VERDICT_TEXT = {verdict: verdict.value for verdict in Verdict}  # Enum.value is a slow property
 
 
 def is_hit(row: tuple) -> bool:
@@ -63,6 +64,9 @@ class HitReader:
     classifier: Classifier
     addresses: ClientAddresses
     store_ip: bool = False
+    # Clicks of one client in several recipients' copies (tracker/spray.py):
+    # its memory is the reading process's own.
+    spray: SprayWatch = field(default_factory=SprayWatch, compare=False)
 
     def event(self, hit: Hit) -> EventRecord | None:
         """The event a hit records, or None when its token is not ours (forged,
@@ -80,18 +84,23 @@ class HitReader:
             address = self.addresses.client(peer, forwarded if self.addresses.trusted else None)
         elif self.classifier.networks.size:
             number = peer_number(peer)
-        reason = self.classifier.reason(
+        judged = self.classifier.judge(
             method, agent, address, image=not keeps_target, number=number
         )
+        if keeps_target and judged.verdict is Verdict.HUMAN:
+            # The client as the classifier saw it: behind a trusted proxy, the forwarded one.
+            client = peer if address is None else str(address)
+            if self.spray.spraying(client, agent, copy_id, at):
+                judged = _SPRAY
         ip = truncated(address) if self.store_ip and address is not None else None
         return event_record(
             copy_id,
             kind,
             datetime.fromtimestamp(at, UTC),
-            _VERDICT_OF.get(reason) or verdict_of_reason(reason),
+            _VERDICT_TEXT[judged.verdict],
             target if keeps_target else None,
             ip,
-            reason,
+            judged.reason,
         )
 
     def events(self, rows: Iterable[tuple]) -> list[EventRecord]:

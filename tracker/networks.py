@@ -103,13 +103,17 @@ def write_list(data_dir: Path, verdict: str, name: str, networks: Iterable[IpNet
     return path
 
 
-def read_lists(data_dir: Path, images_only: dict[str, bool]) -> Iterator[tuple[IpNetwork, Listed]]:
+def read_lists(
+    data_dir: Path, images_only: dict[str, bool], reasons: dict[str, str] | None = None
+) -> Iterator[tuple[IpNetwork, Listed]]:
     """Every imported list under `<data dir>/networks/`; `images_only[verdict]`
-    says whether a verdict's networks judge clicks too."""
+    says whether a verdict's networks judge clicks too, `reasons[verdict]` the
+    reason their events keep ("{name}" in it: the list's name)."""
     root = data_dir / NETWORKS_DIR
     for path in sorted(root.glob("*/*.txt")) if root.is_dir() else ():
         verdict = path.parent.name
-        listed = Listed(verdict, images_only.get(verdict, False))
+        reason = (reasons or {}).get(verdict, "").replace("{name}", path.stem)
+        listed = Listed(verdict, images_only.get(verdict, False), reason)
         with open(path, encoding="ascii") as handle:
             for network in parse_egress_csv(handle):
                 yield network, listed

@@ -26,6 +26,7 @@ from exampleflow import (
     wait_recorded,
 )
 from mailparts import body_text, hrefs, tokens
+from peers import PERSON
 from sigrelay.service import Service
 from smtpsink import Received, SmtpSink
 from tracker.tokens import UNTRACKED_COPY_ID, Kind, decode, load_keyring
@@ -85,7 +86,7 @@ async def test_personal_group_gets_one_tracked_copy_per_external_recipient(
     tracked = [h for h in hrefs(second_html) if "/c/" in h]
     originals = [h for h in hrefs(internal_html) if h.startswith("http")]
     assert tracked, "the signature carries tracked links"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=PERSON) as http:
         async with http.get(f"{cfg.tracker.public_url}/o/{pixel_1[0]}") as resp:
             assert resp.status == 200
             assert resp.headers["Content-Type"] == "image/gif"
@@ -117,7 +118,7 @@ async def test_anonymous_group_stores_no_recipient_anywhere(
 
     tracked = [h for h in hrefs(html) if "/c/" in h]
     await wait_recorded(service, shared.data)  # a recipient opens after the fact is stored
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=PERSON) as http:
         async with http.get(f"{cfg.tracker.public_url}/o/{tokens(html, 'o')[0]}") as resp:
             assert resp.status == 200
         async with http.get(tracked[0], allow_redirects=False) as resp:
@@ -145,7 +146,7 @@ async def test_forged_or_altered_tokens_record_nothing_and_never_redirect(
     pixel = tokens(html, "o")[0]
     flipped = click[:-3] + ("A" if click[-3] != "A" else "B") + click[-2:]
     forged = [f"/c/{flipped}", "/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/c/" + "x" * 5000]
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=PERSON) as http:
         for path in forged:
             async with http.get(cfg.tracker.public_url + path, allow_redirects=False) as resp:
                 assert resp.status == 400 and "Location" not in resp.headers, path

@@ -14,7 +14,7 @@ import aiohttp
 
 from exampleflow import SALES_SENDER, cli_json, html_message
 from mailparts import body_text, tokens
-from peers import require_binary
+from peers import PERSON, require_binary
 from proxy.spool import FLUSH_TRIGGER
 from serveprocess import ServeProcess
 from smtpsink import SmtpSink
@@ -71,7 +71,7 @@ async def test_swaks_html_message_is_signed_and_its_pixel_counted(
         data_dir = Path(env["SIGRELAY_DATA"])
         await until(lambda: not _spooled_files(data_dir))
         pixel_url = f"{env['SIGRELAY_TRACKER__PUBLIC_URL']}/o/{pixel}"
-        async with aiohttp.ClientSession() as http, http.get(pixel_url) as resp:
+        async with aiohttp.ClientSession(headers=PERSON) as http, http.get(pixel_url) as resp:
             assert resp.status == 200
     finally:
         assert await serve.stop() == 0, "".join(serve.log)

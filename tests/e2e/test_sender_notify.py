@@ -11,6 +11,7 @@ import pytest
 from config import Config
 from exampleflow import EXTERNAL, SALES_SENDER, STAFF_SENDER, relay, wait_recorded
 from mailparts import body_text, hrefs, parse
+from peers import PERSON
 from sigrelay.service import Service
 from smtpsink import SmtpSink
 
@@ -25,7 +26,7 @@ def notify_all_groups(config_dir: Path) -> None:
 
 
 async def _click_all(copy_html: str) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=PERSON) as http:
         for link in [h for h in hrefs(copy_html) if "/c/" in h][:2]:
             async with http.get(link, allow_redirects=False) as response:
                 assert response.status == 302

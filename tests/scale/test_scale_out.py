@@ -19,7 +19,7 @@ import pytest
 from config import Config, load_config
 from exampleflow import SALES_SENDER, html_message
 from mailparts import body_text, hrefs, tokens
-from peers import free_port, fresh_postgres_database
+from peers import PERSON, free_port, fresh_postgres_database
 from sigrelay.service import Parts, Service
 from smtpsink import SmtpSink
 from tracker.store import Store
@@ -50,6 +50,8 @@ def node_config(tmp_path: Path, name: str, database: str, upstream: str, public:
         "SIGRELAY_UPSTREAM__URL": upstream,
         # A test fires clicks within seconds of sending, as only scanners do in life.
         "SIGRELAY_TRACKER__SCANNER_CLICK_SECONDS": "0",
+        # ... and clicks in every recipient's copy from one client, as only scanners do.
+        "SIGRELAY_TRACKER__SCANNER_SPRAY_COPIES": "0",
     }
     return load_config(config_dir, env)
 
@@ -102,7 +104,7 @@ async def test_two_relays_and_two_trackers_count_exactly(
             requests.append(f"{next(tracker_urls)}/o/{pixel}")
             requests.append(next(tracker_urls) + link.removeprefix(public))
         gate = asyncio.Semaphore(FIRERS)
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=PERSON) as http:
 
             async def fire(url: str) -> int:
                 async with gate, http.get(url, allow_redirects=False) as response:

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from peers import free_port
+from peers import PERSON, free_port
 from tracker.app import PIXEL_GIF, make_app
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
@@ -72,7 +72,7 @@ async def _tracker(tmp_path: Path, keyring: Keyring, database: Path) -> AsyncIte
     writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
     await writer.start()
     runner, url = await _serve(make_app(keyring, writer, banner_file, clock=lambda: NOW))
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=PERSON) as http:
         yield Tracker(url, keyring, writer, store, database, http)
     await runner.cleanup()
     await writer.close()

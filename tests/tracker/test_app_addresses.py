@@ -91,4 +91,5 @@ async def test_an_admin_listed_network_decides_the_verdict(tracker, tmp_path: Pa
         '[[network]]\ncidr = "127.0.0.0/8"\nverdict = "prefetch"\napplies_to = "images"\n'
     )
     fetch = await tracker(classifier=load_classifier(config_dir))
-    assert await fetch({"User-Agent": SAFARI}) == [{"verdict": "prefetch", "ip": None}]
+    # Apple Mail Privacy Protection's exact agent (tracker/classify.py)
+    assert await fetch({"User-Agent": "Mozilla/5.0"}) == [{"verdict": "prefetch", "ip": None}]

@@ -41,9 +41,15 @@ def test_a_head_request_is_a_scanner_whatever_the_agent():
     assert classify("head", FIREFOX) is Verdict.SCANNER
 
 
-@pytest.mark.parametrize("agent", [FIREFOX, OUTLOOK, None, ""])
+@pytest.mark.parametrize("agent", [FIREFOX, OUTLOOK])
 def test_ordinary_mail_programs_and_browsers_are_people(agent: str | None):
     assert classify("GET", agent) is Verdict.HUMAN
+
+
+@pytest.mark.parametrize("agent", [None, ""])
+def test_a_request_without_an_agent_is_a_script(agent: str | None):
+    # Every browser and mail program sends one.
+    assert classify("GET", agent) is Verdict.SCANNER
 
 
 def test_verdicts_are_the_store_vocabulary():

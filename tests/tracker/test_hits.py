@@ -81,7 +81,7 @@ def test_the_verdict_comes_from_the_method_agent_and_address(keyring: Keyring, t
         '[[network]]\ncidr = "198.51.100.0/24"\nverdict = "prefetch"\napplies_to = "images"\n'
     )
     listed = HitReader(keyring, load_classifier(config), ClientAddresses())
-    assert listed.event(hit("open", token)).verdict == "prefetch"
+    assert listed.event(hit("open", token, agent="Mozilla/5.0")).verdict == "prefetch"
     assert listed.event(hit("open", token, peer="192.0.2.1")).verdict == "human"
     plain = HitReader(keyring, load_classifier(), ClientAddresses())
     assert plain.event(hit("open", token, method="HEAD")).verdict == "scanner"

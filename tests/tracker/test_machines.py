@@ -20,6 +20,7 @@ SAFARI = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Safari/605.1.15"
 )
+MPP = "Mozilla/5.0"  # Apple Mail Privacy Protection's agent, exactly
 APPLE_CSV = "172.224.224.0/27,GB,GB-EN,London,\n2a02:26f7:b3c0:4000::/64,DE,DE-BE,Berlin,\n"
 
 
@@ -79,10 +80,12 @@ def test_imported_apple_ranges_make_opens_prefetches_but_not_clicks(tmp_path: Pa
     write_list(tmp_path, "prefetch", "apple", parse_egress_csv(APPLE_CSV.splitlines()))
     classifier = load_classifier(data_dir=tmp_path)
     for address in ("172.224.224.5", "2a02:26f7:b3c0:4000::1"):
-        assert classifier.verdict("GET", SAFARI, ip(address), image=True) is Verdict.PREFETCH
-        # Safari users browse through the same relay: their clicks are their own.
-        assert classifier.verdict("GET", SAFARI, ip(address), image=False) is Verdict.HUMAN
-    assert classifier.verdict("GET", SAFARI, ip("172.224.224.32")) is Verdict.HUMAN
+        judged = classifier.judge("GET", MPP, ip(address), image=True)
+        assert (judged.verdict, judged.reason) == (Verdict.PREFETCH, "prefetch:apple")
+        # Safari users browse through the same relay: their opens and clicks are their own.
+        assert classifier.verdict("GET", SAFARI, ip(address), image=True) is Verdict.HUMAN
+        assert classifier.verdict("GET", MPP, ip(address), image=False) is not Verdict.PREFETCH
+    assert classifier.verdict("GET", MPP, ip("172.224.224.32")) is not Verdict.PREFETCH
 
 
 def test_the_narrowest_of_nested_networks_decides(tmp_path: Path):
@@ -90,7 +93,7 @@ def test_the_narrowest_of_nested_networks_decides(tmp_path: Path):
     write_list(tmp_path, "prefetch", "narrow", [ipaddress.ip_network("10.1.0.0/16")])
     classifier = load_classifier(data_dir=tmp_path)
     assert classifier.verdict("GET", SAFARI, ip("10.200.0.1")) is Verdict.SCANNER
-    assert classifier.verdict("GET", SAFARI, ip("10.1.0.1")) is Verdict.PREFETCH
+    assert classifier.verdict("GET", MPP, ip("10.1.0.1")) is Verdict.PREFETCH
 
 
 def test_the_admins_file_adds_agents_and_networks(tmp_path: Path):
@@ -127,8 +130,8 @@ def test_truncation_keeps_a_slash_24_or_a_slash_48():
 
 
 def test_classify_import_loads_apple_ranges_for_the_tracker(tmp_path: Path):
-    source = tmp_path / "egress-ip-ranges.csv"
-    source.write_text(APPLE_CSV)
+    # Apple's egress-ip-ranges.csv format (tests/data/SOURCES.md).
+    source = Path(__file__).resolve().parent.parent / "data" / "apple-egress-sample.csv"
     data = tmp_path / "data"
     done = subprocess.run(
         [sys.executable, "-m", "sigrelay", "classify", "import", str(source)],
@@ -138,9 +141,17 @@ def test_classify_import_loads_apple_ranges_for_the_tracker(tmp_path: Path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "imported 2 network(s) as prefetch" in done.stdout
+    assert "imported 5 network(s) as prefetch" in done.stdout
     classifier = load_classifier(data_dir=data)
-    assert classifier.verdict("GET", SAFARI, ip("172.224.224.1")) is Verdict.PREFETCH
+    for address in ("172.224.224.1", "104.28.0.200", "2a02:26f7:b3c0:4004::17"):
+        judged = classifier.judge("GET", MPP, ip(address))
+        assert (judged.verdict, judged.reason) == (Verdict.PREFETCH, "prefetch:apple")
+        # Safari through Private Relay is a person; so is whoever clicks.
+        assert classifier.verdict("GET", SAFARI, ip(address)) is Verdict.HUMAN
+        assert classifier.verdict("GET", MPP, ip(address), image=False) is not Verdict.PREFETCH
+    # The bare agent from anywhere else is no mail program: a script.
+    elsewhere = classifier.judge("GET", MPP, ip("198.51.100.7"))
+    assert (elsewhere.verdict, elsewhere.reason) == (Verdict.SCANNER, "scanner:agent")
 
 
 @pytest.mark.parametrize(
@@ -163,3 +174,13 @@ def test_a_peer_that_is_no_address_has_no_number():
     assert peer_number("") is None
     assert peer_number(None) is None
     assert peer_number("not-an-address") is None
+
+
+def test_an_imported_list_gives_its_events_a_reason(tmp_path: Path):
+    write_list(tmp_path, "proxy", "examplemail", [ipaddress.ip_network("192.0.2.0/24")])
+    write_list(tmp_path, "scanner", "gateway", [ipaddress.ip_network("198.51.100.0/24")])
+    classifier = load_classifier(data_dir=tmp_path)
+    proxied = classifier.judge("GET", SAFARI, ip("192.0.2.9"))
+    scanned = classifier.judge("GET", SAFARI, ip("198.51.100.9"), image=False)
+    assert (proxied.verdict, proxied.reason) == (Verdict.PROXY, "proxy:examplemail")
+    assert (scanned.verdict, scanned.reason) == (Verdict.SCANNER, "scanner:network")

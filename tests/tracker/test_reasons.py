@@ -29,20 +29,25 @@ EOP = ipaddress.ip_address("40.92.1.2")  # Exchange Online Protection, listed as
 
 def test_each_rule_gives_its_own_reason():
     classifier = load_classifier()
-    assert classifier.reason("GET", BROWSER) == "human"
-    assert classifier.reason("GET", GMAIL) == "proxy:gmail"
-    assert classifier.reason("GET", "YahooMailProxy; https://help.yahoo.com") == "proxy:yahoo"
-    assert classifier.reason("GET", "curl/8.5.0") == "scanner:agent"
-    assert classifier.reason("HEAD", BROWSER) == "scanner:head"
-    assert classifier.reason("GET", BROWSER, EOP, image=False) == "scanner:network"
+
+    def reason(*args, **kwargs) -> str:
+        return classifier.judge(*args, **kwargs).reason
+
+    assert reason("GET", BROWSER) == "human"
+    assert reason("GET", GMAIL) == "proxy:gmail"
+    assert reason("GET", "YahooMailProxy; https://help.yahoo.com") == "proxy:yahoo"
+    assert reason("GET", "curl/8.5.0") == "scanner:agent"
+    assert reason("HEAD", BROWSER) == "scanner:head"
+    assert reason("GET", BROWSER, EOP, image=False) == "scanner:network"
 
 
 def test_the_verdict_is_the_reason_before_its_colon():
     classifier = load_classifier()
     for agent in (BROWSER, GMAIL, "curl/8.5.0"):
         for method in ("GET", "HEAD"):
-            reason = classifier.reason(method, agent)
-            assert classifier.verdict(method, agent).value == reason.partition(":")[0]
+            judged = classifier.judge(method, agent)
+            assert judged.verdict.value == judged.reason.partition(":")[0]
+            assert classifier.verdict(method, agent) is judged.verdict
 
 
 def test_a_hit_becomes_an_event_with_its_reason_and_no_agent_or_address(keyring):

@@ -39,23 +39,23 @@ class EventRecord:
     verdict: str = "human"  # human | proxy | prefetch | scanner
     target: str | None = None  # click: the original URL
     ip: str | None = None  # only with privacy.store_ip = "truncated": a /24 or /48 network
-    # Why the verdict (REASONS below): which rule fired, never the request itself
-    # (no address, no user agent): GDPR Art. 5(1)(c), data minimisation.
-    reason: str = ""  # empty: the verdict alone (`human`, or a machine of unknown rule)
+    # Why the verdict: which rule fired (tracker/classify.py `Reason`: "proxy:gmail",
+    # "scanner:burst", ...), never the request itself (no address, no user agent):
+    # GDPR Art. 5(1)(c), data minimisation. None or empty: the verdict itself.
+    reason: str = ""
 
     def __post_init__(self) -> None:
         if not self.reason:
-            object.__setattr__(self, "reason", self.verdict)
+            _set(self, "reason", self.verdict)
 
 
-# The reason vocabulary: `human`, `proxy:<provider>` (`proxy:gmail`, `proxy:yahoo`,
-# ...), `prefetch:apple`, `scanner:<rule>` with rule one of agent, network,
-# burst, spray, head, early. A reason always starts with its verdict.
-SCANNER_RULES = ("agent", "network", "burst", "spray", "head", "early")
+# The reason vocabulary is tracker/classify.py's `Reason` (the store knows no
+# classifier): `<verdict>` or `<verdict>:<rule>`, always starting with its verdict.
 REASON_CHARS = 32  # the column's width; a longer reason is cut (never an agent string)
 
 
 def verdict_of_reason(reason: str) -> str:
+    """The verdict a reason belongs to: the part before the colon."""
     return reason.partition(":")[0]
 
 
@@ -80,17 +80,18 @@ def event_record(
     fields["target"] = target
     fields["ip"] = ip
     # Rows of older journals and pipes carry no reason: the verdict is all they knew.
-    fields["reason"] = reason if reason is not None else verdict
+    fields["reason"] = reason or verdict
     _set(event, "__dict__", fields)
     return event
 
 
 def with_verdict(event: EventRecord, verdict: str, reason: str | None = None) -> EventRecord:
-    """`dataclasses.replace(event, verdict=verdict)` without its per-field
-    dispatch (the timing rules re-mark thousands of clicks a batch). Same object."""
+    """`dataclasses.replace(event, verdict=verdict, reason=reason or verdict)`
+    without its per-field dispatch (the timing rules re-mark thousands of
+    clicks a batch). Same object."""
     changed = _new(type(event))
     fields = dict(event.__dict__)
     fields["verdict"] = verdict
-    fields["reason"] = reason if reason is not None else verdict
+    fields["reason"] = reason or verdict
     _set(changed, "__dict__", fields)
     return changed
