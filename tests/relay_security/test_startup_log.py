@@ -29,7 +29,13 @@ async def test_start_up_log_prints_the_configured_listeners(
     service = Service(cfg, Parts(relay=True, tracker=False))
     await service.start()
     try:
-        (line,) = [r.getMessage() for r in caplog.records if "relay listening=" in r.getMessage()]
+        # the service's summary line (proxy.listeners logs each listener too, when an
+        # earlier test left the root logger at INFO)
+        (line,) = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "sigrelay.service" and "relay listening=" in r.getMessage()
+        ]
     finally:
         await service.stop()
     assert f"127.0.0.1:{first}/plain,127.0.0.1:{second}/plain" in line
