@@ -206,6 +206,9 @@ def _lenient_headers(block: bytes) -> Message:
 def _conflicting(headers: Message) -> bool:
     """Two different Content-Type or Content-Transfer-Encoding fields: readers
     take the first (Python's email) or the last; we cannot know which."""
+    names = [name.lower() for name in headers]  # the field names, in order
+    if names.count("content-type") < 2 and names.count("content-transfer-encoding") < 2:
+        return False  # the common case, without parsing any value
     types = headers.get_all("Content-Type") or []
     if len({re.sub(r"\s+", "", str(value)).lower() for value in types}) > 1:
         return True
