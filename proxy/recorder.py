@@ -26,9 +26,9 @@ from typing import Protocol
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
+from config.durable import write_durably
 from proxy import metrics
 from proxy.loops import stop_loop
-from sigrelay.durable import write_durably
 from tracker.store import CopyRecord
 
 log = logging.getLogger("sigrelay.proxy.recorder")

@@ -41,8 +41,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from config.durable import fsync_dir
 from proxy.state import MessageState
-from sigrelay.durable import fsync_dir
 
 log = logging.getLogger("sigrelay.proxy.spool")
 

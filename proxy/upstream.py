@@ -24,7 +24,7 @@ from typing import Protocol
 import aiosmtplib
 
 from config import Config, UpstreamEndpoint
-from sigrelay.durable import fsync_dir
+from config.durable import fsync_dir
 
 NETWORK_FAILURE = 451
 CLOSING, START_INPUT, COMPLETED = 421, 354, 250  # RFC 5321 4.2.2

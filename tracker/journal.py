@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sigrelay.durable import fsync_dir, write_durably
+from config.durable import fsync_dir, write_durably
 from tracker.store import EventRecord
 
 log = logging.getLogger("sigrelay.tracker.writer")

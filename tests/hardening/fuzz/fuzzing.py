@@ -3,7 +3,7 @@
 A harness is a script (`python tests/hardening/fuzz/fuzz_<target>.py [libFuzzer
 options] [corpus dirs]`) with one `check(data)` that raises AssertionError for
 a finding; anything else it raises is a finding too. Seeds come from the shared
-mail corpus (read-only, /work/shared/corpus), tests/data and the harness's own
+mail corpus (read-only, ../shared/corpus beside the repository), tests/data and the harness's own
 examples; they are copied into a scratch corpus directory, because libFuzzer
 writes what it finds into the first directory it is given.
 """
@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED_CORPUS = Path(os.environ.get("SIGRELAY_FUZZ_CORPUS", "/work/shared/corpus"))
+SHARED_CORPUS = Path(
+    os.environ.get("SIGRELAY_FUZZ_CORPUS")
+    or os.environ.get("SIGRELAY_CORPUS")
+    or ROOT.parent / "shared" / "corpus"
+)
 SEED_MAX = 64 * 1024  # octets: a larger seed only slows every mutation of it down
 
 

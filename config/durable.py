@@ -1,5 +1,8 @@
 """Files that survive a crash once written: what the spool, the maildir
-upstream, the relay's record journal and the event journal rely on."""
+upstream, the relay's record journal and the event journal rely on.
+
+In config/ (the lowest layer proxy/ and tracker/ both import), not in the
+command-line package: nothing below sigrelay/ may import it."""
 
 from __future__ import annotations
 
