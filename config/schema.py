@@ -139,8 +139,7 @@ class RelaySection(Section):
     command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
     max_connections_per_ip: int = Field(default=20, gt=0)
     max_connections: int = Field(default=500, gt=0)  # all clients together, then 421
-    # Seconds a client has for the whole of DATA (RFC 5321 4.5.3.2.6: 10 minutes).
-    data_timeout: float = Field(default=600.0, gt=0)
+    data_timeout: float = Field(default=600.0, gt=0)  # s for all of DATA (RFC 5321 4.5.3.2.6)
     # Relay processes sharing the listeners and the spool (proxy/workers.py): one
     # process runs Python on one core at a time; set it to the number of cores.
     workers: int = Field(default=1, ge=1, le=64)
@@ -279,8 +278,7 @@ class PrivacySection(Section):
     default_mode: PrivacyMode = PrivacyMode.PERSONAL  # for groups that set none
     require_consent: bool = False
     without_consent: Literal["anonymous", "off"] = "anonymous"
-    # A browser that says `Sec-GPC: 1` (Global Privacy Control) or `DNT: 1`: its
-    # landing page visit (/t.js) counts without the copy's identity, or not at all.
+    # Landing visits with `Sec-GPC: 1` or `DNT: 1`: without the copy's identity, or none.
     gpc: Literal["anonymous", "off"] = "anonymous"
     retention_days: int = Field(default=365, gt=0)
     event_retention_days: int = Field(default=180, gt=0)
@@ -315,9 +313,7 @@ class GroupSection(Section):
     link_mode: LinkMode = LinkMode.SIGNATURE
     excluded_domains: tuple[Domain, ...] = ()
     embed_images: bool = False
-    # Tracked links in text/plain too: off by default, a long tracker URL in
-    # plain text reads like phishing; there links show as they were written.
-    track_text_links: bool = False
+    track_text_links: bool = False  # a tracker URL in text/plain reads like phishing
     language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False

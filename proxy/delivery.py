@@ -19,12 +19,10 @@ spool only when no copy is pending and every failure was reported.
 Every copy goes out with our Received: header, without a Bcc: header
 (proxy/trace.py) and, when configured, DKIM-signed after rewriting.
 
-Poison isolation: a copy whose attempt raises (a bug, or a message no code
-path foresaw) is held, with the error, and the other copies go on; once
-nothing else is pending, the message is set aside in the spool's poison/
-(one log line, the `sigrelay_poisoned` counter, a line in `spool list`) until
-the admin retries or drops it. A crash outside the copies (loading, planning)
-sets the whole message aside. Disk errors (OSError) are not poison: retried.
+Poison isolation: a copy whose attempt raises (a bug) is held with the error
+while the others go on; then the message is set aside in poison/ (a log line,
+`sigrelay_poisoned`, `spool list`) until the admin retries or drops it. A
+crash outside the copies sets the whole message aside; OSError is retried.
 """
 
 from __future__ import annotations
