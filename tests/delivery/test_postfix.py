@@ -70,3 +70,29 @@ async def test_postfix_with_the_relay_as_relayhost_passes_mail_through_it(
     ours = b"Received: from " + postfix_name + b" (unknown [127.0.0.1])\r\n\tby relay.example.com"
     assert copy.data.startswith(ours), "our trace on top, naming Postfix as the client"
     assert b"by " + postfix_name in copy.data, "Postfix's own trace kept below"
+
+
+async def test_postfix_upstream_takes_a_long_line_of_an_untouched_part_unbroken(
+    start_relay, postfix
+):
+    """Issue 13: lines over 998 octets are accepted and passed on as they came in
+    the parts we do not change; a real Postfix takes them as upstream."""
+    upstream = postfix()
+    relay = await start_relay(SIGRELAY_UPSTREAM__URL=f"smtp://127.0.0.1:{upstream.port}")
+    long_line = b"x" * 5000
+    message = (
+        (
+            f"From: {SALES}\r\nTo: kim@customer.test\r\nSubject: Long line\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain\r\n\r\nHello Kim\r\n"
+            "--b1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\n"
+        ).encode()
+        + long_line
+        + b"\r\n--b1--\r\n"
+    )
+
+    await smtp_send(relay.address[1], SALES, ["kim@customer.test"], message)
+    (stored,) = await upstream.wait_delivered(1)
+
+    assert b"X-Sigrelay-Processed:" in stored  # signed
+    assert b"\n" + long_line + b"\n" in stored.replace(b"\r\n", b"\n")  # one line, unbroken
