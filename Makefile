@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: run test lint install install-dev clean
 
 $(BIN)/sigrelay: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)  # an interrupted venv has no pip
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
 	touch $@

@@ -85,7 +85,8 @@ async def test_postfix_upstream_takes_a_long_line_of_an_untouched_part_unbroken(
             f"From: {SALES}\r\nTo: kim@customer.test\r\nSubject: Long line\r\n"
             'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
             "--b1\r\nContent-Type: text/plain\r\n\r\nHello Kim\r\n"
-            "--b1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\n"
+            "--b1\r\nContent-Type: text/csv\r\n"
+            "Content-Disposition: attachment; filename=a.csv\r\n\r\n"
         ).encode()
         + long_line
         + b"\r\n--b1--\r\n"
