@@ -1,30 +1,95 @@
 """`sigrelay check`: everything load_config validates, plus what only shows
 when you try it: every template rendered for every employee (and once for a
-sender missing from the directory), every banner file a real image."""
+sender missing from the directory), template fields no column provides,
+campaigns that shadow each other, links that break, banner files, and the
+TLS/CA/DKIM files `serve` opens at start-up (config/lint.py).
+
+Every problem is reported in one pass: a TOML error does not hide a broken
+directory CSV or template, which are read on their own when the TOML fails."""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
+from jinja2 import TemplateSyntaxError
+
+from config.directory import load_directory
 from config.errors import ConfigError, ConfigErrors
-from config.loader import load_config
+from config.lint import (
+    ConfigWarning,
+    campaign_overlaps,
+    image_problems,
+    key_file_problems,
+    link_problems,
+    template_field_problems,
+)
+from config.loader import CONFIG_FILE, config_directory, load_config
 from config.model import Config
 from config.rules import Sender
+from config.templates import make_environment
 
-# The first bytes of the image formats every mail client shows.
-IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"\xff\xd8\xff")
+__all__ = ["ConfigWarning", "check", "is_warning"]
+
+
+def is_warning(problem: ConfigError) -> bool:
+    return isinstance(problem, ConfigWarning)
 
 
 def check(
     directory: Path | str | None = None, env: Mapping[str, str] = os.environ
 ) -> list[ConfigError]:
+    """Errors first, then warnings; `check` passes when there is no error."""
     try:
         cfg = load_config(directory, env)
     except ConfigErrors as exc:
-        return list(exc.errors)
-    return _render_problems(cfg) + _banner_problems(cfg)
+        return _with_independent_files(list(exc.errors), config_directory(directory, env))
+    problems = (
+        _render_problems(cfg)
+        + template_field_problems(cfg)
+        + image_problems(cfg)
+        + key_file_problems(cfg)
+        + link_problems(cfg)
+        + campaign_overlaps(cfg)
+    )
+    return sorted(problems, key=is_warning)
+
+
+def _with_independent_files(errors: list[ConfigError], config_dir: Path) -> list[ConfigError]:
+    """The directory CSV and the templates do not depend on the TOML being
+    valid: read them anyway so that one run shows every problem."""
+    known = {error.message for error in errors}
+    found: list[ConfigError] = []
+    csv_path = config_dir / _csv_name(config_dir / CONFIG_FILE)
+    if csv_path.is_file():
+        try:
+            load_directory(csv_path)
+        except ConfigErrors as exc:
+            found.extend(exc.errors)
+    templates_dir = config_dir / "templates"
+    if templates_dir.is_dir():
+        environment = make_environment(templates_dir)
+        for path in sorted(templates_dir.iterdir()):
+            try:
+                environment.parse(path.read_text(encoding="utf-8"))
+            except TemplateSyntaxError as exc:
+                found.append(
+                    ConfigError(path, None, f"template syntax: {exc.message}", line=exc.lineno)
+                )
+            except (OSError, UnicodeDecodeError) as exc:
+                found.append(ConfigError(path, None, f"cannot read: {exc}"))
+    return errors + [problem for problem in found if problem.message not in known]
+
+
+def _csv_name(toml_path: Path) -> str:
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        name = raw.get("directory", {}).get("csv")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else "employees.csv"
 
 
 def _render_problems(cfg: Config) -> list[ConfigError]:
@@ -46,22 +111,4 @@ def _render_problems(cfg: Config) -> list[ConfigError]:
                     hint="run `sigrelay preview` for this sender to see the template output",
                 )
             )
-    return errors
-
-
-def _banner_problems(cfg: Config) -> list[ConfigError]:
-    errors: list[ConfigError] = []
-    for index, campaign in enumerate(cfg.campaigns):
-        for position, variant in enumerate(campaign.variants):
-            path = cfg.banners_dir / variant.image
-            with path.open("rb") as stream:
-                head = stream.read(8)
-            if not head.startswith(IMAGE_SIGNATURES):
-                errors.append(
-                    ConfigError(
-                        path,
-                        f"campaigns[{index}].variants[{position}].image",
-                        "not a PNG, GIF or JPEG image",
-                    )
-                )
     return errors

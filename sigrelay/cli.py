@@ -14,6 +14,7 @@ import click
 
 from config import ConfigError, ConfigErrors, load_config
 from config.check import check as check_config
+from config.check import is_warning
 from sigrelay import logsetup
 
 STATS_KEYS = ("campaign", "variant", "group", "sender", "domain", "recipient", "day")
@@ -102,13 +103,18 @@ def tracker(config_dir: Path | None) -> None:
 @config_option
 def check(config_dir: Path | None) -> None:
     """Validate the configuration and render every template for every employee."""
-    errors = check_config(config_dir)
+    problems = check_config(config_dir)
+    errors = [p for p in problems if not is_warning(p)]
+    for problem in problems:
+        click.echo(("warning: " if is_warning(problem) else "error: ") + str(problem), err=True)
+    warnings = len(problems) - len(errors)
     if errors:
-        for error in errors:
-            click.echo(str(error), err=True)
-        click.echo(f"{len(errors)} error(s); the configuration was not accepted.", err=True)
+        click.echo(
+            f"{len(errors)} error(s), {warnings} warning(s); the configuration was not accepted.",
+            err=True,
+        )
         sys.exit(1)
-    click.echo("configuration OK")
+    click.echo(f"configuration OK ({warnings} warning(s))" if warnings else "configuration OK")
 
 
 @main.command()
