@@ -6,13 +6,13 @@ import asyncio
 import csv
 import json
 import logging
-import shutil
 import sys
 from pathlib import Path
 
 import click
 
 from config import ConfigError, ConfigErrors, load_config
+from config.annotated import write_config_directory
 from config.check import check as check_config
 from config.check import is_warning
 from sigrelay import logsetup
@@ -203,12 +203,13 @@ async def _upgrade(url: str) -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-def init(directory: Path) -> None:
-    """Create a new config directory, copied from the bundled example."""
-    if directory.exists() and any(directory.iterdir()):
-        raise click.ClickException(f"{directory} exists and is not empty")
-    example = Path(__file__).resolve().parent.parent / "config" / "example"
-    shutil.copytree(example, directory, dirs_exist_ok=True)
+@click.option("--force", is_flag=True, help="Write into a directory that is not empty.")
+def init(directory: Path, force: bool) -> None:
+    """Create a config directory: the example's templates, banners and directory,
+    and a sigrelay.toml listing every key with its default and a comment."""
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise click.ClickException(f"{directory} exists and is not empty (--force writes anyway)")
+    write_config_directory(directory)
     click.echo(f"created {directory}; edit {directory / 'sigrelay.toml'}, then run:")
     click.echo(f"  sigrelay check --config {directory}")
 
