@@ -71,15 +71,16 @@ def _table(model: type[BaseModel], path: str, values: dict[str, Any], array: boo
     nested: list[str] = []
     for key, field in model.model_fields.items():
         sub_model, is_list = _model_of(field)
-        if sub_model is not None and is_list:
-            given = values.get(key)
+        if sub_model is not None:
             nested.append("")
-            nested.extend(_comment_lines(model, key, field))
-            if isinstance(given, list) and given:
-                for entry in given:
-                    nested.extend(_table(sub_model, f"{path}.{key}", entry, array=True))
+            nested.extend(_comment_lines(model, key, field) or _doc_lines(sub_model))
+            given = values.get(key)
+            entries = given if is_list and isinstance(given, list) else [given]
+            if all(isinstance(entry, dict) for entry in entries):
+                for entry in entries:
+                    nested.extend(_table(sub_model, f"{path}.{key}", entry, array=is_list))
             else:
-                block = _table(sub_model, f"{path}.{key}", {}, array=True)
+                block = _table(sub_model, f"{path}.{key}", {}, array=is_list)
                 nested.extend(_commented_block(block))
             continue
         lines.extend(_comment_lines(model, key, field))

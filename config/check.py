@@ -47,7 +47,8 @@ def check(
     except ConfigErrors as exc:
         return _with_independent_files(list(exc.errors), config_directory(directory, env))
     problems = (
-        _render_problems(cfg)
+        _unsynced_directory(cfg)
+        + _render_problems(cfg)
         + template_field_problems(cfg)
         + image_problems(cfg)
         + key_file_problems(cfg)
@@ -90,6 +91,14 @@ def _csv_name(toml_path: Path) -> str:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         name = None
     return name if isinstance(name, str) and name else "employees.csv"
+
+
+def _unsynced_directory(cfg: Config) -> list[ConfigError]:
+    if cfg.directory.ldap is None or cfg.directory_file.exists():
+        return []
+    reason = "no employees read from LDAP yet; until then every sender gets the empty fields"
+    hint = "run `sigrelay directory sync --dry-run`, then `sigrelay directory sync`"
+    return [ConfigError(cfg.directory_file, "directory.ldap", reason, hint=hint)]
 
 
 def _render_problems(cfg: Config) -> list[ConfigError]:

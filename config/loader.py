@@ -29,6 +29,7 @@ from config.directory import Directory, load_directory
 from config.errors import ConfigError, ConfigErrors, raise_if_any
 from config.locate import field_path, key_lines, line_of
 from config.model import Config
+from config.schema_directory import employee_file
 from config.templates import SignatureTemplate, compile_template, make_environment
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
@@ -67,8 +68,12 @@ def load_config(directory: Path | str | None = None, env: Mapping[str, str] = os
 
     errors = [error_at(*problem) for problem in cross_section_problems(cfg, config_dir / "banners")]
     employees = Directory([])
+    employee_csv = employee_file(cfg.directory, config_dir, cfg.data.dir)
     try:
-        employees = load_directory(config_dir / cfg.directory.csv)
+        # Before the first LDAP sync there is no directory yet: the relay runs
+        # (its first sync fills it), and `check` says so.
+        if cfg.directory.ldap is None or employee_csv.exists():
+            employees = load_directory(employee_csv)
     except ConfigErrors as exc:
         errors.extend(exc.errors)
     templates, template_errors = _compile_templates(cfg, config_dir, error_at)

@@ -25,7 +25,6 @@ from config.schema import (
     CampaignSection,
     CompanySection,
     DataSection,
-    DirectorySection,
     DkimSection,
     GroupSection,
     PrivacyMode,
@@ -39,6 +38,7 @@ from config.schema import (
     WebhookSection,
     parse_upstream,
 )
+from config.schema_directory import DirectorySection, employee_file
 from config.templates import SignatureTemplate
 from rewriter import Signature
 
@@ -117,6 +117,10 @@ class Config(BaseModel):
     @property
     def employees(self) -> Directory:
         return self._employees
+
+    @property
+    def directory_file(self) -> Path:
+        return employee_file(self.directory, self._config_dir, self.data.dir)
 
     @property
     def upstream_endpoint(self) -> UpstreamEndpoint:

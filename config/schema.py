@@ -441,10 +441,6 @@ class ApiTokenSection(Section):
         return self
 
 
-class DirectorySection(Section):
-    csv: FileName = "employees.csv"
-
-
 Group = GroupSection
 Campaign = CampaignSection
 Variant = VariantSection

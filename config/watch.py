@@ -60,7 +60,7 @@ class ConfigWatcher:
 
     def _snapshot(self) -> Snapshot:
         directory = self.current.config_dir
-        return snapshot(directory, (directory / self.current.directory.csv,))
+        return snapshot(directory, (self.current.directory_file,))
 
     def load_if_changed(self) -> Config | None:
         """A new valid Config if the directory changed since the last look, else None."""

@@ -30,6 +30,7 @@ from proxy.relay import Relay
 from proxy.upstream import open_upstream
 from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
+from sigrelay.directory_sync import sync_periodically
 from tracker import metrics as tracker_metrics
 from tracker.app import REFUSED_TOKENS, make_app
 from tracker.classify import load_classifier
@@ -89,6 +90,7 @@ class Service:
         self._click_history: asyncio.Task[None] | None = None
         self.config_watcher: config_watch.ConfigWatcher | None = None
         self._config_watch: asyncio.Task[None] | None = None
+        self._directory_sync: asyncio.Task[None] | None = None
         # Among several relay processes ([relay] workers): which one this is,
         # and in worker 0 the others it started (proxy/workers.py).
         self.role: WorkerRole | None = None
@@ -253,6 +255,11 @@ class Service:
         self._config_watch = asyncio.create_task(
             self.config_watcher.run(), name="sigrelay-config-watch"
         )
+        if self.cfg.directory.ldap is not None and (self.role is None or self.role.first):
+            # The watcher sees each synced CSV and reloads, like an edited one.
+            self._directory_sync = asyncio.create_task(
+                sync_periodically(lambda: self.cfg, os.environ), name="sigrelay-directory-sync"
+            )
 
     def apply_config(self, cfg: Config) -> None:
         """Swap in a reloaded, valid config. Plain attribute assignments on the
@@ -274,12 +281,12 @@ class Service:
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
-        for task in (self._config_watch, self._click_history):
+        for task in (self._config_watch, self._click_history, self._directory_sync):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._config_watch = self._click_history = None
+        self._config_watch = self._click_history = self._directory_sync = None
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):

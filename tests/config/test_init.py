@@ -57,14 +57,14 @@ def test_uncommenting_every_default_changes_nothing(tmp_path, env):
     CliRunner().invoke(main, ["init", str(target)])
     path = target / "sigrelay.toml"
     text = path.read_text(encoding="utf-8")
-    # Defaults of single sections only ([[...]] blocks commented out stay out),
-    # and only those with a value (<unset>/<required> have none to uncomment).
-    table_is_array, lines = False, []
+    # Defaults inside active tables only (a table whose header is commented out
+    # stays out), and only those with a value (<unset>/<required> have none).
+    table_active, lines = False, []
     for line in text.splitlines():
         if line.startswith(("[", "# [")):
-            table_is_array = "[[" in line
+            table_active = line.startswith("[")
         value = re.fullmatch(r"# ([a-z_]+ = )(.*)", line)
-        if value and not table_is_array and "<" not in value.group(2):
+        if value and table_active and "<" not in value.group(2):
             line = value.group(1) + value.group(2)
         lines.append(line)
     uncommented = "\n".join(lines)

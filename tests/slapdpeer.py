@@ -6,6 +6,7 @@ needed); slapd runs in the foreground (-d 0) and is stopped by its PID.
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
@@ -21,16 +22,20 @@ _CONFIG = """\
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
+{schema}
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile {root}/slapd.pid
 database mdb
 suffix "{suffix}"
 rootdn "cn=admin,{suffix}"
+{rootpw}
 directory {root}/db
-access to attrs=userPassword by anonymous auth by self read by * none
-access to * by self read by * none
+{access}
 """
+ACCESS = """\
+access to attrs=userPassword by anonymous auth by self read by * none
+access to * by self read by * none"""
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,26 @@ def _ldif(users: list[LdapUser], hash_password) -> str:
 
 
 class Slapd:
-    def __init__(self, root: Path, users: list[LdapUser]) -> None:
+    """`users` become inetOrgPerson entries under ou=people; `entries` is more
+    LDIF (with {hash:PASSWORD} for a password hash), `schema` more slapd.conf
+    schema lines, `access` the ACL, `admin_password` the rootdn's password."""
+
+    def __init__(
+        self,
+        root: Path,
+        users: list[LdapUser],
+        *,
+        entries: str = "",
+        schema: str = "",
+        access: str = ACCESS,
+        admin_password: str | None = None,
+    ) -> None:
         self.root = root
         self.users = users
+        self.entries = entries
+        self.schema = schema
+        self.access = access
+        self.admin_password = admin_password
         self.port = free_port()
         self._process: subprocess.Popen | None = None
 
@@ -76,9 +98,15 @@ class Slapd:
 
         (self.root / "db").mkdir(parents=True)
         config = self.root / "slapd.conf"
-        config.write_text(_CONFIG.format(root=self.root, suffix=SUFFIX))
+        rootpw = f"rootpw {hash_password(self.admin_password)}" if self.admin_password else ""
+        config.write_text(
+            _CONFIG.format(
+                root=self.root, suffix=SUFFIX, schema=self.schema, rootpw=rootpw, access=self.access
+            )
+        )
+        more = re.sub(r"\{hash:([^}]*)\}", lambda m: hash_password(m.group(1)), self.entries)
         ldif = self.root / "people.ldif"
-        ldif.write_text(_ldif(self.users, hash_password))
+        ldif.write_text(_ldif(self.users, hash_password) + ("\n" + more if more else ""))
         subprocess.run(
             [slapadd, "-f", str(config), "-l", str(ldif)], check=True, capture_output=True
         )
