@@ -140,7 +140,7 @@ def _comment_lines(model: type[BaseModel], key: str, field: FieldInfo) -> list[s
 
 def _doc_lines(model: type[BaseModel]) -> list[str]:
     doc = model.__dict__.get("__doc__")  # its own, not pydantic's BaseModel docstring
-    if not doc or model.__module__ != schema.__name__:
+    if not doc or not model.__module__.startswith(schema.__name__):
         return []
     first = " ".join(doc.split("\n\n")[0].split())
     return [f"# {first}"]

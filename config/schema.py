@@ -5,96 +5,57 @@ setting silently ignored. Values are normalised here (domains lower-cased,
 URLs without trailing slash) so the rest of the code can compare them as is.
 Cross-section rules (campaigns naming existing groups, one default group,
 banner files present) live in config/consistency.py, where they can name the
-exact field that is wrong.
+exact field that is wrong. The value types are in config/schema_types.py, the
+campaigns in config/schema_campaigns.py, `[directory]` in
+config/schema_directory.py; this module names them all.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    IPvAnyNetwork,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, model_validator
 
+from config.schema_campaigns import (
+    BannerDelivery,
+    CampaignSection,
+    RecipientScope,
+    VariantSection,
+)
+from config.schema_types import (
+    DEFAULT_TRUSTED_NETWORKS,
+    SLUG,
+    AddressGlob,
+    Domain,
+    FileName,
+    HostPort,
+    HttpUrl,
+    PrivacyMode,
+    Section,
+    Slug,
+    split_host_port,
+)
 from rewriter import LinkMode
 
-DEFAULT_TRUSTED_NETWORKS = ("127.0.0.0/8", "::1/128")
-SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PrivacyMode(StrEnum):
-    PERSONAL = "personal"  # a copy per recipient; the address is stored
-    DOMAIN = "domain"  # a copy per recipient domain; only the domain is stored
-    ANONYMOUS = "anonymous"  # one copy; nothing about recipients is stored
-    OFF = "off"  # one copy; no tracking tags at all
-
-
-def _host_port(value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected host:port such as 127.0.0.1:2525, got {value!r}")
-    return value
-
-
-def _domain(value: str) -> str:
-    value = value.strip().lower().rstrip(".")
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value) or ".." in value:
-        raise ValueError(f"not a domain name: {value!r}")
-    return value
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-    return value.rstrip("/")
-
-
-def _plain_file_name(value: str) -> str:
-    # Template and banner names are looked up inside the config directory;
-    # no absolute paths or "..", so a config cannot reach other files.
-    path = Path(value)
-    if not value or path.is_absolute() or ".." in path.parts:
-        raise ValueError(f"expected a file name inside the config directory, got {value!r}")
-    return value
-
-
-def _address_glob(value: str) -> str:
-    value = value.strip().lower()
-    if value.count("@") != 1 or any(c.isspace() for c in value):
-        raise ValueError(f"address glob needs exactly one '@' and no spaces, got {value!r}")
-    if value.count("[") != value.count("]"):
-        raise ValueError(f"unbalanced '[' ']' in address glob {value!r}")
-    return value
-
-
-HostPort = Annotated[str, AfterValidator(_host_port)]
-Domain = Annotated[str, AfterValidator(_domain)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-FileName = Annotated[str, AfterValidator(_plain_file_name)]
-Slug = Annotated[str, Field(pattern=SLUG)]
-
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]"), int(port)
+__all__ = [
+    "DEFAULT_TRUSTED_NETWORKS",
+    "SLUG",
+    "BannerDelivery",
+    "CampaignSection",
+    "Domain",
+    "FileName",
+    "HostPort",
+    "HttpUrl",
+    "PrivacyMode",
+    "RecipientScope",
+    "Section",
+    "Slug",
+    "VariantSection",
+    "split_host_port",
+]
 
 
 class ListenerMode(StrEnum):
@@ -104,40 +65,47 @@ class ListenerMode(StrEnum):
 
 
 class ListenerSection(Section):
-    listen: HostPort
-    mode: ListenerMode = ListenerMode.PLAIN
+    listen: HostPort  # address:port to accept mail on, e.g. "0.0.0.0:587"
+    mode: ListenerMode = ListenerMode.PLAIN  # submission (587), smtps (465) or plain
 
 
 class RelaySection(Section):
+    """The SMTP side: where mail clients submit, who may, and the limits."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     listen: HostPort = "127.0.0.1:2525"  # a plain listener, used when `listeners` is empty
+    # Several listeners with their own mode; TLS modes need tls_cert and tls_key.
     listeners: tuple[ListenerSection, ...] = ()
-    hostname: str = "localhost"
+    hostname: str = "localhost"  # the name the relay greets with (EHLO, Received:)
+    # Clients that may send without AUTH on plain listeners (mail clients, Postfix).
     trusted_networks: tuple[IPvAnyNetwork, ...] = DEFAULT_TRUSTED_NETWORKS  # type: ignore[assignment]
-    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
-    max_recipients: int = Field(default=100, gt=0)
+    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)  # bytes (SIZE), then 552
+    max_recipients: int = Field(default=100, gt=0)  # per message, then 452
     # A copy still undeliverable this long after acceptance bounces (Postfix:
     # maximal_queue_lifetime, also 5 days).
     max_age_days: float = Field(default=5.0, gt=0)
     # PEM files, relative to the config directory; re-read when they change.
     tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_key: Path | None = None  # its private key
+    # Who may AUTH: the users file (`sigrelay user add`), an LDAP bind, or the upstream.
     auth_backend: Literal["users", "ldap", "passthrough"] = "users"
-    users_file: Path | None = None  # default: <data dir>/users
+    users_file: Path | None = None  # the users file of `sigrelay user`; default: <data dir>/users
     ldap_url: str | None = None  # ldap://host:389 or ldaps://host:636
-    ldap_user_dn: str = "uid={user},ou=people,dc=example,dc=com"
-    ldap_mail_attribute: str = "mail"
-    auth_cache_seconds: float = Field(default=300.0, ge=0)  # pass-through successes
-    auth_on_loopback_without_tls: bool = False
+    ldap_user_dn: str = "uid={user},ou=people,dc=example,dc=com"  # {user}: the AUTH name
+    ldap_mail_attribute: str = "mail"  # the addresses an LDAP user may send as
+    auth_cache_seconds: float = Field(default=300.0, ge=0)  # s a pass-through login is remembered
+    auth_on_loopback_without_tls: bool = False  # AUTH over plain text, loopback only (tests)
     # AUTH throttle per (client IP, user) and per client IP (proxy/throttle.py).
     auth_max_failures: int = Field(default=5, gt=0)
-    auth_max_failures_per_ip: int = Field(default=20, gt=0)
-    auth_block_seconds: float = Field(default=60.0, ge=0)  # doubled per further failure
-    auth_failure_window: float = Field(default=900.0, gt=0)
-    auth_failure_delay: float = Field(default=1.0, ge=0)  # doubled per failure
-    command_timeout: float = Field(default=300.0, gt=0)  # RFC 5321 4.5.3.2.7
-    max_connections_per_ip: int = Field(default=20, gt=0)
+    auth_max_failures_per_ip: int = Field(default=20, gt=0)  # all users of one IP
+    auth_block_seconds: float = Field(default=60.0, ge=0)  # s blocked, doubled per further failure
+    auth_failure_window: float = Field(default=900.0, gt=0)  # s in which failures add up
+    auth_failure_delay: float = Field(default=1.0, ge=0)  # s before a refusal, doubled per failure
+    command_timeout: float = Field(
+        default=300.0, gt=0
+    )  # s idle between commands (RFC 5321 4.5.3.2.7)
+    max_connections_per_ip: int = Field(default=20, gt=0)  # one client at once, then 421
     max_connections: int = Field(default=500, gt=0)  # all clients together, then 421
     data_timeout: float = Field(default=600.0, gt=0)  # s for all of DATA (RFC 5321 4.5.3.2.6)
     # Relay processes sharing the listeners and the spool (proxy/workers.py): one
@@ -166,10 +134,11 @@ class UpstreamSection(Section):
     """Where delivery sends copies. Secrets never live in the TOML: the
     password comes from an environment variable or a file (loader resolves it)."""
 
+    # smtp://host:port[?tls=required], smtps://host:port, or maildir:PATH (data dir relative)
     url: str = "maildir:outbox"
-    username: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
+    username: str | None = None  # AUTH at the upstream, if it wants it
+    password_env: str | None = None  # the environment variable holding the password
+    password_file: Path | None = None  # or a file holding it (config directory relative)
     # CA bundle (PEM) that verifies the upstream's certificate with smtps:// or
     # ?tls=required (default: the system's trust store).
     ca_file: Path | None = None
@@ -229,7 +198,10 @@ def parse_upstream(url: str) -> UpstreamEndpoint:
 
 
 class TrackerSection(Section):
-    listen: HostPort = "127.0.0.1:8080"
+    """The HTTP side: pixel, banners, clicks, opt-out page, dashboard, API."""
+
+    listen: HostPort = "127.0.0.1:8080"  # where the tracker's HTTP server listens
+    # How recipients reach the tracker (pixel, clicks, opt-out): an https URL in production.
     public_url: HttpUrl = "http://127.0.0.1:8080"
     # Reverse proxies whose X-Forwarded-For is believed (default: none, so the
     # peer address is the client); anyone else could forge the header.
@@ -241,16 +213,16 @@ class TrackerSection(Section):
     # One client (address and agent) clicking in this many different recipients'
     # copies within scanner_spray_seconds: a scanner (0: off). tracker/spray.py
     scanner_spray_copies: int = Field(default=3, ge=0)
-    scanner_spray_seconds: float = Field(default=5.0, ge=0)
+    scanner_spray_seconds: float = Field(default=5.0, ge=0)  # the window for spray copies
     # Who may read /metrics (the tracker faces the internet): Prometheus' networks.
     metrics_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=("127.0.0.0/8", "::1/128"), validate_default=True
     )
     # Dashboard login throttle and argon2 checks at a time (tracker/dashboard/auth.py).
     login_max_failures: int = Field(default=5, gt=0)
-    login_block_seconds: float = Field(default=60.0, ge=0)
-    login_failure_window: float = Field(default=900.0, gt=0)
-    login_concurrency: int = Field(default=2, gt=0)
+    login_block_seconds: float = Field(default=60.0, ge=0)  # after login_max_failures
+    login_failure_window: float = Field(default=900.0, gt=0)  # s in which failures add up
+    login_concurrency: int = Field(default=2, gt=0)  # argon2 checks at once (64 MiB each)
     landing_allow_http: bool = False  # /t/e from http:// origins (development sites)
 
     @property
@@ -259,15 +231,22 @@ class TrackerSection(Section):
 
 
 class StoreSection(Section):
+    """Where copies and events are kept: SQLite (one node) or PostgreSQL."""
+
     url: str  # the loader fills the SQLite default in the data directory
 
 
 class DataSection(Section):
+    """The data directory: spool, outbox, keys, the SQLite store."""
+
     dir: Path  # the loader resolves it to an absolute path
 
 
 class CompanySection(Section):
-    name: str = ""
+    """Who the company is: its name and its own domains."""
+
+    name: str = ""  # shown on the opt-out page and available to templates as {{ company }}
+    # Mail to these (and subdomains) is internal: no tracking, campaign targeting.
     internal_domains: tuple[Domain, ...] = ()
     # Company websites: a click there carries a signed visit id (sr_vid) that
     # the landing page's /t.js reports page views and downloads with.
@@ -275,14 +254,16 @@ class CompanySection(Section):
 
 
 class PrivacySection(Section):
+    """What tracking may store, for how long, and who may opt out of what."""
+
     default_mode: PrivacyMode = PrivacyMode.PERSONAL  # for groups that set none
-    require_consent: bool = False
-    without_consent: Literal["anonymous", "off"] = "anonymous"
+    require_consent: bool = False  # track personally only who consented on the /u/ page
+    without_consent: Literal["anonymous", "off"] = "anonymous"  # the others, with consent on
     # Landing visits with `Sec-GPC: 1` or `DNT: 1`: without the copy's identity, or none.
     gpc: Literal["anonymous", "off"] = "anonymous"
-    retention_days: int = Field(default=365, gt=0)
-    event_retention_days: int = Field(default=180, gt=0)
-    store_ip: Literal["none", "truncated"] = "none"
+    retention_days: int = Field(default=365, gt=0)  # copies older than this are purged
+    event_retention_days: int = Field(default=180, gt=0)  # events older: purged, counts kept
+    store_ip: Literal["none", "truncated"] = "none"  # truncated: /24 and /48 only
     tracking_enabled: bool = True  # the global switch: False means no tags anywhere
     # A subject containing this (any case) is sent untracked; the tag is removed.
     notrack_tag: str = Field(default="[notrack]", min_length=1)
@@ -291,9 +272,9 @@ class PrivacySection(Section):
 class MatchRule(Section):
     """One way a sender joins a group; exactly one of the three is set."""
 
-    address: Annotated[str, AfterValidator(_address_glob)] | None = None
-    domain: Domain | None = None
-    department: str | None = None
+    address: AddressGlob | None = None  # sender address glob, e.g. "sales-*@example.com"
+    domain: Domain | None = None  # sender domain (and its subdomains)
+    department: str | None = None  # the directory's department column
 
     @model_validator(mode="after")
     def _exactly_one(self) -> MatchRule:
@@ -304,96 +285,31 @@ class MatchRule(Section):
 
 
 class GroupSection(Section):
-    name: Slug
-    privacy: PrivacyMode | None = None  # None: privacy.default_mode
-    signature_html: FileName
-    signature_text: FileName
-    reply_html: FileName | None = None
-    reply_text: FileName | None = None
-    link_mode: LinkMode = LinkMode.SIGNATURE
-    excluded_domains: tuple[Domain, ...] = ()
-    embed_images: bool = False
+    """A group of senders sharing a signature, privacy mode and link tracking."""
+
+    name: Slug  # lower-case; campaigns name groups by it
+    # personal, domain, anonymous or off; unset: privacy.default_mode
+    privacy: PrivacyMode | None = None
+    signature_html: FileName  # template under templates/ for new mail, HTML part
+    signature_text: FileName  # and for the plain-text part
+    reply_html: FileName | None = None  # a shorter one for replies and forwards
+    reply_text: FileName | None = None  # its plain-text part
+    link_mode: LinkMode = LinkMode.SIGNATURE  # links tracked: none, signature's, all
+    excluded_domains: tuple[Domain, ...] = ()  # links to these are never tracked
+    embed_images: bool = False  # banners as CID parts (show with images blocked)
     track_text_links: bool = False  # a tracker URL in text/plain reads like phishing
     language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False
+    # Who belongs to the group; the first group whose rules fit the sender wins.
     match: tuple[MatchRule, ...] = ()
-
-
-class VariantSection(Section):
-    id: Slug
-    image: FileName  # under banners/
-    alt: str = ""
-    link: HttpUrl | None = None
-    weight: int = Field(default=1, gt=0)
-    width: int | None = Field(default=None, gt=0)
-    height: int | None = Field(default=None, gt=0)
-
-
-class RecipientScope(StrEnum):
-    ALL = "all"
-    INTERNAL = "internal"  # company domains only (an internal announcement)
-    EXTERNAL = "external"
-
-
-class BannerDelivery(StrEnum):
-    HOSTED = "hosted"  # an image URL on the tracker: impressions are counted
-    EMBEDDED = "embedded"  # a CID image part: shows with images blocked, counts nothing
-
-
-class CampaignSection(Section):
-    id: Slug
-    name: str = ""
-    groups: tuple[str, ...] = Field(min_length=1)
-    # A fallback campaign runs whenever no scheduled one does: no start or end needed.
-    fallback: bool = False
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    priority: int = 0
-    # Recipient targeting; empty lists target everyone. A copy for several
-    # recipients matches only when every one of them does.
-    recipients: RecipientScope = RecipientScope.ALL
-    recipient_domains: tuple[Domain, ...] = ()
-    recipient_addresses: tuple[Annotated[str, AfterValidator(_address_glob)], ...] = ()
-    # Personal mode only: shown to recipients who clicked campaign `follow_up_of`.
-    follow_up_of: Annotated[str, Field(pattern=SLUG)] | None = None
-    delivery: BannerDelivery = BannerDelivery.HOSTED
-    variants: tuple[VariantSection, ...] = Field(min_length=1)
-
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
-        start = info.data.get("start")
-        if start is not None and end is not None and end <= start:
-            raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-        return end
-
-    @model_validator(mode="after")
-    def _scheduled_or_fallback(self) -> CampaignSection:
-        if not self.fallback and (self.start is None or self.end is None):
-            raise ValueError("a campaign needs start and end (or fallback = true)")
-        return self
-
-    @field_validator("variants")
-    @classmethod
-    def _unique_variant_ids(cls, variants: tuple[VariantSection, ...]) -> tuple:
-        ids = [v.id for v in variants]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"variant ids must be unique, got {ids}")
-        return variants
-
-    def active(self, now: datetime) -> bool:
-        started = self.start is None or self.start <= now
-        return started and (self.end is None or now < self.end)
-
-    def variant(self, variant_id: str) -> VariantSection | None:
-        return next((v for v in self.variants if v.id == variant_id), None)
 
 
 class WebhookSection(Section):
     """An HTTP endpoint that receives events as signed JSON (X-Sigrelay-Signature)."""
 
-    url: HttpUrl
+    url: HttpUrl  # the endpoint receiving a POST per event
+    # Which events are sent.
     events: tuple[Literal["open", "impression", "click", "optout", "visit"], ...] = (
         "click",
         "visit",
@@ -407,10 +323,11 @@ class DkimSection(Section):
     The private key is read from key_file (PEM, relative to the config
     directory), never written into the TOML."""
 
-    enabled: bool = False
+    enabled: bool = False  # sign every rewritten copy
+    # The DNS record is <selector>._domainkey.<domain>.
     selector: str = Field(default="sigrelay", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-    domain: Domain | None = None
-    key_file: Path | None = None
+    domain: Domain | None = None  # d= of the signature
+    key_file: Path | None = None  # PEM private key, config directory relative
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> DkimSection:
@@ -422,16 +339,17 @@ class DkimSection(Section):
 class AdminSection(Section):
     """An admin of the dashboard. Only the argon2 hash is kept (`sigrelay admin hash`)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s|]+$")]
-    password_hash: Annotated[str, Field(pattern=r"^\$argon2(id|i|d)\$")]
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s|]+$")]  # login
+    password_hash: Annotated[str, Field(pattern=r"^\$argon2(id|i|d)\$")]  # `admin hash`
 
 
 class ApiTokenSection(Section):
     """A bearer token for /api/v1: its SHA-256 (`sha256:<hex>`, `sigrelay admin token`)
     in the TOML, or the token itself in an environment variable (`token_env`)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64)]
-    token_hash: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=64)]  # shown in the audit log
+    token_hash: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None  # hash
+    # Or the variable holding the token itself.
     token_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
 
     @model_validator(mode="after")

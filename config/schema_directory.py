@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from config.schema import FileName, Section
+from config.schema_types import FileName, Section
 
 # Directory column <- Active Directory attribute (inetOrgPerson has all but department).
 AD_ATTRIBUTES = MappingProxyType(
@@ -33,8 +33,8 @@ class LdapDirectorySection(Section):
     # The search account; anonymous bind when unset. Its password comes from
     # an environment variable or a file, never from the TOML.
     bind_dn: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
+    password_env: str | None = None  # the variable holding the bind password
+    password_file: Path | None = None  # or a file (config directory relative)
     # Which entries are people; the default fits Active Directory and OpenLDAP.
     filter: str = "(&(objectClass=person)(mail=*))"
     # Directory column = LDAP attribute; extra columns become template fields.
@@ -60,8 +60,11 @@ class LdapDirectorySection(Section):
 
 
 class DirectorySection(Section):
+    """Where the employees (template fields, aliases, departments) come from."""
+
     # The employee CSV in the config directory (ignored when [directory.ldap] is set).
     csv: FileName = "employees.csv"
+    # Read employees from LDAP / Active Directory instead (`sigrelay directory sync`).
     ldap: LdapDirectorySection | None = None
 
 

@@ -84,3 +84,15 @@ def test_init_refuses_a_directory_with_files_unless_forced(tmp_path):
     forced = CliRunner().invoke(main, ["init", "--force", str(target)])
     assert forced.exit_code == 0, forced.output
     assert (target / "sigrelay.toml").is_file() and (target / "notes.txt").read_text() == "mine"
+
+
+def test_every_key_has_its_own_comment_from_the_schema(tmp_path):
+    target = tmp_path / "cfg"
+    CliRunner().invoke(main, ["init", str(target)])
+    lines = (target / "sigrelay.toml").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"(# )?[a-z_]+ = ", line):
+            above = lines[number - 1]
+            assert above.startswith("# ") and not re.match(r"# [a-z_]+ = ", above), (
+                f"line {number + 1} {line!r} has no comment of its own"
+            )
