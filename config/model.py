@@ -39,6 +39,7 @@ from config.schema import (
     parse_upstream,
 )
 from config.schema_directory import DirectorySection, employee_file
+from config.schema_sent import SentItemsSection
 from config.templates import SignatureTemplate
 from rewriter import Signature
 
@@ -60,6 +61,7 @@ class Config(BaseModel):
     directory: DirectorySection = DirectorySection()
     webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()
+    sent_items: SentItemsSection = SentItemsSection()
     admins: tuple[AdminSection, ...] = ()  # dashboard logins
     api_tokens: tuple[ApiTokenSection, ...] = ()  # bearer tokens for /api/v1
 

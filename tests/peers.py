@@ -12,6 +12,8 @@ import random
 import secrets
 import shutil
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -149,3 +151,20 @@ PERSON_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.0"
 )
 PERSON = {"User-Agent": PERSON_AGENT}
+
+
+def wait_listening(process: subprocess.Popen, port: int, timeout: float = 10.0) -> None:
+    """Until a server process started on loopback accepts connections on `port`
+    (for servers that print nothing when ready); its stderr if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"{process.args[0]} exited: {error}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

@@ -7,13 +7,11 @@ needed); slapd runs in the foreground (-d 0) and is stopped by its PID.
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from peers import free_port, require_binary
+from peers import free_port, require_binary, wait_listening
 
 SUFFIX = "dc=example,dc=com"
 USER_DN = "uid={user},ou=people," + SUFFIX
@@ -114,23 +112,7 @@ class Slapd:
             [slapd, "-d", "0", "-f", str(config), "-h", f"{self.url}/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
-        self._wait_listening(timeout)
-
-    def _wait_listening(self, timeout: float) -> None:
-        # Readiness probe: slapd writes no "ready" line at -d 0, so connect until it accepts.
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                error = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise RuntimeError(f"slapd exited: {error}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+        wait_listening(self._process, self.port, timeout)
 
     def stop(self) -> None:
         if self._process is not None:

@@ -1,0 +1,204 @@
+"""The sender's Sent folder shows what recipients got: the rewritten message is
+appended over IMAP, logged in for the sender with admin credentials (a Dovecot
+master user, or a server's impersonation right).
+
+Never in the way of delivery: appending runs after the copies went out, in its
+own task, with its own attempts; a failure is logged and given up, the mail
+program's own Sent copy is still there. With `client_copy = "replace"` the
+mail program's copy (same Message-ID, without our marker) is deleted once ours
+is in, including when the program saves it a little later.
+
+imaplib (the standard library's, well-kept and synchronous) runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import imaplib
+import logging
+import re
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.schema_sent import ClientCopy, ImapTls, SentItemsSection
+
+log = logging.getLogger("sigrelay.sent_items")
+
+# Our copy carries this header, so `replace` never deletes it.
+MARKER = b"X-Sigrelay-Sent-Copy: yes\r\n"
+MARKER_NAME = "X-Sigrelay-Sent-Copy"
+# When to look for the mail program's copy after ours is in (s), up to replace_within_seconds.
+REPLACE_CHECKS = (0.0, 2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0)
+_LIST_LINE = re.compile(rb'\((?P<flags>[^)]*)\) (?:"[^"]*"|NIL) (?P<name>.+)$')
+
+
+class SentFolderError(Exception):
+    """An IMAP answer that is not OK, in words for the log."""
+
+
+@dataclass(frozen=True)
+class SentCopy:
+    user: str  # the mailbox: the sender's address in the directory
+    message: bytes  # as sent, CRLF line ends
+    message_id: str | None
+
+
+def _connect(section: SentItemsSection) -> imaplib.IMAP4:
+    host, port = section.address
+    tls = section.effective_tls
+    if tls is ImapTls.IMPLICIT:
+        return imaplib.IMAP4_SSL(
+            host, port, ssl_context=ssl.create_default_context(), timeout=section.timeout_seconds
+        )
+    imap = imaplib.IMAP4(host, port, timeout=section.timeout_seconds)
+    if tls is ImapTls.STARTTLS:
+        imap.starttls(ssl.create_default_context())
+    return imap
+
+
+def _ok(answer: tuple[str, list], doing: str) -> list:
+    kind, data = answer
+    if kind != "OK":
+        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
+        raise SentFolderError(f"{doing}: {kind} {detail}")
+    return data
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sent_folder(imap: imaplib.IMAP4, configured: str) -> str:
+    """The folder marked \\Sent (RFC 6154 SPECIAL-USE), else one named Sent."""
+    if configured != "auto":
+        return configured
+    for line in _ok(imap.list(), "LIST"):
+        found = _LIST_LINE.match(line) if isinstance(line, bytes) else None
+        if found and b"\\sent" in found.group("flags").lower():
+            return found.group("name").decode("utf-7", "replace").strip('"')
+    return "Sent"
+
+
+def append_copy(section: SentItemsSection, password: str, copy: SentCopy) -> str:
+    """Append (seen, dated now) and return the folder used. Blocking."""
+    imap = _connect(section)
+    try:
+        _ok(imap.login(section.login.format(user=copy.user), password), "LOGIN")
+        folder = sent_folder(imap, section.folder)
+        when = imaplib.Time2Internaldate(time.time())
+        _ok(imap.append(_quoted(folder), r"(\Seen)", when, MARKER + copy.message), "APPEND")
+        return folder
+    finally:
+        _logout(imap)
+
+
+def remove_client_copies(section: SentItemsSection, password: str, copy: SentCopy) -> int:
+    """Delete the mail program's copies of this message from Sent; their number."""
+    if not copy.message_id:
+        return 0
+    imap = _connect(section)
+    try:
+        _ok(imap.login(section.login.format(user=copy.user), password), "LOGIN")
+        folder = sent_folder(imap, section.folder)
+        _ok(imap.select(_quoted(folder)), "SELECT")
+        found = _ok(
+            imap.uid(
+                "SEARCH",
+                "HEADER", "Message-ID", _quoted(copy.message_id),
+                "NOT", "HEADER", MARKER_NAME, '""',
+            ),
+            "SEARCH",
+        )  # fmt: skip
+        uids = b" ".join(found).split()
+        if not uids:
+            return 0
+        _ok(imap.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", r"(\Deleted)"), "STORE")
+        _ok(imap.expunge(), "EXPUNGE")
+        return len(uids)
+    finally:
+        _logout(imap)
+
+
+def _logout(imap: imaplib.IMAP4) -> None:
+    with contextlib.suppress(OSError, imaplib.IMAP4.error):  # gone either way
+        imap.logout()
+
+
+FAILURES = (OSError, ssl.SSLError, imaplib.IMAP4.error, SentFolderError)
+
+
+class SentItems:
+    """Appends in the background; `submit` returns at once."""
+
+    def __init__(
+        self,
+        section: Callable[[], SentItemsSection],
+        password: Callable[[], str | None],
+        *,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        replace_checks: tuple[float, ...] = REPLACE_CHECKS,
+        on_outcome: Callable[[SentCopy, str], None] = lambda copy, outcome: None,
+    ) -> None:
+        self._section = section  # the running configuration's, read per message
+        self._password = password
+        self._retry_delays = retry_delays
+        self._replace_checks = replace_checks
+        self._tasks: set[asyncio.Task[None]] = set()
+        # For tests and metrics: each copy's outcome, "appended", "replaced N" or "failed".
+        self.on_outcome = on_outcome
+
+    def submit(self, copy: SentCopy) -> None:
+        task = asyncio.create_task(self._store(copy), name="sigrelay-sent-items")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _store(self, copy: SentCopy) -> None:
+        section, password = self._section(), self._password()
+        if not section.enabled or password is None:
+            return
+        for attempt in range(section.attempts):
+            try:
+                folder = await asyncio.to_thread(append_copy, section, password, copy)
+                break
+            except FAILURES as exc:
+                last = attempt + 1 == section.attempts
+                log.warning(
+                    "sent copy for %s not appended (attempt %d of %d%s): %s",
+                    copy.user, attempt + 1, section.attempts, ", giving up" if last else "",
+                    f"{type(exc).__name__}: {exc}",
+                )  # fmt: skip
+                if last:
+                    self.on_outcome(copy, "failed")
+                    return
+                await asyncio.sleep(self._retry_delays[min(attempt, len(self._retry_delays) - 1)])
+        log.info("sent copy appended for %s to %s", copy.user, folder)
+        if section.client_copy is ClientCopy.REPLACE:
+            removed = await self._replace(section, password, copy)
+            self.on_outcome(copy, f"replaced {removed}")
+        else:
+            self.on_outcome(copy, "appended")
+
+    async def _replace(self, section: SentItemsSection, password: str, copy: SentCopy) -> int:
+        waited = 0.0
+        for check in (c for c in self._replace_checks if c <= section.replace_within_seconds):
+            await asyncio.sleep(check - waited)
+            waited = check
+            try:
+                removed = await asyncio.to_thread(remove_client_copies, section, password, copy)
+            except FAILURES as exc:
+                log.warning("mail program's Sent copy for %s not removed: %s", copy.user, exc)
+                continue
+            if removed:
+                log.info("mail program's Sent copy for %s replaced", copy.user)
+                return removed
+        return 0
+
+    async def close(self) -> None:
+        """Stop: appends still running are cancelled (the program's copy remains)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
