@@ -9,14 +9,15 @@ from agents_judge import figures, judge_all
 
 from tracker.classify import Verdict
 
-# What the shipped classifier reaches today (bench/classify.py): a floor, so
-# that a change of rules that catches fewer machines or discards more people
-# fails here.
-CAUGHT_AT_LEAST = 0.957
-DISCARDED_AT_MOST = 0.046
-# Issue 16's goal, not reached yet: the last machines look exactly like
-# browsers, and the last people's agents (TV players, old Amiga browsers,
-# in-app views) look like nothing a browser sends.
+# What the shipped classifier reaches today (bench/classify.py), per part of
+# the data: a floor, so that a change of rules that catches fewer machines or
+# discards more people fails here. (caught at least, people discarded at most)
+FLOORS = {
+    "world": (0.956, 0.028),
+    "tuning": (0.951, 0.017),
+    "unseen": (0.963, 0.021),
+}
+# Issue 16's goal, not reached yet.
 GOAL_CAUGHT = 0.97
 GOAL_DISCARDED = 0.005
 
@@ -25,17 +26,19 @@ def _misses(judged) -> str:
     return "\n".join(f"{j.label} -> {j.verdict.value}: {j.agent[:120]}" for j in judged if j.wrong)
 
 
-def test_the_detector_keeps_its_figures_on_real_agents():
-    judged = judge_all()
+@pytest.mark.parametrize("part", FLOORS)
+def test_the_detector_keeps_its_figures_on_real_agents(part):
+    judged = judge_all(parts=[part])
     result = figures(judged)
-    assert result.machines > 1900 and result.humans > 700  # the data is all there
-    assert result.caught >= CAUGHT_AT_LEAST, _misses(judged)
-    assert result.humans_discarded <= DISCARDED_AT_MOST, _misses(judged)
+    assert result.machines > 1600 and result.humans > 650  # the data is all there
+    caught, discarded = FLOORS[part]
+    assert result.caught >= caught, _misses(judged)
+    assert result.humans_discarded <= discarded, _misses(judged)
 
 
 @pytest.mark.xfail(strict=True, reason="issue 16's goal is not reached yet (see README)")
 def test_the_detector_reaches_the_goal_of_issue_16():
-    result = figures(judge_all())
+    result = figures(judge_all(parts=["world"]))
     assert result.caught >= GOAL_CAUGHT and result.humans_discarded <= GOAL_DISCARDED
 
 
