@@ -13,7 +13,8 @@ called machines (prefetch or scanner; a proxy is a person's open). Parts:
 off before any tuning: the honest figure). Also the classifier's throughput on
 distinct agents (no cache hits). --misses lists every wrong one (of --part
 only, if given); --libraries also scores ua-parser's Spider family and
-crawlerdetect (if installed) alone, on the same data.
+crawlerdetect (if installed) alone, on the same data (the classifier uses
+neither: tracker/agents.py says why).
 """
 
 from __future__ import annotations
