@@ -81,13 +81,17 @@ def _throughput() -> None:
 
 
 def _libraries(judged_parts: list[str]) -> None:
-    from ua_parser import parse_device
+    try:
+        from ua_parser import parse_device
+    except ImportError:
+        print("\nua-parser is not installed (pip install 'ua-parser[regex]' to compare)")
+    else:
 
-    def spider(agent: str) -> Verdict:
-        device = parse_device(agent)
-        return Verdict.SCANNER if device and device.family == "Spider" else Verdict.HUMAN
+        def spider(agent: str) -> Verdict:
+            device = parse_device(agent)
+            return Verdict.SCANNER if device and device.family == "Spider" else Verdict.HUMAN
 
-    _report("ua-parser alone (device family Spider)", judge_all(spider, judged_parts))
+        _report("ua-parser alone (device family Spider)", judge_all(spider, judged_parts))
     try:
         from crawlerdetect import CrawlerDetect
     except ImportError:
