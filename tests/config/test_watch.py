@@ -6,12 +6,15 @@ import logging
 from pathlib import Path
 
 from config import Config, load_config
+from config.running import RunningConfig
 from config.watch import ConfigWatcher
 
 
 def _watcher(example_dir: Path, env: dict[str, str]) -> tuple[ConfigWatcher, list[Config]]:
     applied: list[Config] = []
-    return ConfigWatcher(load_config(example_dir, env), applied.append, env=env), applied
+    running = RunningConfig(load_config(example_dir, env))
+    running.subscribe(lambda old, new: applied.append(new))
+    return ConfigWatcher(running, env=env), applied
 
 
 def test_unchanged_directory_applies_nothing(example_dir, env):
