@@ -59,3 +59,13 @@ def test_fixing_an_invalid_change_applies_the_fix(example_dir, env, edit):
     edit(toml, "priority = ten", "priority = 12")
     assert watcher.check() is True
     assert applied[0].campaigns[0].priority == 12
+
+
+def test_a_reload_names_the_changes_that_need_a_restart(example_dir, env, caplog):
+    watcher, applied = _watcher(example_dir, env)
+    watcher.env = env | {"SIGRELAY_RELAY__LISTEN": "127.0.0.1:2626"}
+    (example_dir / "sigrelay.toml").write_text((example_dir / "sigrelay.toml").read_text() + "\n")
+    with caplog.at_level(logging.INFO, logger="sigrelay.config.watch"):
+        assert watcher.check() is True
+    assert applied[0].relay.listen == "127.0.0.1:2626"
+    assert "reload applied; these changes need a restart: relay.listen (" in caplog.text
