@@ -1,8 +1,16 @@
-"""build_plan: what the rewriter gets for one copy.
+"""build_plan: what the rewriter gets for one copy, built here and only here.
 
-The proxy decides *whether* a copy is tracked (privacy mode, internal
-recipient, opt-out, consent) and makes the token URLs; config turns that
-plus the sender's group and the campaign into a `rewriter.Plan`.
+The proxy decides at planning time which copies may be tracked (privacy mode,
+internal recipient, opt-out, consent, the sender's no-track switch), stores
+that with the copy, and makes the token URLs; config turns that plus the
+sender's group and the campaign into a `rewriter.Plan`. Every other fact of the
+delivery is passed in too (the upstream's 8BITMIME, the opt-out link, whether
+the relay signs with DKIM): nothing patches the Plan afterwards.
+
+Tracked or not is decided once per rendering, in `build_plan`: the copy's own
+decision, overruled by the running config (a group switched to privacy "off",
+or the global switch, since the copy was planned). The pixel, the tagged links
+and the opt-out link all follow that one answer.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.model import Config
+from config.optout_footer import with_optout_link
 from config.rules import Sender
 from config.schema import BannerDelivery, CampaignSection, VariantSection
 from rewriter import Banner, InlineImage, Plan
@@ -36,6 +45,11 @@ class Tracking:
     banner_url: str | None = None
     tag_link: Callable[[str], str] | None = None
     quoted: QuotedTags | None = None
+
+    @property
+    def tracked(self) -> bool:
+        """The copy was planned as tracked: it has tracker URLs of its own."""
+        return self.pixel_url is not None or self.tag_link is not None
 
     @classmethod
     def untracked(cls, banner_url: str | None = None, quoted: QuotedTags | None = None) -> Tracking:
@@ -63,16 +77,26 @@ def build_plan(
     campaign: CampaignSection | None,
     variant: VariantSection | None,
     tracking: Tracking | None,
+    allow_8bit: bool = False,
+    optout_url: str | None = None,
+    resign_dkim: bool = False,
 ) -> Plan:
     """`tracking=None` means no tracker URLs at all: no pixel, no tagged
     links and (having no URL for it) no hosted banner; an embedded banner
-    (campaign delivery "embedded") goes along as an inline image regardless."""
+    (campaign delivery "embedded") goes along as an inline image regardless.
+
+    `allow_8bit`: the upstream takes 8bit text (8BITMIME), so added non-ASCII
+    text need not turn a whole 7bit part into quoted-printable; `optout_url`:
+    the copy's opt-out link, put under the signature of a tracked copy;
+    `resign_dkim`: the relay signs what it sends, so a DKIM-signed original may
+    be rewritten."""
     group = sender.group
     tracking = tracking or Tracking()
     quoted = tracking.quoted
-    # The group's privacy mode and the global switch overrule whatever the
-    # caller passed: a group with privacy "off" never carries a tag.
-    tracked = cfg.tracking_allowed(group)
+    # Decided here, once: the group's privacy mode and the global switch
+    # overrule whatever the caller passed (a group with privacy "off" never
+    # carries a tag), and an untracked copy has no opt-out link either.
+    tracked = cfg.tracking_allowed(group) and tracking.tracked
     banner, inline = None, ()
     if campaign is not None and variant is not None:
         if campaign.delivery is BannerDelivery.EMBEDDED:
@@ -88,9 +112,13 @@ def build_plan(
                 width=variant.width,
                 height=variant.height,
             )
+    signature, reply = cfg.signature_for(sender), cfg.reply_signature_for(sender)
+    if tracked and optout_url is not None:
+        signature = with_optout_link(signature, optout_url, group.language)
+        reply = with_optout_link(reply, optout_url, group.language)
     return Plan(
-        signature=cfg.signature_for(sender),
-        reply_signature=cfg.reply_signature_for(sender),
+        signature=signature,
+        reply_signature=reply,
         banner=banner,
         pixel_url=tracking.pixel_url if tracked else None,
         link_mode=group.link_mode,
@@ -103,6 +131,8 @@ def build_plan(
         untag_banner=quoted.untag_banner if quoted else None,
         visit_parameter=quoted.visit_parameter if quoted else "",
         inline_images=inline,
+        allow_8bit=allow_8bit,
+        resign_dkim=resign_dkim,
     )
 
 

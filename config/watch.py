@@ -4,7 +4,9 @@ Polling mtimes (every few seconds) rather than inotify: it works the same on
 every filesystem (NFS, bind mounts in containers, config management that
 replaces files by rename). A change is loaded and validated as a whole; only
 a valid Config is handed on, so an invalid edit leaves the running config in
-place and the admin reads the precise errors in the log.
+place and the admin reads the precise errors in the log. A valid one is
+swapped into the running config (config/running.py) as a whole; the settings
+that only a restart applies are named in the log (config/restart.py).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from config.errors import ConfigError, ConfigErrors
 from config.loader import load_config
 from config.model import Config
+from config.restart import describe, restart_needed
+from config.running import RunningConfig
 
 log = logging.getLogger("sigrelay.config.watch")
 
@@ -40,23 +44,25 @@ def snapshot(directory: Path, extra: tuple[Path, ...] = ()) -> Snapshot:
 
 
 class ConfigWatcher:
-    """Calls `apply(new_config)` after each valid change of the directory."""
+    """Swaps each valid change of the directory into `running`."""
 
     def __init__(
         self,
-        current: Config,
-        apply: Callable[[Config], None],
+        running: RunningConfig,
         *,
         env: Mapping[str, str] = os.environ,
         interval: float = DEFAULT_INTERVAL,
     ) -> None:
-        self.current = current
-        self.apply = apply
+        self.running = running
         self.env = env
         self.interval = interval
         self._seen = self._snapshot()
         # For tests and metrics: the outcome of the last change looked at.
         self.last_errors: list[ConfigError] = []
+
+    @property
+    def current(self) -> Config:
+        return self.running.current
 
     def _snapshot(self) -> Snapshot:
         directory = self.current.config_dir
@@ -84,9 +90,11 @@ class ConfigWatcher:
         return None
 
     def _apply(self, cfg: Config) -> None:
-        self.current = cfg
-        self.apply(cfg)
+        old = self.running.swap(cfg)
         log.info("config reloaded from %s", cfg.config_dir)
+        needed = restart_needed(old, cfg)
+        if needed:
+            log.warning("reload applied; these changes need a restart: %s", describe(needed))
 
     def check(self) -> bool:
         """Look once (blocking); True if a new config was applied."""

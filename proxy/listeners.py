@@ -32,14 +32,13 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, AuthResult
 
-from config import Config
 from config.logfields import quoted
-from config.schema import ListenerMode, ListenerSection, split_host_port
+from config.running import RunningConfig
+from config.schema import ListenerMode, ListenerSection, RelaySection, split_host_port
 from proxy import metrics
 from proxy.auth import AuthBackend, AuthUnavailable
 from proxy.auth.backends import open_backend
-from proxy.server import RelayHandler
-from proxy.smtpdata import DataSMTP
+from proxy.server import RelayHandler, RelayPolicy, SessionSMTP
 from proxy.throttle import AuthLimits, AuthThrottle
 from proxy.tls import CertificateFiles
 from tracker.store import Store
@@ -71,23 +70,53 @@ def _is_loopback(ip: str) -> bool:
 
 @dataclass
 class SessionGuard:
-    """What all listeners of one relay share: AUTH backend, throttle, connection counts."""
+    """What all listeners of one relay share: AUTH backend and connection counts."""
 
     backend: AuthBackend
-    throttle: AuthThrottle
-    max_connections_per_ip: int
-    auth_on_loopback_without_tls: bool
-    max_connections: int = 500
     connections: Counter[str] = field(default_factory=Counter)
     open: int = 0  # every connection counted in `connections`, all IPs together
 
 
-class RelaySMTP(DataSMTP):
+@dataclass(frozen=True)
+class SessionLimits:
+    """The listener settings one connection is held to, from one Config snapshot."""
+
+    max_connections_per_ip: int
+    max_connections: int
+    auth_on_loopback_without_tls: bool
+    throttle: AuthThrottle
+
+    @classmethod
+    def of(cls, relay: RelaySection, throttle: Throttle) -> SessionLimits:
+        limits = AuthLimits(
+            max_failures=relay.auth_max_failures,
+            max_failures_per_ip=relay.auth_max_failures_per_ip,
+            block_seconds=relay.auth_block_seconds,
+            window=relay.auth_failure_window,
+            base_delay=relay.auth_failure_delay,
+        )
+        return cls(
+            max_connections_per_ip=relay.max_connections_per_ip,
+            max_connections=relay.max_connections,
+            auth_on_loopback_without_tls=relay.auth_on_loopback_without_tls,
+            throttle=AuthThrottle(throttle, limits),
+        )
+
+
+class RelaySMTP(SessionSMTP):
     def __init__(
-        self, handler: RelayHandler, *, guard: SessionGuard, implicit_tls: bool, **options: Any
+        self,
+        handler: RelayHandler,
+        policy: RelayPolicy,
+        *,
+        guard: SessionGuard,
+        limits: SessionLimits,
+        implicit_tls: bool,
+        **options: Any,
     ) -> None:
-        super().__init__(handler, **options)
+        super().__init__(handler, policy, **options)
         self.guard = guard
+        self.limits = limits
         self.implicit_tls = implicit_tls
         self._counted_ip: str | None = None
 
@@ -103,9 +132,9 @@ class RelaySMTP(DataSMTP):
         self.guard.connections[ip] += 1
         self.guard.open += 1
         refusal = None
-        if self.guard.open > self.guard.max_connections:
+        if self.guard.open > self.limits.max_connections:
             refusal, reason = SERVER_BUSY, "server-busy"
-        elif self.guard.connections[ip] > self.guard.max_connections_per_ip:
+        elif self.guard.connections[ip] > self.limits.max_connections_per_ip:
             refusal, reason = TOO_MANY_CONNECTIONS, "too-many-connections"
         if refusal is not None:
             metrics.REJECTED.labels(reason).inc()
@@ -117,7 +146,7 @@ class RelaySMTP(DataSMTP):
         # aiosmtpd only knows TLS it started itself (STARTTLS) and keeps this
         # flag per protocol instance; on smtps the connection is encrypted from
         # the first byte (passing False to the constructor logs a warning each time).
-        loopback_allowed = self.guard.auth_on_loopback_without_tls and _is_loopback(ip)
+        loopback_allowed = self.limits.auth_on_loopback_without_tls and _is_loopback(ip)
         if self.implicit_tls or loopback_allowed:
             self._auth_require_tls = False
 
@@ -177,7 +206,7 @@ class RelaySMTP(DataSMTP):
             login, password = login_bytes.decode(), password_bytes.decode()
         except UnicodeDecodeError:
             return AuthResult(success=False, handled=False)
-        throttle = self.guard.throttle
+        throttle = self.limits.throttle
         async with throttle.one_at_a_time(ip):
             wait = await throttle.refused_for(ip, login)
             if wait > 0:
@@ -217,57 +246,52 @@ class BoundListener:
 class Listeners:
     """Starts and stops every configured listener of one relay.
 
+    Each connection reads the running config once, when it is made: its
+    limits, timeouts and policy come from that snapshot (a reload reaches the
+    next connection). Sockets, certificates and the AUTH backend are made at
+    start and need a restart (config/restart.py).
+
     `inherited`: per configured listener, the file descriptors of sockets the
     first relay process bound and passed on (proxy/workers.py); this process
     then accepts from those instead of binding its own."""
 
     def __init__(
         self,
-        cfg: Config,
+        running: RunningConfig,
         handler: RelayHandler,
         store: Store,
         inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
         """`store`: where the AUTH throttle counts failures (shared by every node on it)."""
+        cfg = running.current  # the start-up snapshot: what binds and opens
         relay = cfg.relay
-        self.cfg = cfg
+        self.running = running
         self.handler = handler
         self.inherited = inherited
+        self.listeners = relay.effective_listeners
         self.certificates: CertificateFiles | None = None
         if relay.tls_cert is not None and relay.tls_key is not None:
             self.certificates = CertificateFiles(
                 cfg.config_dir / relay.tls_cert, cfg.config_dir / relay.tls_key
             )
-        self.guard = SessionGuard(
-            backend=open_backend(cfg),
-            throttle=AuthThrottle(
-                Throttle(store),
-                AuthLimits(
-                    max_failures=relay.auth_max_failures,
-                    max_failures_per_ip=relay.auth_max_failures_per_ip,
-                    block_seconds=relay.auth_block_seconds,
-                    window=relay.auth_failure_window,
-                    base_delay=relay.auth_failure_delay,
-                ),
-            ),
-            max_connections_per_ip=relay.max_connections_per_ip,
-            max_connections=relay.max_connections,
-            auth_on_loopback_without_tls=relay.auth_on_loopback_without_tls,
-        )
+        self.guard = SessionGuard(backend=open_backend(cfg))
+        throttle = Throttle(store)  # one for all snapshots: it holds the per-IP locks
+        self._limits = running.derive(lambda new: SessionLimits.of(new.relay, throttle))
         # (index in effective_listeners, mode, server)
         self._servers: list[tuple[int, ListenerMode, asyncio.Server]] = []
 
     def _factory(self, mode: ListenerMode):
-        relay = self.cfg.relay
-
         def factory() -> RelaySMTP:
+            # One snapshot per connection (config/running.py).
+            relay = self.running.current.relay
             certificates = self.certificates
             return RelaySMTP(
                 self.handler,
+                self.handler.policy(),
                 guard=self.guard,
+                limits=self._limits.get(),
                 hostname=relay.hostname,
                 ident="sigrelay",
-                data_size_limit=relay.max_message_size,
                 enable_SMTPUTF8=True,
                 decode_data=False,
                 timeout=relay.command_timeout,
@@ -297,14 +321,14 @@ class Listeners:
         host, port = split_host_port(listener.listen)
         # A crowd of clients connecting at once must queue in the kernel and reach
         # the cap's 421, not have SYNs dropped by asyncio's default backlog of 100.
-        backlog = max(LISTEN_BACKLOG, self.cfg.relay.max_connections)
+        backlog = max(LISTEN_BACKLOG, self.running.current.relay.max_connections)
         return [
             await loop.create_server(factory, host or None, port, ssl=ssl_context, backlog=backlog)
         ]
 
     async def start(self) -> None:
         try:
-            for index, listener in enumerate(self.cfg.relay.effective_listeners):
+            for index, listener in enumerate(self.listeners):
                 for server in await self._start_one(index, listener):
                     self._servers.append((index, listener.mode, server))
         except BaseException:
@@ -324,7 +348,7 @@ class Listeners:
     def socket_fds(self) -> list[list[int]]:
         """Per configured listener, the descriptors of its listening sockets (to
         pass to more relay processes)."""
-        fds: list[list[int]] = [[] for _ in self.cfg.relay.effective_listeners]
+        fds: list[list[int]] = [[] for _ in self.listeners]
         for index, _, server in self._servers:
             fds[index].extend(sock.fileno() for sock in server.sockets)
         return fds

@@ -7,7 +7,12 @@ makes exactly the same copies with the same tokens. Copy ids are derived from
 the queue id and the copy (proxy/copyids.py): a message planned again because
 the relay stopped before its first outcome was written gets the same ids.
 `render()` runs per delivery attempt: config builds the rewriter plan from
-the stored copy, the rewriter makes the bytes.
+the stored copy and every fact of this delivery (config/plans.py), the
+rewriter makes the bytes.
+
+Each of them reads the running config once (config/running.py) and uses that
+snapshot throughout: a large message renders in a thread while a reload may
+swap the holder, and must not mix two configurations.
 
 Fail open (DESIGN.md): if planning or rewriting raises, the recipients get
 the original message unmodified; mail is never held back by a template.
@@ -18,20 +23,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from config import Config, QuotedTags, Tracking, build_plan
 from config.campaigns import Audience
-from config.schema import CampaignSection, VariantSection
+from config.running import RunningConfig
 from proxy import metrics
 from proxy.copyids import copy_id_for
 from proxy.fanout import OFF, PERSONAL, CopySpec, split
 from proxy.notrack import strip_notrack, wants_no_tracking
-from proxy.optout_footer import optout_url, with_optout_link
+from proxy.optout_link import optout_url
 from proxy.recipient_choices import Caps, RecipientChoices, cap_of
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
-from rewriter import Outcome, Rewritten
+from rewriter import Outcome, Plan, Rewritten
 from rewriter.rewrite import rewrite
 from tracker.store import CopyRecord
 from tracker.tokens import (
@@ -50,18 +55,22 @@ log = logging.getLogger("sigrelay.proxy.planning")
 class Planner:
     def __init__(
         self,
-        cfg: Config,
+        running: RunningConfig,
         keyring: Keyring,
+        *,
+        choices: RecipientChoices | None = None,
         clicked: Callable[[str], frozenset[str]] | None = None,
+        dkim: bool = False,
     ) -> None:
-        # `cfg` is replaced as a whole on a hot reload; one message is planned
-        # with the Config it started with (read once into a local).
-        self.cfg = cfg
+        """`choices`: the opt-out and consent lists (None: nobody is looked up and
+        no copy gets an opt-out link); `clicked`: recipient address -> campaigns
+        they clicked (personal mode follow-ups); `dkim`: the relay signs what it
+        sends (proxy/dkim.py)."""
+        self.running = running
         self.keyring = keyring
-        # The opt-out and consent lists; the relay sets them when it has a store.
-        self.choices: RecipientChoices | None = None
-        # recipient address -> campaigns they clicked (personal mode follow-ups).
+        self.choices = choices
         self.clicked = clicked
+        self.dkim = dkim
 
     # --- once per message ---------------------------------------------------
 
@@ -69,15 +78,15 @@ class Planner:
         """`caps`: what each recipient allows, from `await recipient_caps(entry)`."""
         envelope = entry.envelope
         try:
-            return self._plan(entry, caps or {})
+            return self._plan(self.running.current, entry, caps or {})
         except Exception:
             log.exception("planning failed queue_id=%s: one untracked copy", entry.queue_id)
             copy_id = copy_id_for(self.keyring, entry.queue_id, OFF, envelope.rcpts)
             untracked = CopyState(copy_id, envelope.rcpts, tracked=False, privacy=OFF)
             return MessageState(envelope.mail_from, "", (untracked,))
 
-    def _plan(self, entry: SpoolEntry, caps: Caps) -> MessageState:
-        cfg, envelope = self.cfg, entry.envelope
+    def _plan(self, cfg: Config, entry: SpoolEntry, caps: Caps) -> MessageState:
+        envelope = entry.envelope
         sender = cfg.sender(envelope.mail_from)
         group = sender.group
         # A null sender is a bounce or other machine mail (RFC 5321 4.5.5): never tracked.
@@ -92,7 +101,7 @@ class Planner:
 
         for spec in split(envelope.rcpts, mode, cfg.is_internal, copy_id, cap_of(caps)):
             try:
-                campaign_id, variant = self._campaign_of(entry, spec, group.name)
+                campaign_id, variant = self._campaign_of(cfg, entry, spec, group.name)
             except Exception as error:
                 # One recipient's trouble (an address no code path foresaw) costs
                 # that copy its banner, never the other copies their plan.
@@ -107,9 +116,9 @@ class Planner:
         return MessageState(sender.address, group.name, tuple(copies))
 
     def _campaign_of(
-        self, entry: SpoolEntry, spec: CopySpec, group: str
+        self, cfg: Config, entry: SpoolEntry, spec: CopySpec, group: str
     ) -> tuple[str | None, str | None]:
-        cfg, envelope = self.cfg, entry.envelope
+        envelope = entry.envelope
         # The schedule is read at the time the message was received, per copy:
         # campaigns may target some recipients only.
         campaign = cfg.campaign_for(group, envelope.received_at, self._audience(spec))
@@ -131,7 +140,7 @@ class Planner:
         """What each recipient allows (opt-out, consent), looked up before plan()."""
         if self.choices is None:
             return {}
-        cfg = self.cfg
+        cfg = self.running.current
         return await self.choices.caps(entry.envelope.rcpts, cfg.privacy, cfg.is_internal)
 
     def records(self, entry: SpoolEntry, state: MessageState) -> list[CopyRecord]:
@@ -160,17 +169,13 @@ class Planner:
         """The copy's bytes and how the rewriter fared (counted, and logged by delivery).
         `allow_8bit`: the upstream takes 8bit text (8BITMIME), so added non-ASCII
         text need not turn a whole 7bit part into quoted-printable."""
+        cfg = self.running.current  # this copy's one snapshot
         # Our no-track header and subject tag never reach the recipients; the
         # spooled original keeps them (new bytes for the copy, no edit in place).
-        data = strip_notrack(entry.data, self.cfg.privacy.notrack_tag)
+        data = strip_notrack(entry.data, cfg.privacy.notrack_tag)
         entry = dataclasses.replace(entry, data=data)
         try:
-            plan = replace(self._rewriter_plan(entry, copy), allow_8bit=allow_8bit)
-            url = self._optout_url(copy)
-            if url is not None:
-                language = self.cfg.sender(entry.envelope.mail_from).group.language
-                plan = with_optout_link(plan, url, language)
-            result = rewrite(entry.data, plan)
+            result = rewrite(entry.data, self._rewriter_plan(cfg, entry, copy, allow_8bit))
         except Exception as error:
             # rewrite() never raises by contract; build_plan renders templates and might.
             log.exception(
@@ -187,15 +192,14 @@ class Planner:
             )
         return result
 
-    def _campaign(self, copy: CopyState) -> tuple[CampaignSection | None, VariantSection | None]:
-        campaign = self.cfg.campaign(copy.campaign) if copy.campaign else None
-        variant = campaign.variant(copy.variant) if campaign and copy.variant else None
-        return (campaign, variant) if variant else (None, None)
-
-    def _rewriter_plan(self, entry: SpoolEntry, copy: CopyState):
-        cfg = self.cfg
+    def _rewriter_plan(
+        self, cfg: Config, entry: SpoolEntry, copy: CopyState, allow_8bit: bool
+    ) -> Plan:
         sender = cfg.sender(entry.envelope.mail_from)
-        campaign, variant = self._campaign(copy)
+        campaign = cfg.campaign(copy.campaign) if copy.campaign else None
+        variant = campaign.variant(copy.variant) if campaign and copy.variant else None
+        if variant is None:
+            campaign = None
         public = cfg.tracker.public_url
         banner_url = None
         if campaign and variant:
@@ -205,51 +209,64 @@ class Planner:
             banner = Token(Kind.BANNER, copy_id, f"{campaign.id}/{variant.id}")
             banner_url = token_url(public, banner, self.keyring)
         # Every copy, tracked or not, makes the tags of earlier copies quoted in it inert.
-        quoted = QuotedTags(self._untag, self._untag_banner, VISIT_PARAMETER)
+        quoted = QuotedTags(
+            _untagger(public, self.keyring), _banner_untagger(public, self.keyring), VISIT_PARAMETER
+        )
         if not copy.tracked:
             tracking = Tracking.untracked(banner_url, quoted)
         else:
             tracking = Tracking(
                 pixel_url=token_url(public, Token(Kind.OPEN, copy.copy_id), self.keyring),
                 banner_url=banner_url,
-                tag_link=self._tagger(copy.copy_id),
+                tag_link=_tagger(public, self.keyring, copy.copy_id),
                 quoted=quoted,
             )
-        plan = build_plan(cfg, sender, campaign=campaign, variant=variant, tracking=tracking)
-        # We sign what we send: a DKIM-signed original may then be rewritten.
-        return replace(plan, resign_dkim=True) if cfg.dkim.enabled else plan
+        optout = None
+        if self.choices is not None:
+            optout = optout_url(copy, self.keyring, public, self.choices.pseudonym_key)
+        return build_plan(
+            cfg,
+            sender,
+            campaign=campaign,
+            variant=variant,
+            tracking=tracking,
+            allow_8bit=allow_8bit,
+            optout_url=optout,
+            resign_dkim=self.dkim,  # we sign what we send: a signed original may be rewritten
+        )
 
-    def _optout_url(self, copy: CopyState) -> str | None:
-        if self.choices is None:
-            return None
-        public, key = self.cfg.tracker.public_url, self.choices.pseudonym_key
-        return optout_url(copy, self.keyring, public, key)
 
-    def _tagger(self, copy_id: str) -> Callable[[str], str]:
-        public, keyring = self.cfg.tracker.public_url, self.keyring
+def _tagger(public: str, keyring: Keyring, copy_id: str) -> Callable[[str], str]:
+    def tag_link(url: str) -> str:
+        return token_url(public, Token(Kind.CLICK, copy_id, url), keyring)
 
-        def tag_link(url: str) -> str:
-            return token_url(public, Token(Kind.CLICK, copy_id, url), keyring)
+    return tag_link
 
-        return tag_link
 
-    def _untag(self, url: str) -> str | None:
-        """One of our click URLs (from an earlier message quoted in this one) -> its target."""
-        prefix = f"{self.cfg.tracker.public_url}/{Kind.CLICK.value}/"
+def _untagger(public: str, keyring: Keyring) -> Callable[[str], str | None]:
+    """One of our click URLs (from an earlier message quoted in this one) -> its target."""
+    prefix = f"{public}/{Kind.CLICK.value}/"
+
+    def untag(url: str) -> str | None:
         if not url.startswith(prefix):
             return None
-        token = decode(url.removeprefix(prefix), self.keyring, Kind.CLICK)
+        token = decode(url.removeprefix(prefix), keyring, Kind.CLICK)
         return token.target if token else None
 
-    def _untag_banner(self, url: str) -> str | None:
-        """One of our banner URLs (from an earlier copy quoted in this one) -> the
-        same image under a token that names no copy: served, cached, counted never."""
-        public = self.cfg.tracker.public_url
-        prefix = f"{public}/{Kind.BANNER.value}/"
+    return untag
+
+
+def _banner_untagger(public: str, keyring: Keyring) -> Callable[[str], str | None]:
+    """One of our banner URLs (from an earlier copy quoted in this one) -> the
+    same image under a token that names no copy: served, cached, counted never."""
+    prefix = f"{public}/{Kind.BANNER.value}/"
+
+    def untag_banner(url: str) -> str | None:
         if not url.startswith(prefix):
             return None
-        token = decode(url.removeprefix(prefix), self.keyring, Kind.BANNER)
+        token = decode(url.removeprefix(prefix), keyring, Kind.BANNER)
         if token is None or token.target is None:
             return None  # unreadable: the rewriter removes the image
-        quiet = Token(Kind.BANNER, UNTRACKED_COPY_ID, token.target)
-        return token_url(public, quiet, self.keyring)
+        return token_url(public, Token(Kind.BANNER, UNTRACKED_COPY_ID, token.target), keyring)
+
+    return untag_banner

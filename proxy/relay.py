@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from config import Config
+from config.running import RunningConfig
 from proxy import metrics
 from proxy.backoff import RetryPolicy
 from proxy.delivery import DeliveryWorker
 from proxy.dkim import load_signer
 from proxy.listeners import Listeners
 from proxy.planning import Planner
+from proxy.recipient_choices import RecipientChoices
 from proxy.recorder import Recorder
-from proxy.senders import SenderAuthorization
 from proxy.server import RelayHandler, RelayPolicy
 from proxy.spool import WHOLE, Share, Spool
 from proxy.upstream import Upstream, upstream_from_config
@@ -37,10 +37,12 @@ DRAIN_POLL = 0.05
 class Relay:
     def __init__(
         self,
-        cfg: Config,
+        running: RunningConfig,
         store: Store,
         keyring: Keyring,
         *,
+        choices: RecipientChoices | None = None,
+        clicked: Callable[[str], frozenset[str]] | None = None,
         retry: RetryPolicy | None = None,
         upstream: Upstream | None = None,
         concurrency: int = 8,
@@ -48,9 +50,12 @@ class Relay:
         share: Share = WHOLE,
         inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        """`share`: the queue ids this process owns when several relay processes
+        """`running`: the running configuration, read per session and per message;
+        `choices`, `clicked`: the planner's look-ups (proxy/planning.py);
+        `share`: the queue ids this process owns when several relay processes
         share the spool; `inherited`: their listening sockets (proxy/workers.py)."""
-        self.cfg = cfg
+        cfg = running.current  # the start-up snapshot: what is opened once
+        self.running = running
         self.spool = Spool(cfg.data.dir / "spool", share=share)
         self.upstream = upstream or upstream_from_config(cfg)
         self.recorder = Recorder(
@@ -59,7 +64,7 @@ class Relay:
         signer = load_signer(cfg)
         self.worker = DeliveryWorker(
             self.spool,
-            Planner(cfg, keyring),
+            Planner(running, keyring, choices=choices, clicked=clicked, dkim=signer is not None),
             self.upstream,
             self.recorder,
             retry or RetryPolicy(max_age=cfg.relay.max_age_days * 86400),
@@ -67,17 +72,12 @@ class Relay:
             hostname=cfg.relay.hostname,
             sign=signer.sign if signer else None,
         )
+        # Trusted networks, limits and sender checks: one policy per snapshot,
+        # read by each SMTP session when it starts (proxy/server.py).
         self.handler = RelayHandler(
-            self.spool,
-            RelayPolicy(
-                trusted_networks=tuple(cfg.relay.trusted_networks),
-                max_recipients=cfg.relay.max_recipients,
-                max_message_size=cfg.relay.max_message_size,
-            ),
-            on_queued=self._queued,
-            senders=SenderAuthorization(cfg),
+            self.spool, running.derive(RelayPolicy.of).get, on_queued=self._queued
         )
-        self.listeners = Listeners(cfg, self.handler, store, inherited)
+        self.listeners = Listeners(running, self.handler, store, inherited)
 
     @property
     def address(self) -> tuple[str, int]:

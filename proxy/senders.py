@@ -51,6 +51,10 @@ def _malformed(exc: MalformedHeader) -> Refusal:
 
 
 class SenderAuthorization:
+    """The sender checks of one Config snapshot (its directory and domains): made
+    again for each new snapshot (`RelayPolicy.of`), so an alias added to the
+    directory is allowed from the next SMTP session on, without a restart."""
+
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
 

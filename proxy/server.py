@@ -4,6 +4,11 @@ Thin on purpose (aiosmtpd's "implement only the hooks you care about"): who
 may relay is `RelayPolicy`, storing is `Spool.put`, and the answer 250 is
 given only after `put` returned, i.e. after the message is synced to disk.
 
+One snapshot per SMTP session: the protocol (`SessionSMTP`) reads the relay's
+policy once when the client connects, and every command of that session is
+judged by it (trusted networks, limits, sender checks), also after STARTTLS;
+a reload reaches the next connection (config/running.py).
+
 Never an open relay: a client that neither authenticated nor comes from a
 trusted network is refused at MAIL FROM (530, it must authenticate), and
 again at RCPT TO and DATA in case a client skips ahead (RFC 5321 3.3 lets
@@ -20,9 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from config import Config
 from config.logfields import quoted
 from proxy import metrics
 from proxy.auth import Identity
@@ -91,9 +98,22 @@ def uses_routing(address: str) -> bool:
 
 @dataclass(frozen=True)
 class RelayPolicy:
+    """What one SMTP session is judged by, from one Config snapshot."""
+
     trusted_networks: tuple[IPv4Network | IPv6Network, ...]
     max_recipients: int
     max_message_size: int
+    senders: SenderAuthorization | None = None  # None: no sender checks (spool-path tests)
+
+    @classmethod
+    def of(cls, cfg: Config) -> RelayPolicy:
+        relay = cfg.relay
+        return cls(
+            trusted_networks=tuple(relay.trusted_networks),
+            max_recipients=relay.max_recipients,
+            max_message_size=relay.max_message_size,
+            senders=SenderAuthorization(cfg),
+        )
 
     def trusted(self, peer: object) -> bool:
         if not isinstance(peer, tuple) or not peer:
@@ -107,21 +127,33 @@ class RelayPolicy:
         return any(address in network for network in self.trusted_networks)
 
 
+class PolicySession(Session):
+    """An aiosmtpd session that carries the policy its connection started with."""
+
+    def __init__(self, loop: Any, policy: RelayPolicy) -> None:
+        super().__init__(loop)
+        self.policy = policy
+
+
 class RelayHandler:
     def __init__(
         self,
         spool: Spool,
-        policy: RelayPolicy,
+        policy: Callable[[], RelayPolicy],
         on_queued: Callable[[str], None] = lambda queue_id: None,
-        senders: SenderAuthorization | None = None,
     ) -> None:
+        """`policy`: the policy of a session starting now (read once per connection)."""
         self.spool = spool
         self.policy = policy
         self.on_queued = on_queued
-        self.senders = senders  # None: no sender checks (unit tests of the spool path)
+
+    def policy_of(self, session: Session) -> RelayPolicy:
+        if isinstance(session, PolicySession):
+            return session.policy
+        return self.policy()  # a protocol not made by us (tests of aiosmtpd's own)
 
     def may_relay(self, session: Session) -> bool:
-        return identity_of(session) is not None or self.policy.trusted(session.peer)
+        return identity_of(session) is not None or self.policy_of(session).trusted(session.peer)
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list
@@ -138,8 +170,9 @@ class RelayHandler:
         if problem is not None:
             detail = "from=" + quoted(f"<{address}>")
             return _refuse(session, problem, "bad-address", "mail", detail)
-        if self.senders is not None:
-            refusal = self.senders.check_envelope(identity_of(session), _sender(address))
+        senders = self.policy_of(session).senders
+        if senders is not None:
+            refusal = senders.check_envelope(identity_of(session), _sender(address))
             if refusal is not None:
                 reason = "null-sender" if refusal is NULL_SENDER_REFUSED else "sender"
                 detail = "from=" + quoted(f"<{address}>")
@@ -162,7 +195,7 @@ class RelayHandler:
             return _refuse(
                 session, ROUTING_REFUSED, "routing", "rcpt", "to=" + quoted(f"<{address}>")
             )
-        if len(envelope.rcpt_tos) >= self.policy.max_recipients:
+        if len(envelope.rcpt_tos) >= self.policy_of(session).max_recipients:
             return _refuse(session, TOO_MANY_RECIPIENTS, "too-many-recipients", "rcpt")
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
@@ -173,11 +206,12 @@ class RelayHandler:
             return _refuse(session, AUTH_REQUIRED, "not-trusted", "data")
         data = envelope.original_content or envelope.content
         assert isinstance(data, bytes), "the server runs with decode_data=False"
-        if self.senders is not None:
+        senders = self.policy_of(session).senders
+        if senders is not None:
             identity = identity_of(session)
             sender = _sender(envelope.mail_from)
             try:
-                refusal = self.senders.check_from(identity, data, sender, utf8=envelope.smtp_utf8)
+                refusal = senders.check_from(identity, data, sender, utf8=envelope.smtp_utf8)
             except Exception as exc:  # bounded parsing should make this unreachable
                 detail = f"error={type(exc).__name__}"
                 return _refuse(session, HEADERS_UNREADABLE, "malformed-header", "data", detail)
@@ -213,16 +247,28 @@ class RelayHandler:
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
 
+class SessionSMTP(DataSMTP):
+    """One client connection, judged by the policy read when it was made: the
+    session made again after STARTTLS (RFC 3207 4.2) keeps the same one."""
+
+    def __init__(self, handler: RelayHandler, policy: RelayPolicy, **options: Any) -> None:
+        super().__init__(handler, data_size_limit=policy.max_message_size, **options)
+        self.policy = policy
+
+    def _create_session(self) -> Session:
+        return PolicySession(self.loop, self.policy)
+
+
 def smtp_factory(handler: RelayHandler, *, hostname: str) -> Callable[[], SMTP]:
     """What `loop.create_server` calls for each connection: one SMTP protocol
     per client, all in the loop that also runs delivery."""
 
     def factory() -> SMTP:
-        return DataSMTP(
+        return SessionSMTP(
             handler,
+            handler.policy(),
             hostname=hostname,
             ident="sigrelay",
-            data_size_limit=handler.policy.max_message_size,
             enable_SMTPUTF8=True,
             decode_data=False,
         )

@@ -24,6 +24,7 @@ from aiohttp import web
 from config import Config
 from config import watch as config_watch
 from config.campaigns import follow_up_sources
+from config.running import RunningConfig
 from proxy import metrics as relay_metrics
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
@@ -76,7 +77,9 @@ class Service:
     """The parts of one sigrelay process, started and stopped in order."""
 
     def __init__(self, cfg: Config, parts: Parts = Parts()) -> None:
-        self.cfg = cfg
+        # The one holder of the running configuration: every part reads it
+        # (config/running.py); the config watcher swaps it.
+        self.running = RunningConfig(cfg)
         self.parts = parts
         self.store: Store | None = None
         self.writer: EventWriter | None = None
@@ -96,8 +99,13 @@ class Service:
         self.role: WorkerRole | None = None
         self.workers: WorkerProcesses | None = None
 
+    @property
+    def cfg(self) -> Config:
+        """The running configuration now (a reload may swap it)."""
+        return self.running.current
+
     async def start(self) -> None:
-        cfg = self.cfg
+        cfg = self.running.current  # the start-up snapshot: what is bound and opened
         if self.parts.relay:
             self.role = role_from_env(cfg.relay.workers)
             if not self.role.first:
@@ -133,9 +141,9 @@ class Service:
                 ),
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(
-                    lambda: self.cfg.company.landing_domains,
-                    allow_http=lambda: self.cfg.tracker.landing_allow_http,
-                    gpc=lambda: self.cfg.privacy.gpc,
+                    lambda: self.running.current.company.landing_domains,
+                    allow_http=lambda: self.running.current.tracker.landing_allow_http,
+                    gpc=lambda: self.running.current.privacy.gpc,
                 ),
                 optout=OptOutSettings(
                     self.store,
@@ -163,9 +171,20 @@ class Service:
         if self.parts.relay:
             role = self.role
             assert role is not None
-            self.relay = Relay(cfg, self.store, keyring, share=role.share, inherited=role.inherited)
-            self.relay.worker.planner.choices = RecipientChoices(self.store, pseudonym_key)
-            self._start_click_history()
+            history = ClickHistory(
+                self.store, lambda: follow_up_sources(self.running.current.campaigns)
+            )
+            self.relay = Relay(
+                self.running,
+                self.store,
+                keyring,
+                choices=RecipientChoices(self.store, pseudonym_key),
+                clicked=history.clicked,
+                share=role.share,
+                inherited=role.inherited,
+            )
+            # Who clicked which campaign (personal mode), for follow-up campaigns.
+            self._click_history = asyncio.create_task(history.run(), name="sigrelay-click-history")
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
             # Where the relay really listens: `listen` is only the default
@@ -222,15 +241,8 @@ class Service:
         return await claim_once(self.store, key, time.time(), 2 * 86400)
 
     def _notify_group(self, name: str) -> bool:
-        group = self.cfg.group(name)  # the current config: a reload may switch it off
+        group = self.running.current.group(name)  # a reload may switch it off
         return group is not None and group.notify_sender
-
-    def _start_click_history(self) -> None:
-        """Who clicked which campaign (personal mode), for follow-up campaigns."""
-        assert self.relay is not None and self.store is not None
-        history = ClickHistory(self.store, lambda: follow_up_sources(self.cfg.campaigns))
-        self.relay.worker.planner.clicked = history.clicked
-        self._click_history = asyncio.create_task(history.run(), name="sigrelay-click-history")
 
     def _start_retention(self, cfg: Config) -> None:
         """The retention policy, applied daily by every node (purging is idempotent)."""
@@ -246,11 +258,11 @@ class Service:
         self._retention = asyncio.create_task(job, name="sigrelay-retention")
 
     def _banner_file(self, campaign: str, variant: str) -> Path | None:
-        return self.cfg.banner_file(campaign, variant)  # the current config, after reloads
+        return self.running.current.banner_file(campaign, variant)  # after reloads too
 
     def _start_config_watch(self) -> None:
         self.config_watcher = config_watch.ConfigWatcher(
-            self.cfg, self.apply_config, interval=self.config_poll_interval
+            self.running, interval=self.config_poll_interval
         )
         self._config_watch = asyncio.create_task(
             self.config_watcher.run(), name="sigrelay-config-watch"
@@ -261,23 +273,11 @@ class Service:
                 sync_periodically(lambda: self.cfg, os.environ), name="sigrelay-directory-sync"
             )
 
-    def apply_config(self, cfg: Config) -> None:
-        """Swap in a reloaded, valid config. Plain attribute assignments on the
-        event loop: every message or request sees the old or the new Config whole.
-        Listen addresses, the store and the upstream need a restart."""
-        old, self.cfg = self.cfg, cfg
-        if self.relay is not None:
-            self.relay.cfg = cfg
-            self.relay.worker.planner.cfg = cfg
-        for name in ("relay", "upstream", "tracker", "store", "data"):
-            if getattr(old, name) != getattr(cfg, name):
-                log.warning("config [%s] changed: takes effect after a restart", name)
-
     def _dashboard(self, keyring: Keyring) -> DashboardSettings:
         """/admin and /api/v1: admins, API tokens and the forget key from the config."""
         assert self.store is not None
-        key = load_pseudonym_key(self.cfg.data.dir, os.environ)
-        return settings_from_config(self.cfg, self.store, keyring, os.environ, key)
+        key = load_pseudonym_key(self.running.current.data.dir, os.environ)
+        return settings_from_config(self.running, self.store, keyring, os.environ, key)
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""

@@ -6,12 +6,15 @@ import logging
 from pathlib import Path
 
 from config import Config, load_config
+from config.running import RunningConfig
 from config.watch import ConfigWatcher
 
 
 def _watcher(example_dir: Path, env: dict[str, str]) -> tuple[ConfigWatcher, list[Config]]:
     applied: list[Config] = []
-    return ConfigWatcher(load_config(example_dir, env), applied.append, env=env), applied
+    running = RunningConfig(load_config(example_dir, env))
+    running.subscribe(lambda old, new: applied.append(new))
+    return ConfigWatcher(running, env=env), applied
 
 
 def test_unchanged_directory_applies_nothing(example_dir, env):
@@ -56,3 +59,13 @@ def test_fixing_an_invalid_change_applies_the_fix(example_dir, env, edit):
     edit(toml, "priority = ten", "priority = 12")
     assert watcher.check() is True
     assert applied[0].campaigns[0].priority == 12
+
+
+def test_a_reload_names_the_changes_that_need_a_restart(example_dir, env, caplog):
+    watcher, applied = _watcher(example_dir, env)
+    watcher.env = env | {"SIGRELAY_RELAY__LISTEN": "127.0.0.1:2626"}
+    (example_dir / "sigrelay.toml").write_text((example_dir / "sigrelay.toml").read_text() + "\n")
+    with caplog.at_level(logging.INFO, logger="sigrelay.config.watch"):
+        assert watcher.check() is True
+    assert applied[0].relay.listen == "127.0.0.1:2626"
+    assert "reload applied; these changes need a restart: relay.listen (" in caplog.text

@@ -8,6 +8,7 @@ import pytest
 from dashboardsite import API_TOKEN, PASSWORD
 
 from config import ConfigError, ConfigErrors, load_config
+from config.running import RunningConfig
 from tracker.dashboard import settings_from_config
 from tracker.dashboard.auth import hash_api_token, hash_password
 from tracker.store import Store
@@ -47,7 +48,9 @@ async def test_admins_and_api_tokens_from_hash_or_environment(tmp_path: Path):
     extra = _admins_and_tokens(hash_password(PASSWORD), hash_api_token(API_TOKEN))
     cfg = _load(tmp_path, extra, {"SIGRELAY_TRACKER__PUBLIC_URL": "https://t.example.com"})
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
-    settings = settings_from_config(cfg, store, KEYRING, {"GRAFANA_TOKEN": "from-env"})
+    settings = settings_from_config(
+        RunningConfig(cfg), store, KEYRING, {"GRAFANA_TOKEN": "from-env"}
+    )
     await store.close()
     assert await settings.admins.verify("alice", PASSWORD)
     assert settings.api_tokens.name_of(f"Bearer {API_TOKEN}") == "ci"
@@ -59,7 +62,7 @@ async def test_api_token_whose_variable_is_unset_is_disabled(tmp_path: Path):
     extra = _admins_and_tokens(hash_password(PASSWORD), hash_api_token(API_TOKEN))
     cfg = _load(tmp_path, extra)
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
-    settings = settings_from_config(cfg, store, KEYRING, {})
+    settings = settings_from_config(RunningConfig(cfg), store, KEYRING, {})
     await store.close()
     assert settings.api_tokens.name_of("Bearer ") is None
     assert not settings.secure_cookies

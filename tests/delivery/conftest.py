@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from config import load_config
+from config.running import RunningConfig
 from peers import load_conftest
 from proxy.backoff import RetryPolicy
 from proxy.relay import Relay
@@ -46,7 +47,9 @@ async def start_relay(relay_env: dict[str, str], store, keyring) -> AsyncIterato
     ) -> Relay:
         env = {**relay_env, "SIGRELAY_RELAY__HOSTNAME": RELAY_HOSTNAME, **env_changes}
         cfg = load_config(env=env)
-        relay = Relay(cfg, store, keyring, retry=retry, upstream=upstream, store_retry=0.05)
+        relay = Relay(
+            RunningConfig(cfg), store, keyring, retry=retry, upstream=upstream, store_retry=0.05
+        )
         await relay.start()
         running.append(relay)
         return relay

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from config import Config
+from config.running import RunningConfig
 from exampleflow import INTERNAL, SALES_SENDER, send
 from mailparts import body_text, parse, tokens
 from peers import free_port
@@ -59,7 +60,9 @@ async def test_the_header_sends_the_message_untracked_and_is_removed(
 
 
 def test_the_spooled_original_keeps_its_tag_while_the_copy_loses_it(cfg: Config):
-    planner = Planner(cfg, load_keyring(cfg.data.dir, {"SIGRELAY_TOKEN_KEYS": "k:" + "a" * 24}))
+    planner = Planner(
+        RunningConfig(cfg), load_keyring(cfg.data.dir, {"SIGRELAY_TOKEN_KEYS": "k:" + "a" * 24})
+    )
     original = _message("[notrack] Our offer", ("X-Sigrelay-Track", "no"))
     envelope = Envelope(mail_from=SALES_SENDER, rcpts=(KIM,), received_at=datetime.now(UTC))
     entry = SpoolEntry("Q1", envelope, original, None)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from config import load_config
+from config.running import RunningConfig
 from peers import free_port
 from proxy.backoff import RetryPolicy
 from proxy.server import RelayHandler, smtp_factory
@@ -109,7 +110,9 @@ async def start_relay(relay_env: dict[str, str], store, keyring) -> AsyncIterato
 
     async def start(**env_changes: str):
         cfg = load_config(env={**relay_env, **env_changes})
-        relay = relay_module.Relay(cfg, store, keyring, retry=FAST_RETRY, store_retry=0.05)
+        relay = relay_module.Relay(
+            RunningConfig(cfg), store, keyring, retry=FAST_RETRY, store_retry=0.05
+        )
         await relay.start()
         running.append(relay)
         return relay

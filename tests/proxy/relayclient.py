@@ -38,8 +38,12 @@ async def smtp_send(
     return await asyncio.to_thread(send)
 
 
-def policy(trusted=LOOPBACK, max_recipients: int = 100, max_size: int = 1_000_000) -> RelayPolicy:
-    return RelayPolicy(trusted, max_recipients=max_recipients, max_message_size=max_size)
+def policy(
+    trusted=LOOPBACK, max_recipients: int = 100, max_size: int = 1_000_000
+) -> Callable[[], RelayPolicy]:
+    """A RelayHandler's `policy`: the same one for every session."""
+    fixed = RelayPolicy(trusted, max_recipients=max_recipients, max_message_size=max_size)
+    return lambda: fixed
 
 
 class DeliveryWatch:

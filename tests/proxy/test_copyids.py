@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import EXAMPLE_DIR, load_config
+from config.running import RunningConfig
 from proxy.copyids import copy_id_for
 from proxy.planning import Planner
 from proxy.spool import Envelope, SpoolEntry, new_queue_id
@@ -21,7 +22,10 @@ def _plan(tmp_path: Path, queue_id: str, opted_out: set[str] = frozenset()):
     envelope = Envelope("anna.schmidt@example.com", RCPTS, datetime.now(UTC))  # personal mode
     entry = SpoolEntry(queue_id, envelope, b"Subject: hi\r\n\r\nhello\r\n", None)
     caps = {address: "off" for address in opted_out}
-    return {c.recipients: c.copy_id for c in Planner(cfg, KEYRING).plan(entry, caps).copies}
+    return {
+        c.recipients: c.copy_id
+        for c in Planner(RunningConfig(cfg), KEYRING).plan(entry, caps).copies
+    }
 
 
 def test_the_same_message_planned_twice_gets_the_same_copy_ids(tmp_path: Path):

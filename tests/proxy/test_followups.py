@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import EXAMPLE_DIR, load_config
+from config.running import RunningConfig
 from proxy.planning import Planner
 from proxy.spool import Envelope, SpoolEntry
 from tracker.tokens import Keyring
@@ -43,7 +44,7 @@ def cfg(tmp_path: Path):
 
 def _campaigns(cfg, sender: str) -> dict[str, str | None]:
     planner = Planner(
-        cfg,
+        RunningConfig(cfg),
         KEYRING,
         clicked=lambda r: frozenset({"spring-launch"}) if r == CLICKER else frozenset(),
     )

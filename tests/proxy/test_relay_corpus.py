@@ -24,6 +24,7 @@ import pytest
 from relayclient import DeliveryWatch
 
 from config import load_config
+from config.running import RunningConfig
 from peers import corpus_messages, free_port, require_corpus
 from proxy.backoff import RetryPolicy
 from rewriter.mime import to_crlf
@@ -100,7 +101,9 @@ async def _through_the_relay(root: Path, sent: dict[str, bytes]) -> dict[str, Tr
     keyring = load_keyring(root / "data", {"SIGRELAY_TOKEN_KEYS": f"t1:{key}"})
     store = await Store.open(f"sqlite+aiosqlite:///{root / 'store.db'}")
     await store.upgrade()
-    relay = Relay(load_config(env=env), store, keyring, retry=RetryPolicy(initial=0.02))
+    relay = Relay(
+        RunningConfig(load_config(env=env)), store, keyring, retry=RetryPolicy(initial=0.02)
+    )
     await relay.start()
     try:
         watch = DeliveryWatch(relay.worker)

@@ -34,7 +34,7 @@ start_relay = _proxy_fixtures.start_relay
 
 
 @pytest.fixture
-async def secure_relay(tmp_path: Path, start_relay):
+async def secure_relay(tmp_path: Path, start_relay, relay_env: dict[str, str]):
     """Submission, smtps and plain listeners with TLS and one user (Anna);
     loopback is NOT a trusted network here, so only AUTH lets a client relay."""
 
@@ -57,6 +57,6 @@ async def secure_relay(tmp_path: Path, start_relay):
             **env_changes,
         }
         relay = await start_relay(**env)
-        return SecureRelay(relay, ports, cert, key, users)
+        return SecureRelay(relay, ports, cert, key, users, {**relay_env, **env})
 
     return start

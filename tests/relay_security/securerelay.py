@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.schema import ListenerMode
@@ -34,3 +34,4 @@ class SecureRelay:
     cert: Path
     key: Path
     users_file: Path
+    env: dict[str, str] = field(default_factory=dict)  # what its config was loaded with

@@ -123,6 +123,13 @@ class Admins:
         # Bounds argon2's memory (64 MiB a verification): more logins wait their turn.
         self._slots = asyncio.Semaphore(concurrency)
 
+    def with_hashes(self, hashes: Mapping[str, str]) -> Admins:
+        """The admins of a reloaded config, sharing this one's verification slots
+        (the memory bound holds across reloads)."""
+        admins = Admins(hashes)
+        admins._slots = self._slots
+        return admins
+
     def __bool__(self) -> bool:
         return bool(self._hashes)
 

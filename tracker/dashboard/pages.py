@@ -61,8 +61,16 @@ _env.globals["figure_titles"] = TITLES
 _env.globals["figure_columns"] = len(COLUMNS)
 
 
+_REQUEST_SETTINGS = web.RequestKey("dashboard_settings", DashboardSettings)
+
+
 def settings(request: web.Request) -> DashboardSettings:
-    return request.app[SETTINGS_KEY]
+    """The settings of this request: read from the running config at its first
+    use, then the same for the whole request (config/running.py)."""
+    found = request.get(_REQUEST_SETTINGS)
+    if found is None:
+        found = request[_REQUEST_SETTINGS] = request.app[SETTINGS_KEY].for_request()
+    return found
 
 
 def secured(response: web.StreamResponse) -> web.StreamResponse:

@@ -1,13 +1,21 @@
-"""What the dashboard and API need, built once from the configuration at start."""
+"""What the dashboard and API need, from the running configuration.
+
+The store, sessions and throttles are made once at start; admins, API tokens
+and campaign names come from the running config (config/running.py), made
+again after a reload on the first request that needs them. Each request reads
+one snapshot at its start (`pages.settings`), so a reload never changes the
+rules in the middle of a login.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from config import Config
+from config.running import Derived, RunningConfig
 from tracker.clientip import ClientAddresses
 from tracker.dashboard.auth import (
     Admins,
@@ -45,6 +53,13 @@ class DashboardSettings:
     # The pseudonym key of `forget`; None disables the privacy action.
     pseudonym_key: bytes | None = None
     clock: Callable[[], datetime] = _utc_now
+    # The settings of the running config (admins, API tokens, campaign names),
+    # read once per request; None: these settings are the only ones (tests).
+    live: Derived[DashboardSettings] | None = None
+
+    def for_request(self) -> DashboardSettings:
+        """The settings one request uses throughout."""
+        return self.live.get() if self.live is not None else self
 
 
 def api_token_hashes(cfg: Config, env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -64,25 +79,46 @@ def api_token_hashes(cfg: Config, env: Mapping[str, str]) -> list[tuple[str, str
 
 
 def settings_from_config(
-    cfg: Config,
+    running: RunningConfig,
     store: Store,
     keyring: Keyring,
     env: Mapping[str, str],
     pseudonym_key: bytes | None = None,
 ) -> DashboardSettings:
+    cfg = running.current  # the start-up snapshot: what is made once
     tracker = cfg.tracker
     limits = LoginLimits(
         tracker.login_max_failures, tracker.login_block_seconds, tracker.login_failure_window
     )
-    return DashboardSettings(
+    start = DashboardSettings(
         store=store,
-        admins=Admins({a.name: a.password_hash for a in cfg.admins}, tracker.login_concurrency),
+        admins=Admins(_admin_hashes(cfg), tracker.login_concurrency),
         api_tokens=ApiTokens(api_token_hashes(cfg, env)),
         sessions=Sessions(session_key(keyring.keys[keyring.current])),
         login_throttle=LoginThrottle(Throttle(store), limits),
         addresses=ClientAddresses(tracker.trusted_proxies),
         secure_cookies=cfg.tracker.public_url.startswith("https://"),
         public_url=cfg.tracker.public_url,
-        campaign_names={c.id: c.name or c.id for c in cfg.campaigns},
+        campaign_names=_campaign_names(cfg),
         pseudonym_key=pseudonym_key,
     )
+
+    def of_config(new: Config) -> DashboardSettings:
+        if new is cfg:
+            return start
+        return replace(
+            start,
+            admins=start.admins.with_hashes(_admin_hashes(new)),
+            api_tokens=ApiTokens(api_token_hashes(new, env)),
+            campaign_names=_campaign_names(new),
+        )
+
+    return replace(start, live=running.derive(of_config))
+
+
+def _admin_hashes(cfg: Config) -> dict[str, str]:
+    return {a.name: a.password_hash for a in cfg.admins}
+
+
+def _campaign_names(cfg: Config) -> dict[str, str]:
+    return {c.id: c.name or c.id for c in cfg.campaigns}

@@ -1,0 +1,43 @@
+"""The opt-out link under the signature of a tracked copy (DESIGN.md: every
+recipient may opt out), in the sender's group's language.
+
+The proxy makes the link (proxy/optout_link.py: only for a tracked copy to
+exactly one recipient) and passes it to `build_plan` (config/plans.py), which
+puts it under both signatures. The link starts with the tracker's public URL,
+so the rewriter never turns it into a click redirect (Plan.tracker_prefix).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from types import MappingProxyType
+
+from rewriter import Signature
+
+FOOTER_TEXTS = MappingProxyType(
+    {
+        "en": "Tracking options for our e-mails",
+        "de": "Einstellungen zur Auswertung unserer E-Mails",
+    }
+)
+DEFAULT_LANGUAGE = "en"
+# Outlook (Word) gives a paragraph without its own font Times New Roman.
+_STYLE = "font-family:Arial,Helvetica,sans-serif;font-size:11px;color:#888888"
+
+
+def _with_link(signature: Signature, url: str, text: str) -> Signature:
+    html = (
+        f'<p style="{_STYLE};margin:8px 0 0 0">'
+        f'<a href="{escape(url)}" style="{_STYLE}">{escape(text)}</a></p>'
+    )
+    return Signature(
+        html=signature.html + html,
+        text=signature.text.rstrip("\n") + f"\n{text}: {url}\n",
+    )
+
+
+def with_optout_link(signature: Signature | None, url: str, language: str) -> Signature | None:
+    """The signature with the opt-out link under it (None stays None)."""
+    if signature is None:
+        return None
+    return _with_link(signature, url, FOOTER_TEXTS.get(language, FOOTER_TEXTS[DEFAULT_LANGUAGE]))
