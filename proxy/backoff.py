@@ -8,8 +8,11 @@ back. Pure: the random fraction is a parameter.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from proxy.state import CopyState
+from proxy.upstream import Reply
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,31 @@ class RetryPolicy:
 
     def expired(self, received_at: datetime, now: datetime) -> bool:
         return (now - received_at).total_seconds() >= self.max_age
+
+
+def apply_replies(
+    copy: CopyState,
+    replies: dict[str, Reply],
+    *,
+    policy: RetryPolicy,
+    received_at: datetime,
+    now: datetime,
+) -> CopyState:
+    """The copy after one attempt: who got it, who never will, when to try the rest."""
+    delivered = tuple(r for r in copy.remaining if replies[r].ok)
+    expired = policy.expired(received_at, now)
+    failed = tuple(
+        (r, str(reply))
+        for r in copy.remaining
+        if not (reply := replies[r]).ok and (reply.permanent or expired)
+    )
+    attempts = copy.attempts + 1
+    temporary = [replies[r] for r in copy.remaining if not replies[r].ok and r not in dict(failed)]
+    return replace(
+        copy,
+        delivered=copy.delivered + delivered,
+        failed=copy.failed + failed,
+        attempts=attempts,
+        next_attempt=policy.next_attempt(now, attempts) if temporary else None,
+        last_error=str(temporary[0]) if temporary else (failed[0][1] if failed else ""),
+    )

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from proxy import metrics
-from proxy.backoff import RetryPolicy
+from proxy.backoff import RetryPolicy, apply_replies
 from proxy.dsn import Failure, build_dsn
 from proxy.finishing import Delivered, Finisher
 from proxy.planning import Planner
@@ -45,7 +45,7 @@ from proxy.recorder import Recorder
 from proxy.spool import Envelope, Spool, SpoolEntry, SpoolError
 from proxy.state import CopyState, CopyStatus, MessageState
 from proxy.trace import add_trace
-from proxy.upstream import Reply, Upstream
+from proxy.upstream import Upstream
 from rewriter import Rewritten
 
 log = logging.getLogger("sigrelay.proxy.delivery")
@@ -56,34 +56,6 @@ CLOCK_STEP = timedelta(seconds=1)  # a timer this far ahead of the wall clock: i
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def apply_replies(
-    copy: CopyState,
-    replies: dict[str, Reply],
-    *,
-    policy: RetryPolicy,
-    received_at: datetime,
-    now: datetime,
-) -> CopyState:
-    """The copy after one attempt: who got it, who never will, when to try the rest."""
-    delivered = tuple(r for r in copy.remaining if replies[r].ok)
-    expired = policy.expired(received_at, now)
-    failed = tuple(
-        (r, str(reply))
-        for r in copy.remaining
-        if not (reply := replies[r]).ok and (reply.permanent or expired)
-    )
-    attempts = copy.attempts + 1
-    temporary = [replies[r] for r in copy.remaining if not replies[r].ok and r not in dict(failed)]
-    return replace(
-        copy,
-        delivered=copy.delivered + delivered,
-        failed=copy.failed + failed,
-        attempts=attempts,
-        next_attempt=policy.next_attempt(now, attempts) if temporary else None,
-        last_error=str(temporary[0]) if temporary else (failed[0][1] if failed else ""),
-    )
 
 
 class DeliveryWorker:
@@ -99,6 +71,7 @@ class DeliveryWorker:
         hostname: str = "localhost",
         sign: Callable[[bytes], bytes] | None = None,
         flush_poll: float = 1.0,
+        after_delivery: Callable[[SpoolEntry, MessageState], None] | None = None,
     ) -> None:
         self.spool = spool
         self.planner = planner
@@ -109,6 +82,7 @@ class DeliveryWorker:
         self.hostname = hostname
         self.sign = sign  # DKIM: the rewritten copy -> the signed copy
         self.flush_poll = flush_poll  # how often to look for `sigrelay spool retry`
+        self.after_delivery = after_delivery  # e.g. the Sent Items copy (proxy/sent_items.py)
         # Its own threads: rewriting must never wait behind (or hold up) spool I/O.
         self._rewriting = ThreadPoolExecutor(concurrency, thread_name_prefix="sigrelay-rewrite")
         self._ready: asyncio.Queue[str] = asyncio.Queue()
@@ -347,6 +321,11 @@ class DeliveryWorker:
         self._fired.pop(entry.queue_id, None)  # a timer that fired while it was finishing
         failed = sum(len(c.failed) for c in state.copies)
         log.info("done queue_id=%s copies=%d failed=%d", entry.queue_id, len(state.copies), failed)
+        if self.after_delivery is not None:
+            try:
+                self.after_delivery(entry, state)
+            except Exception:  # noqa: BLE001 - an extra never undoes a delivery
+                log.exception("after delivery queue_id=%s failed", entry.queue_id)
         for callback in self.on_done:
             callback(entry.queue_id, state)
 

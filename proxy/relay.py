@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 
 from config.running import RunningConfig
@@ -22,8 +23,10 @@ from proxy.listeners import Listeners
 from proxy.planning import Planner
 from proxy.recipient_choices import RecipientChoices
 from proxy.recorder import Recorder
+from proxy.sent_items import SentItems, sent_copy, sent_items_password
 from proxy.server import RelayHandler, RelayPolicy
-from proxy.spool import WHOLE, Share, Spool
+from proxy.spool import WHOLE, Share, Spool, SpoolEntry
+from proxy.state import MessageState
 from proxy.upstream import Upstream, upstream_from_config
 from tracker.store import Store
 from tracker.tokens import Keyring
@@ -62,6 +65,10 @@ class Relay:
             store, self.spool.root / "records", retry_initial=store_retry, owns=share.owns
         )
         signer = load_signer(cfg)
+        self.sent_items = SentItems(
+            lambda: running.current.sent_items,
+            lambda: sent_items_password(running.current, os.environ),
+        )
         self.worker = DeliveryWorker(
             self.spool,
             Planner(running, keyring, choices=choices, clicked=clicked, dkim=signer is not None),
@@ -71,6 +78,7 @@ class Relay:
             concurrency=concurrency,
             hostname=cfg.relay.hostname,
             sign=signer.sign if signer else None,
+            after_delivery=self._after_delivery,
         )
         # Trusted networks, limits and sender checks: one policy per snapshot,
         # read by each SMTP session when it starts (proxy/server.py).
@@ -100,6 +108,11 @@ class Relay:
         if connections:
             log.warning("cutting off %d client connection(s)", sum(connections.values()))
 
+    def _after_delivery(self, entry: SpoolEntry, state: MessageState) -> None:
+        copy = sent_copy(self.worker.planner, entry, state, self.upstream.accepts_8bit)
+        if copy is not None:
+            self.sent_items.submit(copy)
+
     def _queued(self, queue_id: str) -> None:
         metrics.ACCEPTED.inc()
         self.worker.wake(queue_id)
@@ -114,6 +127,7 @@ class Relay:
         await self.listeners.stop()
         await self._drain(grace)
         await self.worker.stop()
+        await self.sent_items.close()
         await self.recorder.stop()
         await self.upstream.close()
         metrics.unwatch_spool(self.spool)

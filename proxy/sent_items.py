@@ -15,15 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import email.policy
 import imaplib
 import logging
 import re
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 
+from config import Config
 from config.schema_sent import ClientCopy, ImapTls, SentItemsSection
+from proxy.planning import Planner
+from proxy.spool import SpoolEntry
+from proxy.state import MessageState
 
 log = logging.getLogger("sigrelay.sent_items")
 
@@ -202,3 +210,47 @@ class SentItems:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def sent_copy(
+    planner: Planner, entry: SpoolEntry, state: MessageState, allow_8bit: bool
+) -> SentCopy | None:
+    """What goes into the sender's Sent folder, or None (off, no delivered copy,
+    a sender who is not in the directory and so has no mailbox we know).
+
+    The first delivered copy (envelope order), rendered untracked: the same
+    signature, banner and links its recipient got, but no pixel, no tagged
+    link and no opt-out link, so opening it in Sent Items counts nothing and
+    speaks for no recipient. Bcc recipients, left out of the copies' headers,
+    are named in a Bcc: field, as mail programs keep them in their Sent copy."""
+    cfg = planner.running.current
+    if not cfg.sent_items.enabled:
+        return None
+    employee = cfg.sender(entry.envelope.mail_from).employee
+    delivered = [copy for copy in state.copies if copy.delivered]
+    if employee is None or not delivered:
+        return None
+    untracked = dataclasses.replace(delivered[0], tracked=False)
+    message = planner.render(entry, untracked, allow_8bit).message
+    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(message)
+    shown = {
+        a.lower() for _, a in getaddresses(headers.get_all("To", []) + headers.get_all("Cc", []))
+    }
+    hidden = [r for r in entry.envelope.rcpts if r.lower() not in shown]
+    if hidden and headers.get("Bcc") is None:
+        message = b"Bcc: " + ", ".join(hidden).encode("utf-8") + b"\r\n" + message
+    return SentCopy(employee.email, message, headers.get("Message-ID"))
+
+
+def sent_items_password(cfg: Config, env: Mapping[str, str]) -> str | None:
+    """The admin password for [sent_items] from its variable or file, else None."""
+    section = cfg.sent_items
+    if section.password_env:
+        return env.get(section.password_env)
+    if section.password_file:
+        path = cfg.config_dir / section.password_file.expanduser()
+        try:
+            return path.read_text(encoding="utf-8").removesuffix("\n")
+        except OSError as exc:
+            log.error("[sent_items] password_file %s: %s", path, exc.strerror)
+    return None

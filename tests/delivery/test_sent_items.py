@@ -10,11 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 from dovecotpeer import Dovecot
+from relayclient import smtp_send
 
 from config.schema_sent import ClientCopy, SentItemsSection
 from proxy.sent_items import SentCopy, SentItems
 
-USER, USER_PASSWORD = "anna@example.com", "anna-secret"
+USER, USER_PASSWORD = "anna.schmidt@example.com", "anna-secret"
 MASTER, MASTER_PASSWORD = "sigrelay", "master-secret-4711"
 MESSAGE = (
     b"From: Anna <anna@example.com>\r\nTo: bob@customer.test\r\nSubject: Offer\r\n"
@@ -143,3 +144,43 @@ async def test_a_failure_is_logged_given_up_and_keeps_no_secret(dovecot, breakag
     assert "attempt 2 of 2, giving up" in caplog.text
     assert MASTER_PASSWORD not in caplog.text
     assert sent_messages(dovecot, message_id) == []
+
+
+async def test_the_relay_appends_what_recipients_got_untracked_with_bcc(
+    dovecot, start_relay, sink, monkeypatch
+):
+    """Anna sends through the relay (personal mode: a copy per recipient, each
+    with its pixel); her Sent folder gets the first copy without any tag of its
+    recipient, signed and bannered like theirs, naming the Bcc recipient."""
+    monkeypatch.setenv("SENT_ITEMS_PASSWORD", MASTER_PASSWORD)
+    message_id = f"<relay-{dovecot.sent}@example.com>"
+    relay = await start_relay(
+        SIGRELAY_SENT_ITEMS__ENABLED="true",
+        SIGRELAY_SENT_ITEMS__URL=f"imap://127.0.0.1:{dovecot.port}",
+        SIGRELAY_SENT_ITEMS__TLS="none",
+        SIGRELAY_SENT_ITEMS__LOGIN="{user}*" + MASTER,
+        SIGRELAY_SENT_ITEMS__PASSWORD_ENV="SENT_ITEMS_PASSWORD",
+    )
+    data = (
+        b"From: Anna Schmidt <anna.schmidt@example.com>\r\nTo: kim@customer.test\r\n"
+        b"Subject: Offer\r\nMessage-ID: " + message_id.encode() + b"\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b'<html><body><p>Hello Kim, see <a href="https://www.example.com/offer">the offer</a>'
+        b"</p></body></html>\r\n"
+    )
+    rcpts = ["kim@customer.test", "hidden@partner.test"]
+    await smtp_send(relay.address[1], "anna.schmidt@example.com", rcpts, data)
+    delivered = await sink.handler.wait_for(2)
+    assert all(b"/o/" in copy.data for copy in delivered)  # the recipients' copies are tracked
+    deadline = asyncio.get_running_loop().time() + 15
+    while not (found := sent_messages(dovecot, message_id)):
+        assert asyncio.get_running_loop().time() < deadline, dovecot.log[-2000:]
+        await asyncio.sleep(0.05)
+    [(flags, stored)] = found
+    parsed = email.message_from_bytes(stored)
+    body = parsed.get_payload(decode=True).decode()
+    assert "Key Account Manager" in body  # Anna's signature, as the recipients got it
+    assert "/o/" not in body and "/c/" not in body and "/u/" not in body  # nothing counts
+    assert 'href="https://www.example.com/offer"' in body
+    assert parsed["Bcc"] == "hidden@partner.test"
+    assert b"\\Seen" in flags
