@@ -204,6 +204,13 @@ class WorkerProcesses:
                 return
             await self._spawn(index)
 
+    def signal_reload(self) -> None:
+        """SIGHUP to every worker: each reloads its configuration."""
+        for process in self._processes.values():
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGHUP)
+
     def signal_stop(self) -> None:
         """SIGTERM to every worker: they stop accepting and finish what they do."""
         self._stopping = True

@@ -25,6 +25,7 @@ from config import Config
 from config import watch as config_watch
 from config.campaigns import follow_up_sources
 from config.running import RunningConfig
+from config.watch import ReloadStatus
 from proxy import metrics as relay_metrics
 from proxy.recipient_choices import RecipientChoices
 from proxy.relay import Relay
@@ -32,6 +33,7 @@ from proxy.upstream import open_upstream
 from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
 from sigrelay.directory_sync import sync_periodically
+from sigrelay.health import config_registry
 from tracker import metrics as tracker_metrics
 from tracker.app import REFUSED_TOKENS, make_app
 from tracker.classify import load_classifier
@@ -153,7 +155,10 @@ class Service:
                     without_consent=cfg.privacy.without_consent,
                 ),
             )
-            registries = [tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS])]
+            registries = [
+                tracker_metrics.tracker_registry(self.writer, app[REFUSED_TOKENS]),
+                config_registry(self._reload_status),
+            ]
             if self.parts.relay:
                 registries.insert(0, relay_metrics.REGISTRY)
             tracker_metrics.add_routes(app, registries, tracker_cfg.metrics_networks)
@@ -260,6 +265,17 @@ class Service:
     def _banner_file(self, campaign: str, variant: str) -> Path | None:
         return self.running.current.banner_file(campaign, variant)  # after reloads too
 
+    def _reload_status(self) -> ReloadStatus | None:
+        return self.config_watcher.status if self.config_watcher is not None else None
+
+    def reload(self) -> None:
+        """SIGHUP: load the configuration now (a rejected one changes nothing)."""
+        log.info("SIGHUP: reloading the configuration")
+        if self.config_watcher is not None:
+            self.config_watcher.request_reload()
+        if self.workers is not None:
+            self.workers.signal_reload()
+
     def _start_config_watch(self) -> None:
         self.config_watcher = config_watch.ConfigWatcher(
             self.running, interval=self.config_poll_interval
@@ -324,6 +340,8 @@ async def run(cfg: Config, parts: Parts) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     service = Service(cfg, parts)
+    # Reload, never die: without a handler SIGHUP's default action ends the process.
+    loop.add_signal_handler(signal.SIGHUP, service.reload)
     watchdog: asyncio.Task[None] | None = None
     try:
         await service.start()
