@@ -16,6 +16,7 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
+from config.applied import applied_config
 from config.directory import load_directory
 from config.errors import ConfigError, ConfigErrors
 from config.lint import (
@@ -28,6 +29,7 @@ from config.lint import (
 )
 from config.loader import CONFIG_FILE, config_directory, load_config
 from config.model import Config
+from config.restart import RESTART_KEYS, restart_needed
 from config.rules import Sender
 from config.templates import make_environment
 
@@ -54,6 +56,7 @@ def check(
         + key_file_problems(cfg)
         + link_problems(cfg)
         + campaign_overlaps(cfg)
+        + _restart_needed(cfg)
     )
     return sorted(problems, key=is_warning)
 
@@ -91,6 +94,23 @@ def _csv_name(toml_path: Path) -> str:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         name = None
     return name if isinstance(name, str) and name else "employees.csv"
+
+
+def _restart_needed(cfg: Config) -> list[ConfigError]:
+    """Changes against what the running service applied that a reload cannot."""
+    running = applied_config(cfg.data.dir)
+    if running is None:
+        return []
+    return [
+        ConfigWarning(
+            cfg.config_dir / CONFIG_FILE,
+            key,
+            f"changed since the running service loaded it; {RESTART_KEYS[key]} "
+            "keeps the old value until a restart",
+            hint="systemctl restart sigrelay (a reload applies the rest)",
+        )
+        for key in restart_needed(running, cfg)
+    ]
 
 
 def _unsynced_directory(cfg: Config) -> list[ConfigError]:

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from config import Config
 from config import watch as config_watch
+from config.applied import record_applied
 from config.campaigns import follow_up_sources
 from config.running import RunningConfig
 from config.watch import ReloadStatus
@@ -276,7 +277,13 @@ class Service:
         if self.workers is not None:
             self.workers.signal_reload()
 
+    def _record_applied(self, old: Config | None, new: Config) -> None:
+        if self.role is None or self.role.first:  # one writer per data directory
+            record_applied(new)
+
     def _start_config_watch(self) -> None:
+        self._record_applied(None, self.cfg)
+        self.running.subscribe(self._record_applied)
         self.config_watcher = config_watch.ConfigWatcher(
             self.running, interval=self.config_poll_interval
         )
