@@ -34,7 +34,7 @@ from proxy.upstream import open_upstream
 from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
 from sigrelay.directory_sync import sync_periodically
-from sigrelay.health import config_registry
+from sigrelay.health import config_registry, demo_admin
 from tracker import metrics as tracker_metrics
 from tracker.app import REFUSED_TOKENS, make_app
 from tracker.classify import load_classifier
@@ -300,7 +300,10 @@ class Service:
         """/admin and /api/v1: admins, API tokens and the forget key from the config."""
         assert self.store is not None
         key = load_pseudonym_key(self.running.current.data.dir, os.environ)
-        return settings_from_config(self.running, self.store, keyring, os.environ, key)
+        demo = demo_admin(self.running.current, interactive=sys.stderr.isatty())
+        return settings_from_config(
+            self.running, self.store, keyring, os.environ, key, demo_admin=demo
+        )
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""

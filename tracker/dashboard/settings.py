@@ -84,8 +84,16 @@ def settings_from_config(
     keyring: Keyring,
     env: Mapping[str, str],
     pseudonym_key: bytes | None = None,
+    demo_admin: tuple[str, str] | None = None,
 ) -> DashboardSettings:
+    """`demo_admin`: (name, password hash) that may log in while the config
+    names no admin (the quick start's way in; sigrelay/service.py)."""
     cfg = running.current  # the start-up snapshot: what is made once
+
+    def _admin_hashes(cfg: Config) -> dict[str, str]:
+        configured = {a.name: a.password_hash for a in cfg.admins}
+        return configured or (dict([demo_admin]) if demo_admin else {})
+
     tracker = cfg.tracker
     limits = LoginLimits(
         tracker.login_max_failures, tracker.login_block_seconds, tracker.login_failure_window
@@ -114,10 +122,6 @@ def settings_from_config(
         )
 
     return replace(start, live=running.derive(of_config))
-
-
-def _admin_hashes(cfg: Config) -> dict[str, str]:
-    return {a.name: a.password_hash for a in cfg.admins}
 
 
 def _campaign_names(cfg: Config) -> dict[str, str]:
