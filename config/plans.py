@@ -24,8 +24,9 @@ from pathlib import Path
 from config.model import Config
 from config.optout_footer import with_optout_link
 from config.rules import Sender
-from config.schema import BannerDelivery, CampaignSection, VariantSection
+from config.schema import BannerDelivery, CampaignSection, GroupSection, VariantSection
 from rewriter import Banner, InlineImage, Plan
+from rewriter.utm import with_utm
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ def build_plan(
         banner=banner,
         pixel_url=tracking.pixel_url if tracked else None,
         link_mode=group.link_mode,
-        tag_link=tracking.tag_link if tracked else None,
+        tag_link=_with_utm(tracking.tag_link, utm_parameters(group, campaign, variant))
+        if tracked
+        else None,
         tracker_prefix=cfg.tracker.public_url,
         excluded_domains=frozenset(group.excluded_domains),
         embed_images=group.embed_images or bool(inline),
@@ -134,6 +137,33 @@ def build_plan(
         allow_8bit=allow_8bit,
         resign_dkim=resign_dkim,
     )
+
+
+def utm_parameters(
+    group: GroupSection, campaign: CampaignSection | None, variant: VariantSection | None
+) -> dict[str, str]:
+    """The group's UTM parameters, the campaign's over them, placeholders filled;
+    a parameter naming a campaign or variant the copy does not have is left out."""
+    names = {
+        "group": group.name,
+        "campaign": campaign.id if campaign else "",
+        "variant": variant.id if variant else "",
+    }
+    merged = {**group.utm, **(campaign.utm if campaign else {})}
+    filled = {}
+    for name, template in merged.items():
+        value = template.format_map(names)
+        if value.strip() and not any(f"{{{k}}}" in template and not v for k, v in names.items()):
+            filled[name] = value
+    return filled
+
+
+def _with_utm(
+    tag_link: Callable[[str], str] | None, params: dict[str, str]
+) -> Callable[[str], str] | None:
+    if tag_link is None or not params:
+        return tag_link
+    return lambda url: tag_link(with_utm(url, params))
 
 
 def _inline_banner(cfg: Config, campaign: CampaignSection, variant: VariantSection) -> InlineImage:

@@ -36,6 +36,7 @@ from config.schema_types import (
     PrivacyMode,
     Section,
     Slug,
+    Utm,
     split_host_port,
 )
 from rewriter import LinkMode
@@ -301,6 +302,8 @@ class GroupSection(Section):
     language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False
+    # UTM parameters on tracked links, e.g. { utm_source = "email", utm_medium = "signature" }.
+    utm: Utm = Field(default_factory=dict)
     # Who belongs to the group; the first group whose rules fit the sender wins.
     match: tuple[MatchRule, ...] = ()
 

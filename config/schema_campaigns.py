@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
-from config.schema_types import SLUG, AddressGlob, Domain, FileName, HttpUrl, Section, Slug
+from config.schema_types import SLUG, AddressGlob, Domain, FileName, HttpUrl, Section, Slug, Utm
 
 
 class VariantSection(Section):
@@ -52,6 +52,8 @@ class CampaignSection(Section):
     # Personal mode only: shown to recipients who clicked campaign `follow_up_of`.
     follow_up_of: Annotated[str, Field(pattern=SLUG)] | None = None
     delivery: BannerDelivery = BannerDelivery.HOSTED  # hosted (counted) or embedded
+    # UTM parameters on tracked links of this campaign's mail, over the group's.
+    utm: Utm = Field(default_factory=dict)
     # The banners, A/B tested by weight; a recipient always sees the same one.
     variants: tuple[VariantSection, ...] = Field(min_length=1)
 

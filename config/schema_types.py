@@ -5,6 +5,7 @@ domains, URLs, file names inside the config directory, address globs)."""
 from __future__ import annotations
 
 import re
+import string
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -77,3 +78,25 @@ AddressGlob = Annotated[str, AfterValidator(address_glob)]
 def split_host_port(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+UTM_NAMES = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def _utm(value: dict[str, str]) -> dict[str, str]:
+    for name, text in value.items():
+        if name not in UTM_NAMES:
+            raise ValueError(f"unknown UTM parameter {name!r}; known: {', '.join(UTM_NAMES)}")
+        if not text.strip():
+            raise ValueError(f"{name} is empty")
+        try:
+            fields = {field for _, field, _, _ in string.Formatter().parse(text) if field}
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc} (write {{{{ and }}}} for braces)") from None
+        if fields - {"campaign", "variant", "group"}:
+            raise ValueError(f"{name} may name {{campaign}}, {{variant}}, {{group}}; got {text!r}")
+    return value
+
+
+# Added to tracked links; values may name {campaign}, {variant} and {group}.
+Utm = Annotated[dict[str, str], AfterValidator(_utm)]
