@@ -9,13 +9,13 @@ restart; it is written by rename with mode 0600.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from config.durable import PRIVATE, write_durably
 from proxy.auth import Identity
 
 _HASHER = PasswordHasher()
@@ -48,17 +48,9 @@ def read_users(path: Path) -> dict[str, str]:
 def write_users(path: Path, users: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(f"{login}:{hashed}\n" for login, hashed in sorted(users.items()))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".users-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(lines)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A name of its own: two `sigrelay user add` at once never share a temporary file.
+    tmp_path = path.with_name(f".users-{secrets.token_hex(6)}")
+    write_durably(path, lines.encode("utf-8"), tmp_path=tmp_path, mode=PRIVATE)
 
 
 def add_user(path: Path, login: str, password: str) -> bool:
