@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from config.durable import fsync_dir, move_durably, write_durably
+from proxy.errors import ProxyError
 from proxy.state import MessageState
 
 log = logging.getLogger("sigrelay.proxy.spool")
@@ -54,7 +55,7 @@ FLUSH_TRIGGER = "flush"
 T = TypeVar("T")
 
 
-class SpoolError(Exception):
+class SpoolError(ProxyError):
     """The spool could not do what was asked; the message names the queue id."""
 
 
@@ -224,13 +225,16 @@ class Spool:
     def _queue_file(self, queue_id: str, *, poisoned: bool = False) -> Path:
         """`poisoned`: look in poison/ too (loading, dropping; never delivering)."""
         if len(queue_id) != 19 or any(c not in _BASE32 for c in queue_id):
-            raise SpoolError(f"not a queue id: {queue_id!r}")
+            raise SpoolError(f"not a queue id: {queue_id!r}; `sigrelay spool list` shows them")
         directories = [*self._queue_dirs(), self.poison_dir] if poisoned else self._queue_dirs()
         for directory in directories:
             path = directory / queue_id
             if path.exists():
                 return path
-        raise SpoolError(f"queue id {queue_id} is not in the spool")
+        raise SpoolError(
+            f"queue id {queue_id} is not in the spool (delivered or dropped meanwhile?); "
+            "`sigrelay spool list` shows what is"
+        )
 
     def load(self, queue_id: str, *, poisoned: bool = False) -> SpoolEntry:
         path = self._queue_file(queue_id, poisoned=poisoned)

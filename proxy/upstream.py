@@ -25,6 +25,7 @@ import aiosmtplib
 
 from config import Config, UpstreamEndpoint
 from config.durable import SHARED, write_durably
+from proxy.errors import ProxyError
 
 NETWORK_FAILURE = 451
 CLOSING, START_INPUT, COMPLETED = 421, 354, 250  # RFC 5321 4.2.2
@@ -212,7 +213,7 @@ async def _mail(client: aiosmtplib.SMTP, mail_from: str, options: list[str], enc
         raise aiosmtplib.SMTPSenderRefused(response.code, response.message, "")
 
 
-class _StaleConnection(Exception):
+class _StaleConnection(ProxyError):
     """A kept connection the server had closed, found at MAIL (nothing sent yet)."""
 
 

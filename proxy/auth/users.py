@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from config.durable import PRIVATE, write_durably
 from proxy.auth import Identity
+from proxy.errors import ProxyError
 
 _HASHER = PasswordHasher()
 # Verifying against this when the user does not exist costs the same time as a
@@ -24,8 +25,8 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("no such user")
 
 
-class UsersFileError(ValueError):
-    pass
+class UsersFileError(ProxyError, ValueError):
+    """The users file cannot be read, or a login cannot go into it."""
 
 
 def read_users(path: Path) -> dict[str, str]:
@@ -40,7 +41,10 @@ def read_users(path: Path) -> dict[str, str]:
             continue
         login, sep, hashed = line.strip().partition(":")
         if not sep or not login or not hashed.startswith("$argon2"):
-            raise UsersFileError(f"{path}:{number}: expected 'login:$argon2...' ")
+            raise UsersFileError(
+                f"{path}:{number}: expected 'login:$argon2...'; fix or remove that line "
+                "(`sigrelay user add` writes valid ones)"
+            )
         users[login.lower()] = hashed
     return users
 
@@ -56,7 +60,9 @@ def write_users(path: Path, users: dict[str, str]) -> None:
 def add_user(path: Path, login: str, password: str) -> bool:
     """Add or replace; True if the user is new."""
     if ":" in login or not login.strip():
-        raise UsersFileError(f"not a valid login: {login!r}")
+        raise UsersFileError(
+            f"not a valid login: {login!r} (use the user's mail address; ':' is not allowed)"
+        )
     users = read_users(path)
     new = login.lower() not in users
     users[login.lower()] = _HASHER.hash(password)
