@@ -12,31 +12,30 @@ from pathlib import Path
 
 import click
 
-from config import ConfigError, ConfigErrors, load_config
+from config import ConfigError
 from config.check import check as check_config
-from sigrelay import logsetup
+from proxy.errors import ProxyError
+from rewriter.errors import RewriteError
+from sigrelay import (
+    cli_admin,
+    cli_classify,
+    cli_privacy,
+    cli_retention,
+    cli_spool,
+    cli_user,
+    logsetup,
+)
+from sigrelay.cliconfig import config_option, load_or_fail
+from tracker.errors import TrackerError
 
 STATS_KEYS = ("campaign", "variant", "group", "sender", "domain", "recipient", "day")
-
-config_option = click.option(
-    "--config",
-    "config_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Config directory (default: $SIGRELAY_CONFIG, else the bundled example).",
-)
-
-
-def _load(config_dir: Path | None):
-    try:
-        return load_config(config_dir)
-    except (ConfigError, ConfigErrors) as exc:
-        raise click.ClickException(f"invalid configuration:\n{exc}") from None
+# Each package's root: their messages say what happened and what to do, as they are.
+PACKAGE_ERRORS = (ConfigError, ProxyError, RewriteError, TrackerError)
 
 
 class _AdminErrors(click.Group):
-    """Errors as one line an admin can act on, never a bare traceback
-    (the traceback is still logged at DEBUG for a bug report)."""
+    """Errors as one line an admin can act on, exit code 1, never a bare
+    traceback (the traceback is still logged at DEBUG for a bug report)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -51,6 +50,8 @@ class _AdminErrors(click.Group):
 def _explain(exc: Exception) -> str:
     from sqlalchemy.exc import DBAPIError
 
+    if isinstance(exc, PACKAGE_ERRORS):
+        return str(exc)
     if isinstance(exc, DBAPIError):
         reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
         return (
@@ -73,7 +74,7 @@ def main(log_level: str | None) -> None:
 def _serve(config_dir: Path | None, relay: bool, tracker: bool) -> None:
     from sigrelay.service import Parts, run
 
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     asyncio.run(run(cfg, Parts(relay=relay, tracker=tracker)))
 
 
@@ -122,7 +123,7 @@ def stats(
 ) -> None:
     """Sent, impressions, opens, clicks, click rate, opt-outs, landing page visits,
     and what people did beside what machines did."""
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     result = asyncio.run(_stats(cfg.store.url, by, campaign))
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
@@ -179,7 +180,7 @@ def db() -> None:
 @config_option
 def upgrade(config_dir: Path | None) -> None:
     """Run the store's migrations up to the newest schema."""
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     cfg.data.dir.mkdir(parents=True, exist_ok=True)  # a fresh install: the store's home
     asyncio.run(_upgrade(cfg.store.url))
     click.echo("store schema is up to date")
@@ -207,13 +208,11 @@ def init(directory: Path) -> None:
     click.echo(f"  sigrelay check --config {directory}")
 
 
-from sigrelay import cli_retention  # noqa: E402  (commands register after main exists)
-
 main.add_command(cli_retention.forget)
 main.add_command(cli_retention.purge)
-main.add_command(__import__("sigrelay.cli_user", fromlist=["user"]).user)
-main.add_command(__import__("sigrelay.cli_classify", fromlist=["classify"]).classify)
-main.add_command(__import__("sigrelay.cli_spool", fromlist=["spool"]).spool)
-main.add_command(__import__("sigrelay.cli_admin", fromlist=["admin"]).admin)
-main.add_command(__import__("sigrelay.cli_privacy", fromlist=["optout"]).optout)
-main.add_command(__import__("sigrelay.cli_privacy", fromlist=["consent"]).consent)
+main.add_command(cli_user.user)
+main.add_command(cli_classify.classify)
+main.add_command(cli_spool.spool)
+main.add_command(cli_admin.admin)
+main.add_command(cli_privacy.optout)
+main.add_command(cli_privacy.consent)

@@ -19,8 +19,7 @@ from typing import Any
 
 import click
 
-from sigrelay.cli import _load as load_or_fail  # one way to load, errors as one line
-from sigrelay.cli import config_option
+from sigrelay.cliconfig import config_option, load_or_fail
 
 
 def _run(config_dir: Path | None, action: Callable[[Any, bytes], Awaitable[Any]]) -> Any:
