@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
@@ -23,7 +23,6 @@ from config.lint import (
     ConfigWarning,
     campaign_overlaps,
     image_problems,
-    key_file_problems,
     link_problems,
     template_field_problems,
 )
@@ -41,9 +40,13 @@ def is_warning(problem: ConfigError) -> bool:
 
 
 def check(
-    directory: Path | str | None = None, env: Mapping[str, str] = os.environ
+    directory: Path | str | None = None,
+    env: Mapping[str, str] = os.environ,
+    extra: Sequence[Callable[[Config], list[ConfigError]]] = (),
 ) -> list[ConfigError]:
-    """Errors first, then warnings; `check` passes when there is no error."""
+    """Errors first, then warnings; `check` passes when there is no error.
+    `extra`: what the layers above ask of a loaded config (the command line
+    passes the relay's start-up checks: proxy/startup_checks.py)."""
     try:
         cfg = load_config(directory, env)
     except ConfigErrors as exc:
@@ -53,7 +56,7 @@ def check(
         + _render_problems(cfg)
         + template_field_problems(cfg)
         + image_problems(cfg)
-        + key_file_problems(cfg)
+        + [problem for more in extra for problem in more(cfg)]
         + link_problems(cfg)
         + campaign_overlaps(cfg)
         + _restart_needed(cfg)

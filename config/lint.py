@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import ssl
 import tomllib
 from collections.abc import Iterable, Iterator
 from itertools import combinations
@@ -245,65 +244,3 @@ def image_problems(cfg: Config) -> list[ConfigError]:
                     )
                 )
     return problems
-
-
-def key_file_problems(cfg: Config) -> list[ConfigError]:
-    """The files `serve` opens at start-up: if `check` passes, `serve` starts."""
-    toml = cfg.config_dir / "sigrelay.toml"
-    problems: list[ConfigError] = []
-    relay = cfg.relay
-    if relay.tls_cert is not None and relay.tls_key is not None:
-        cert, key = cfg.config_dir / relay.tls_cert, cfg.config_dir / relay.tls_key
-        missing = [p for p in (cert, key) if not p.is_file()]
-        for path in missing:
-            field = "relay.tls_cert" if path == cert else "relay.tls_key"
-            problems.append(_missing(toml, field, path))
-        if not missing:
-            try:
-                ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
-            except (ssl.SSLError, OSError) as exc:
-                problems.append(
-                    ConfigError(
-                        toml,
-                        "relay.tls_cert",
-                        f"{cert} with {key} is not a usable certificate and key: {exc}",
-                        hint="both PEM; the key must belong to the certificate",
-                    )
-                )
-    if cfg.upstream.ca_file is not None:
-        ca = cfg.config_dir / cfg.upstream.ca_file
-        if not ca.is_file():
-            problems.append(_missing(toml, "upstream.ca_file", ca))
-        else:
-            try:
-                ssl.create_default_context(cafile=str(ca))
-            except (ssl.SSLError, OSError) as exc:
-                reason = f"{ca} is not a PEM CA bundle: {exc}"
-                problems.append(ConfigError(toml, "upstream.ca_file", reason))
-    dkim = cfg.dkim
-    if dkim.enabled and dkim.key_file is not None:
-        path = cfg.config_dir / dkim.key_file.expanduser()
-        try:
-            pem = path.read_bytes()
-        except OSError as exc:
-            problems.append(_missing(toml, "dkim.key_file", path, exc.strerror))
-        else:
-            if b"PRIVATE KEY-----" not in pem:
-                problems.append(
-                    ConfigError(
-                        toml,
-                        "dkim.key_file",
-                        f"{path} is not a PEM private key",
-                        hint="openssl genrsa -out dkim.pem 2048",
-                    )
-                )
-    return problems
-
-
-def _missing(toml: Path, field: str, path: Path, why: str | None = None) -> ConfigError:
-    return ConfigError(
-        toml,
-        field,
-        f"{path}: {why or 'file not found'}",
-        hint="`serve` would refuse to start; fix the path (relative to the config directory)",
-    )

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from email import errors
 from email.headerregistry import HeaderRegistry
 
+from proxy.errors import ProxyError
+
 MAX_FIELD_LENGTH = 8192  # characters of one unfolded address field
 MAX_COMMENT_DEPTH = 8  # real mail programs write none or one level
 MAX_RESENT_FIELDS = 32  # Resent-* blocks (RFC 5322 3.6.6): one per forwarding
@@ -53,7 +55,7 @@ _ENCODED_WORD_DEFECTS = (
 _REGISTRY = HeaderRegistry()
 
 
-class MalformedHeader(Exception):
+class MalformedHeader(ProxyError):
     """An originator field the checks cannot trust; the text says what to fix."""
 
 

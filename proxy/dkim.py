@@ -17,6 +17,7 @@ from email.utils import getaddresses
 import dkim
 
 from config import Config
+from proxy.errors import ProxyError
 from proxy.trace import split_header
 
 log = logging.getLogger("sigrelay.proxy.dkim")
@@ -29,7 +30,7 @@ SIGNED_HEADERS = (
 )  # fmt: skip
 
 
-class DkimKeyError(Exception):
+class DkimKeyError(ProxyError):
     """The configured key cannot be used."""
 
 
@@ -89,8 +90,14 @@ def load_signer(cfg: Config) -> DkimSigner | None:
     try:
         key = path.read_bytes()
     except OSError as exc:
-        raise DkimKeyError(f"[dkim] key_file {path}: {exc.strerror or exc}") from exc
+        raise DkimKeyError(
+            f"[dkim] key_file {path}: {exc.strerror or exc}; point key_file at the "
+            "PEM private key of the selector, readable by the relay's user"
+        ) from exc
     if b"PRIVATE KEY" not in key:
-        raise DkimKeyError(f"[dkim] key_file {path}: not a PEM private key")
+        raise DkimKeyError(
+            f"[dkim] key_file {path}: not a PEM private key "
+            "(expected a -----BEGIN PRIVATE KEY----- block, e.g. from openssl genpkey)"
+        )
     log.info("dkim signing domain=%s selector=%s", section.domain, section.selector)
     return DkimSigner(section.selector, section.domain, key)

@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-PERSONAL, DOMAIN, ANONYMOUS, OFF = "personal", "domain", "anonymous", "off"
-MODES = (PERSONAL, DOMAIN, ANONYMOUS, OFF)
+from config.schema import PrivacyMode
+
 # Most to least tracking: a recipient gets the lower of the mode and their cap.
+MODES = (PrivacyMode.PERSONAL, PrivacyMode.DOMAIN, PrivacyMode.ANONYMOUS, PrivacyMode.OFF)
 _RANK = {mode: rank for rank, mode in enumerate(MODES)}
 
 
@@ -36,7 +37,7 @@ class CopySpec:
     copy_id: str
     recipients: tuple[str, ...]
     tracked: bool
-    privacy: str  # the mode this copy is recorded under; "off" for untracked copies
+    privacy: PrivacyMode  # the mode this copy is recorded under; OFF for untracked copies
     recipient: str | None = None  # personal mode only: what the store may keep
     domain: str | None = None  # personal and domain modes only
 
@@ -55,21 +56,21 @@ def _unique(rcpts: Iterable[str]) -> list[str]:
     return unique
 
 
-def lower_mode(mode: str, cap: str) -> str:
+def lower_mode(mode: PrivacyMode, cap: PrivacyMode) -> PrivacyMode:
     """The less tracking of the two."""
-    return mode if _RANK[mode] >= _RANK[cap] else cap
+    return PrivacyMode(mode if _RANK[mode] >= _RANK[cap] else cap)
 
 
-def _no_cap(_address: str) -> str:
-    return PERSONAL
+def _no_cap(_address: str) -> PrivacyMode:
+    return PrivacyMode.PERSONAL
 
 
 def split(
     rcpts: Iterable[str],
-    mode: str,
+    mode: PrivacyMode,
     is_internal: Callable[[str], bool],
-    copy_id: Callable[[str, tuple[str, ...]], str],
-    cap: Callable[[str], str] = _no_cap,
+    copy_id: Callable[[PrivacyMode, tuple[str, ...]], str],
+    cap: Callable[[str], PrivacyMode] = _no_cap,
 ) -> list[CopySpec]:
     """The copies of one message, in a stable order: the untracked copy, then
     the personal or domain copies in the order the client gave the recipients,
@@ -82,21 +83,25 @@ def split(
     external = [r for r in everyone if r not in internal]
     effective = {r: lower_mode(mode, cap(r)) for r in external}
 
-    def copy(privacy: str, group: list[str], **names: str) -> CopySpec:
+    def copy(privacy: PrivacyMode, group: list[str], **names: str) -> CopySpec:
         recipients = tuple(group)
-        return CopySpec(copy_id(privacy, recipients), recipients, privacy != OFF, privacy, **names)
+        tracked = privacy is not PrivacyMode.OFF
+        return CopySpec(copy_id(privacy, recipients), recipients, tracked, privacy, **names)
 
     # In the client's order, as one copy's envelope.
-    untracked = [r for r in everyone if r in internal or effective[r] == OFF]
-    copies = [copy(OFF, untracked)] if untracked else []
+    untracked = [r for r in everyone if r in internal or effective[r] is PrivacyMode.OFF]
+    copies = [copy(PrivacyMode.OFF, untracked)] if untracked else []
     by_domain: dict[str, list[str]] = {}
     for rcpt in external:
-        if effective[rcpt] == PERSONAL:
-            copies.append(copy(PERSONAL, [rcpt], recipient=rcpt.lower(), domain=domain_of(rcpt)))
-        elif effective[rcpt] == DOMAIN:
+        if effective[rcpt] is PrivacyMode.PERSONAL:
+            personal = {"recipient": rcpt.lower(), "domain": domain_of(rcpt)}
+            copies.append(copy(PrivacyMode.PERSONAL, [rcpt], **personal))
+        elif effective[rcpt] is PrivacyMode.DOMAIN:
             by_domain.setdefault(domain_of(rcpt), []).append(rcpt)
-    copies += [copy(DOMAIN, group, domain=domain) for domain, group in by_domain.items()]
-    anonymous = [r for r in external if effective[r] == ANONYMOUS]
+    copies += [
+        copy(PrivacyMode.DOMAIN, group, domain=domain) for domain, group in by_domain.items()
+    ]
+    anonymous = [r for r in external if effective[r] is PrivacyMode.ANONYMOUS]
     if anonymous:
-        copies.append(copy(ANONYMOUS, anonymous))
+        copies.append(copy(PrivacyMode.ANONYMOUS, anonymous))
     return copies

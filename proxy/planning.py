@@ -28,9 +28,10 @@ from dataclasses import asdict
 from config import Config, QuotedTags, Tracking, build_plan
 from config.campaigns import Audience
 from config.running import RunningConfig
+from config.schema import PrivacyMode
 from proxy import metrics
 from proxy.copyids import copy_id_for
-from proxy.fanout import OFF, PERSONAL, CopySpec, split
+from proxy.fanout import CopySpec, split
 from proxy.notrack import strip_notrack, wants_no_tracking
 from proxy.optout_link import optout_url
 from proxy.recipient_choices import Caps, RecipientChoices, cap_of
@@ -81,8 +82,8 @@ class Planner:
             return self._plan(self.running.current, entry, caps or {})
         except Exception:
             log.exception("planning failed queue_id=%s: one untracked copy", entry.queue_id)
-            copy_id = copy_id_for(self.keyring, entry.queue_id, OFF, envelope.rcpts)
-            untracked = CopyState(copy_id, envelope.rcpts, tracked=False, privacy=OFF)
+            copy_id = copy_id_for(self.keyring, entry.queue_id, PrivacyMode.OFF, envelope.rcpts)
+            untracked = CopyState(copy_id, envelope.rcpts, tracked=False, privacy=PrivacyMode.OFF)
             return MessageState(envelope.mail_from, "", (untracked,))
 
     def _plan(self, cfg: Config, entry: SpoolEntry, caps: Caps) -> MessageState:
@@ -93,10 +94,10 @@ class Planner:
         tracked = bool(envelope.mail_from) and cfg.tracking_allowed(group)
         # The sender's own switch for this one message (header or subject tag).
         tracked = tracked and not wants_no_tracking(entry.data, cfg.privacy.notrack_tag)
-        mode = group.privacy.value if tracked else OFF
+        mode = group.privacy if tracked else PrivacyMode.OFF
         copies = []
 
-        def copy_id(privacy: str, recipients: tuple[str, ...]) -> str:
+        def copy_id(privacy: PrivacyMode, recipients: tuple[str, ...]) -> str:
             return copy_id_for(self.keyring, entry.queue_id, privacy, recipients)
 
         for spec in split(envelope.rcpts, mode, cfg.is_internal, copy_id, cap_of(caps)):
@@ -132,7 +133,7 @@ class Planner:
         # Past behaviour only where the store keeps the address (personal mode):
         # a domain or anonymous copy is never targeted by what someone did.
         clicked: frozenset[str] = frozenset()
-        if spec.privacy == PERSONAL and spec.recipient and self.clicked is not None:
+        if spec.privacy is PrivacyMode.PERSONAL and spec.recipient and self.clicked is not None:
             clicked = self.clicked(spec.recipient)
         return Audience(spec.recipients, clicked)
 

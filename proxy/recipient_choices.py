@@ -22,29 +22,27 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from config.schema import PrivacySection
-from proxy.fanout import ANONYMOUS, OFF, PERSONAL, lower_mode
+from config.schema import PrivacyMode, PrivacySection
+from proxy.fanout import lower_mode
 from tracker.recipients import recipient_key
 from tracker.store import Store
-from tracker.store.optout import UNTRACKED
+from tracker.store.optout import OptOutChoice
 from tracker.store.relay_lookups import choices_of
 
 log = logging.getLogger("sigrelay.proxy.recipient_choices")
 
 LOOKUP_TIMEOUT = 5.0
-Caps = dict[str, str]  # lower-cased address -> the most tracking that recipient allows
+Caps = dict[str, PrivacyMode]  # lower-cased address -> the most tracking that recipient allows
 Found = tuple[dict[str, str], set[str] | None]  # opt-outs by key, consented keys
 
 
-def cap_for(choice: str | None, consented: bool | None, privacy: PrivacySection) -> str:
+def cap_for(choice: str | None, consented: bool | None, privacy: PrivacySection) -> PrivacyMode:
     """`choice`: the opt-out (None: none); `consented`: None when consent is not required."""
-    cap = PERSONAL
+    cap = PrivacyMode.PERSONAL
     if consented is False:
-        cap = privacy.without_consent
-    if choice == UNTRACKED:
-        return OFF
+        cap = PrivacyMode(privacy.without_consent)
     if choice is not None:
-        cap = lower_mode(cap, ANONYMOUS)
+        cap = lower_mode(cap, OptOutChoice(choice).mode)
     return cap
 
 
@@ -79,7 +77,7 @@ class RecipientChoices:
             log.warning(
                 "opt-out list unavailable (%s): %d recipients sent untracked", exc, len(keys)
             )
-            return {address: OFF for address in keys}
+            return {address: PrivacyMode.OFF for address in keys}
         # A shared batch may have looked up consent for another message only.
         if not privacy.require_consent or consented is None:
             return {
@@ -115,10 +113,10 @@ class RecipientChoices:
                 batch.result.set_result(found)
 
 
-def cap_of(caps: Caps) -> Callable[[str], str]:
+def cap_of(caps: Caps) -> Callable[[str], PrivacyMode]:
     """The fan-out's `cap`: a recipient not in `caps` allows everything."""
 
-    def cap(address: str) -> str:
-        return caps.get(address.lower(), PERSONAL)
+    def cap(address: str) -> PrivacyMode:
+        return caps.get(address.lower(), PrivacyMode.PERSONAL)
 
     return cap

@@ -135,7 +135,7 @@ class Recorder:
         try:
             self.poison_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             data = json.dumps([_to_json(r) for r in records]).encode()
-            write_durably(path, data, path.with_suffix(".tmp"))
+            write_durably(path, data, tmp_path=path.with_suffix(".tmp"))
         except OSError as exc:
             log.error("cannot keep poisoned facts queue_id=%s: %s", queue_id, exc)
         log.error(
@@ -185,7 +185,7 @@ class Recorder:
         self._journaled.add(queue_id)
         path = self.journal_dir / f"{queue_id}.json"
         data = json.dumps([_to_json(r) for r in records]).encode()
-        write_durably(path, data, path.with_suffix(".tmp"))
+        write_durably(path, data, tmp_path=path.with_suffix(".tmp"))
 
     async def _flush_once(self) -> bool:
         batch = dict(self._pending)

@@ -29,6 +29,7 @@ from email.utils import getaddresses
 
 from config import Config
 from config.schema_sent import ClientCopy, ImapTls, SentItemsSection
+from proxy.errors import ProxyError
 from proxy.planning import Planner
 from proxy.spool import SpoolEntry
 from proxy.state import MessageState
@@ -44,7 +45,7 @@ RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0)
 _LIST_LINE = re.compile(rb'\((?P<flags>[^)]*)\) (?:"[^"]*"|NIL) (?P<name>.+)$')
 
 
-class SentFolderError(Exception):
+class SentFolderError(ProxyError):
     """An IMAP answer that is not OK, in words for the log."""
 
 

@@ -41,7 +41,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from config.durable import fsync_dir
+from config.durable import fsync_dir, move_durably, write_durably
+from proxy.errors import ProxyError
 from proxy.state import MessageState
 
 log = logging.getLogger("sigrelay.proxy.spool")
@@ -54,7 +55,7 @@ FLUSH_TRIGGER = "flush"
 T = TypeVar("T")
 
 
-class SpoolError(Exception):
+class SpoolError(ProxyError):
     """The spool could not do what was asked; the message names the queue id."""
 
 
@@ -155,19 +156,6 @@ def queue_id_time(queue_id: str) -> float:
     return (value >> 40) / 1_000_000
 
 
-def _write_synced(path: Path, parts: list[bytes]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        for part in parts:
-            view = memoryview(part)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Spool:
     """Blocking file operations (fsync). Callers in the event loop use
     `await spool.run(spool.put, ...)`: the spool's own threads, so disk waits
@@ -210,11 +198,8 @@ class Spool:
         tmp_path = self.tmp / f"{queue_id}.queue"
         header = json.dumps(envelope.to_json(), separators=(",", ":")).encode() + b"\n"
         try:
-            _write_synced(tmp_path, [header, data])
-            os.rename(tmp_path, self.root / "incoming" / queue_id)
-            fsync_dir(self.root / "incoming")
+            write_durably(self.root / "incoming" / queue_id, [header, data], tmp_path=tmp_path)
         except OSError as exc:
-            tmp_path.unlink(missing_ok=True)
             raise SpoolWriteError(f"cannot spool message {queue_id}: {exc}") from exc
         return queue_id
 
@@ -240,13 +225,16 @@ class Spool:
     def _queue_file(self, queue_id: str, *, poisoned: bool = False) -> Path:
         """`poisoned`: look in poison/ too (loading, dropping; never delivering)."""
         if len(queue_id) != 19 or any(c not in _BASE32 for c in queue_id):
-            raise SpoolError(f"not a queue id: {queue_id!r}")
+            raise SpoolError(f"not a queue id: {queue_id!r}; `sigrelay spool list` shows them")
         directories = [*self._queue_dirs(), self.poison_dir] if poisoned else self._queue_dirs()
         for directory in directories:
             path = directory / queue_id
             if path.exists():
                 return path
-        raise SpoolError(f"queue id {queue_id} is not in the spool")
+        raise SpoolError(
+            f"queue id {queue_id} is not in the spool (delivered or dropped meanwhile?); "
+            "`sigrelay spool list` shows what is"
+        )
 
     def load(self, queue_id: str, *, poisoned: bool = False) -> SpoolEntry:
         path = self._queue_file(queue_id, poisoned=poisoned)
@@ -281,20 +269,13 @@ class Spool:
         """Replace the state file atomically (write tmp, fsync, rename, fsync dir)."""
         tmp_path = self.tmp / f"{queue_id}.state.{secrets.token_hex(4)}"
         body = json.dumps(state.to_json(), separators=(",", ":")).encode()
-        try:
-            _write_synced(tmp_path, [body])
-            os.rename(tmp_path, self.state_dir / f"{queue_id}.json")
-            fsync_dir(self.state_dir)
-        except OSError:
-            tmp_path.unlink(missing_ok=True)
-            raise
+        write_durably(self.state_dir / f"{queue_id}.json", body, tmp_path=tmp_path)
 
     def defer(self, queue_id: str) -> None:
         """Move a queue file to deferred/ (a rename: the file itself never changes)."""
         path = self._queue_file(queue_id)
         if path.parent.name != "deferred":
-            os.rename(path, self.root / "deferred" / queue_id)
-            fsync_dir(self.root / "deferred")
+            move_durably(path, self.root / "deferred" / queue_id)
 
     def remove(self, queue_id: str, state: MessageState) -> None:
         """Delete a message whose every copy is done; see remove_all()."""
@@ -340,17 +321,15 @@ class Spool:
         """Move a message whose delivery crashed into poison/ (a rename, like
         defer), with one line saying why; nothing delivers it until release()."""
         path = self._queue_file(queue_id)
-        write_line = reason.replace("\n", " ")[:500] + "\n"
-        _write_synced(self.tmp / f"{queue_id}.reason", [write_line.encode("utf-8", "replace")])
-        os.rename(self.tmp / f"{queue_id}.reason", self.poison_dir / f"{queue_id}.reason")
-        os.rename(path, self.poison_dir / queue_id)
-        fsync_dir(self.poison_dir)
+        line = (reason.replace("\n", " ")[:500] + "\n").encode("utf-8", "replace")
+        reason_path = self.poison_dir / f"{queue_id}.reason"
+        write_durably(reason_path, line, tmp_path=self.tmp / f"{queue_id}.reason")
+        move_durably(path, self.poison_dir / queue_id)
         fsync_dir(path.parent)
 
     def release(self, queue_id: str) -> None:
         """Back from poison/ to incoming/ (the admin fixed the cause)."""
-        os.rename(self.poison_dir / queue_id, self.root / "incoming" / queue_id)
-        fsync_dir(self.root / "incoming")
+        move_durably(self.poison_dir / queue_id, self.root / "incoming" / queue_id)
         (self.poison_dir / f"{queue_id}.reason").unlink(missing_ok=True)
         fsync_dir(self.poison_dir)
 

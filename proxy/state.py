@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from config.schema import PrivacyMode
+
 
 class CopyStatus(StrEnum):
     PENDING = "pending"
@@ -26,7 +28,7 @@ class CopyState:
     copy_id: str
     recipients: tuple[str, ...]
     tracked: bool
-    privacy: str  # personal | domain | anonymous | off
+    privacy: PrivacyMode  # OFF for an untracked copy
     recipient: str | None = None  # personal mode only
     domain: str | None = None  # personal and domain modes only
     campaign: str | None = None
@@ -75,7 +77,7 @@ class CopyState:
             copy_id=raw["copy_id"],
             recipients=tuple(raw["recipients"]),
             tracked=bool(raw["tracked"]),
-            privacy=raw["privacy"],
+            privacy=PrivacyMode(raw["privacy"]),
             recipient=raw.get("recipient"),
             domain=raw.get("domain"),
             campaign=raw.get("campaign"),

@@ -24,7 +24,8 @@ from typing import Protocol
 import aiosmtplib
 
 from config import Config, UpstreamEndpoint
-from config.durable import fsync_dir
+from config.durable import SHARED, write_durably
+from proxy.errors import ProxyError
 
 NETWORK_FAILURE = 451
 CLOSING, START_INPUT, COMPLETED = 421, 354, 250  # RFC 5321 4.2.2
@@ -167,18 +168,14 @@ class MaildirUpstream:
         trace = f"Return-Path: <{mail_from}>\r\n" + "".join(f"Delivered-To: {r}\r\n" for r in rcpts)
         # Our own tmp name: a file a killed process left under the same key is not ours to reuse.
         tmp_path = self.path / "tmp" / f"{name}.P{os.getpid()}Q{next(self._counter)}"
-        with open(tmp_path, "xb") as handle:
-            handle.write(trace.encode("utf-8") + crlf_lines(data))
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp_path, self.path / "new" / name)
-        except FileExistsError:
-            return False  # another attempt of the same copy got there first
-        finally:
-            os.unlink(tmp_path)
-        fsync_dir(self.path / "new")
-        return True
+        # Exclusive: another attempt of the same copy that got there first wins.
+        return write_durably(
+            self.path / "new" / name,
+            [trace.encode("utf-8"), crlf_lines(data)],
+            tmp_path=tmp_path,
+            mode=SHARED,
+            exclusive=True,
+        )
 
     async def deliver(
         self, mail_from: str, rcpts: Sequence[str], data: bytes, *, key: str | None = None
@@ -216,7 +213,7 @@ async def _mail(client: aiosmtplib.SMTP, mail_from: str, options: list[str], enc
         raise aiosmtplib.SMTPSenderRefused(response.code, response.message, "")
 
 
-class _StaleConnection(Exception):
+class _StaleConnection(ProxyError):
     """A kept connection the server had closed, found at MAIL (nothing sent yet)."""
 
 

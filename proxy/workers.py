@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from proxy.errors import ProxyError
 from proxy.spool import Share
 
 log = logging.getLogger("sigrelay.proxy.workers")
@@ -50,7 +51,7 @@ _PR_SET_PDEATHSIG = 1
 _SYSTEMD_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
 
 
-class WorkerError(Exception):
+class WorkerError(ProxyError):
     """A worker could not be started; the message says which and why."""
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rewriter.body import BodyPart
+from rewriter.errors import RewriteError
 from rewriter.mime import Part
 from rewriter.plan import Plan
 
 
-class RewriteSkipped(Exception):
+class RewriteSkipped(RewriteError):
     """A step decided that the message passes unchanged; `reason` says why."""
 
     def __init__(self, reason: str) -> None:

@@ -16,12 +16,13 @@ import re
 from dataclasses import dataclass
 
 from rewriter import charsets
+from rewriter.errors import RewriteError
 
 MAX_LINE = 998
 _B64_LINE = 57  # 57 input bytes -> 76 base64 characters
 
 
-class Undecodable(Exception):
+class Undecodable(RewriteError):
     """The part's body cannot be decoded losslessly; it is left as it is."""
 
 

@@ -11,33 +11,34 @@ from pathlib import Path
 
 import click
 
-from config import ConfigError, ConfigErrors, load_config
+from config import ConfigError
 from config.annotated import write_config_directory
 from config.check import check as check_config
 from config.check import is_warning
-from sigrelay import logsetup
+from proxy.errors import ProxyError
+from proxy.startup_checks import startup_problems
+from rewriter.errors import RewriteError
+from sigrelay import (
+    cli_admin,
+    cli_classify,
+    cli_directory,
+    cli_privacy,
+    cli_retention,
+    cli_spool,
+    cli_user,
+    logsetup,
+)
+from sigrelay.cliconfig import config_option, load_or_fail
+from tracker.errors import TrackerError
 
 STATS_KEYS = ("campaign", "variant", "group", "sender", "domain", "recipient", "day")
-
-config_option = click.option(
-    "--config",
-    "config_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Config directory (default: $SIGRELAY_CONFIG, else the bundled example).",
-)
-
-
-def _load(config_dir: Path | None):
-    try:
-        return load_config(config_dir)
-    except (ConfigError, ConfigErrors) as exc:
-        raise click.ClickException(f"invalid configuration:\n{exc}") from None
+# Each package's root: their messages say what happened and what to do, as they are.
+PACKAGE_ERRORS = (ConfigError, ProxyError, RewriteError, TrackerError)
 
 
 class _AdminErrors(click.Group):
-    """Errors as one line an admin can act on, never a bare traceback
-    (the traceback is still logged at DEBUG for a bug report)."""
+    """Errors as one line an admin can act on, exit code 1, never a bare
+    traceback (the traceback is still logged at DEBUG for a bug report)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -52,6 +53,8 @@ class _AdminErrors(click.Group):
 def _explain(exc: Exception) -> str:
     from sqlalchemy.exc import DBAPIError
 
+    if isinstance(exc, PACKAGE_ERRORS):
+        return str(exc)
     if isinstance(exc, DBAPIError):
         reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
         return (
@@ -74,7 +77,7 @@ def main(log_level: str | None) -> None:
 def _serve(config_dir: Path | None, relay: bool, tracker: bool) -> None:
     from sigrelay.service import Parts, run
 
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     asyncio.run(run(cfg, Parts(relay=relay, tracker=tracker)))
 
 
@@ -103,7 +106,7 @@ def tracker(config_dir: Path | None) -> None:
 @config_option
 def check(config_dir: Path | None) -> None:
     """Validate the configuration and render every template for every employee."""
-    problems = check_config(config_dir)
+    problems = check_config(config_dir, extra=(startup_problems,))
     errors = [p for p in problems if not is_warning(p)]
     for problem in problems:
         click.echo(("warning: " if is_warning(problem) else "error: ") + str(problem), err=True)
@@ -128,7 +131,7 @@ def stats(
 ) -> None:
     """Sent, impressions, opens, clicks, click rate, opt-outs, landing page visits,
     and what people did beside what machines did."""
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     result = asyncio.run(_stats(cfg.store.url, by, campaign))
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
@@ -185,7 +188,7 @@ def db() -> None:
 @config_option
 def upgrade(config_dir: Path | None) -> None:
     """Run the store's migrations up to the newest schema."""
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     cfg.data.dir.mkdir(parents=True, exist_ok=True)  # a fresh install: the store's home
     asyncio.run(_upgrade(cfg.store.url))
     click.echo("store schema is up to date")
@@ -214,14 +217,12 @@ def init(directory: Path, force: bool) -> None:
     click.echo(f"  sigrelay check --config {directory}")
 
 
-from sigrelay import cli_retention  # noqa: E402  (commands register after main exists)
-
 main.add_command(cli_retention.forget)
 main.add_command(cli_retention.purge)
-main.add_command(__import__("sigrelay.cli_user", fromlist=["user"]).user)
-main.add_command(__import__("sigrelay.cli_classify", fromlist=["classify"]).classify)
-main.add_command(__import__("sigrelay.cli_spool", fromlist=["spool"]).spool)
-main.add_command(__import__("sigrelay.cli_admin", fromlist=["admin"]).admin)
-main.add_command(__import__("sigrelay.cli_directory", fromlist=["directory"]).directory)
-main.add_command(__import__("sigrelay.cli_privacy", fromlist=["optout"]).optout)
-main.add_command(__import__("sigrelay.cli_privacy", fromlist=["consent"]).consent)
+main.add_command(cli_user.user)
+main.add_command(cli_classify.classify)
+main.add_command(cli_spool.spool)
+main.add_command(cli_admin.admin)
+main.add_command(cli_directory.directory)
+main.add_command(cli_privacy.optout)
+main.add_command(cli_privacy.consent)

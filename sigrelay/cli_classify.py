@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from sigrelay.cli import _load as load_or_fail  # one way to load, errors as one line
-from sigrelay.cli import config_option
+from sigrelay.cliconfig import config_option, load_or_fail
 
 LIST_VERDICTS = ("prefetch", "scanner", "proxy")
 

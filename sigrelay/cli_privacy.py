@@ -19,8 +19,7 @@ from typing import Any
 
 import click
 
-from sigrelay.cli import _load as load_or_fail  # one way to load, errors as one line
-from sigrelay.cli import config_option
+from sigrelay.cliconfig import config_option, load_or_fail
 
 
 def _run(config_dir: Path | None, action: Callable[[Any, bytes], Awaitable[Any]]) -> Any:
@@ -64,7 +63,7 @@ def optout() -> None:
 @click.argument("address")
 @click.option(
     "--choice",
-    type=click.Choice(["untracked", "anonymous"]),
+    type=click.Choice(["untracked", "anonymous"]),  # OptOutChoice (imported when used)
     default="untracked",
     help="untracked: not tracked at all (default); anonymous: counted only anonymously.",
 )
@@ -158,12 +157,12 @@ def consent_remove(config_dir: Path | None, address: str, as_json: bool) -> None
     """Withdraw ADDRESS's consent. With privacy.require_consent, what a recipient
     without consent gets holds at once, also for the copies sent before."""
     from tracker.recipients import recipient_key
-    from tracker.store.optout import ANONYMOUS, UNTRACKED, remove_consent
+    from tracker.store.optout import OptOutChoice, remove_consent
 
     privacy = load_or_fail(config_dir).privacy
     then = None
     if privacy.require_consent:
-        then = UNTRACKED if privacy.without_consent == "off" else ANONYMOUS
+        then = OptOutChoice.capped_to(privacy.without_consent)
     removed = _run(
         config_dir,
         lambda store, key: remove_consent(store, recipient_key(address, key), then=then),

@@ -20,8 +20,7 @@ import click
 
 from proxy.spool import Spool, SpoolError, queue_id_time
 from proxy.state import CopyStatus
-from sigrelay.cli import _load as load_or_fail  # one way to load, errors as one line
-from sigrelay.cli import config_option
+from sigrelay.cliconfig import config_option, load_or_fail
 
 log = logging.getLogger("sigrelay.cli.spool")
 
@@ -130,14 +129,12 @@ def retry(config_dir: Path | None, queue_id: str | None) -> None:
     """Make one message (or all) due now; a running relay delivers within a second.
     A poisoned message is released only when named by its QUEUE_ID."""
     queue = _spool(config_dir)
-    try:
-        if queue_id:
-            queue.make_due(queue_id)
-            ids = [queue_id]
-        else:
-            ids = queue.make_all_due()  # the relay may deliver some meanwhile
-    except SpoolError as exc:
-        raise click.ClickException(str(exc)) from None
+    # A SpoolError (an unknown id) reaches the admin as its message (cli.py).
+    if queue_id:
+        queue.make_due(queue_id)
+        ids = [queue_id]
+    else:
+        ids = queue.make_all_due()  # the relay may deliver some meanwhile
     queue.request_flush()
     click.echo(f"{len(ids)} message(s) due now")
 
@@ -151,11 +148,8 @@ def drop(config_dir: Path | None, queue_id: str, yes: bool) -> None:
     if not yes:
         raise click.ClickException(f"not dropped: add --yes to delete {queue_id} for good")
     queue = _spool(config_dir)
-    try:
-        entry = queue.load(queue_id, poisoned=True)
-        queue.drop(queue_id)
-    except SpoolError as exc:
-        raise click.ClickException(str(exc)) from None
+    entry = queue.load(queue_id, poisoned=True)
+    queue.drop(queue_id)
     log.warning(
         "dropped by admin queue_id=%s from=<%s> rcpts=%d",
         queue_id,

@@ -13,12 +13,12 @@ from pathlib import Path
 import click
 
 from proxy.auth.backends import users_file_path
-from proxy.auth.users import UsersFileError, add_user, read_users, remove_user
-from sigrelay.cli import _load, config_option
+from proxy.auth.users import add_user, read_users, remove_user
+from sigrelay.cliconfig import config_option, load_or_fail
 
 
 def _users_path(config_dir: Path | None) -> Path:
-    cfg = _load(config_dir)
+    cfg = load_or_fail(config_dir)
     if cfg.relay.auth_backend != "users":
         click.echo(
             f"note: [relay] auth_backend is {cfg.relay.auth_backend!r}; "
@@ -46,10 +46,7 @@ def add(config_dir: Path | None, name: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if not password:
         raise click.ClickException("an empty password is not allowed")
-    try:
-        new = add_user(path, name, password)
-    except UsersFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    new = add_user(path, name, password)  # a UsersFileError reaches the admin as it is (cli.py)
     click.echo(f"{'added' if new else 'changed password of'} {name.lower()} in {path}")
 
 
@@ -68,9 +65,6 @@ def remove(config_dir: Path | None, name: str) -> None:
 @config_option
 def list_users(config_dir: Path | None) -> None:
     """Print the user names, one per line."""
-    try:
-        users = read_users(_users_path(config_dir))
-    except UsersFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    users = read_users(_users_path(config_dir))
     for name in sorted(users):
         click.echo(name)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.agents import is_machine
+from tracker.errors import TrackerError
 from tracker.networks import IpAddress, IpNetwork, Listed, NetworkTable, PeerNumber, read_lists
 from tracker.store.records import REASON_CHARS
 
@@ -97,7 +98,7 @@ MACHINE_VERDICTS = (Verdict.PROXY, Verdict.PREFETCH, Verdict.SCANNER)
 IMAGES_ONLY = {Verdict.PROXY.value: True, Verdict.PREFETCH.value: True}
 
 
-class RulesError(ValueError):
+class RulesError(TrackerError, ValueError):
     """A rules file that cannot be used; the message names the file and the entry."""
 
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from config.durable import fsync_dir, write_durably
+from config.durable import append_durably, write_durably
 from tracker.store import EventRecord
 
 log = logging.getLogger("sigrelay.tracker.writer")
@@ -83,15 +82,9 @@ class Journal:
 
     def append(self, events: list[EventRecord], batch_id: str | None) -> None:
         """Append a batch: stored later under `batch_id`, in one transaction."""
-        new = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = b"".join(to_line(event, batch_id) for event in events)
-        with open(self.path, "ab") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if new:
-            fsync_dir(self.path.parent)
+        append_durably(self.path, data)
         self.size += len(data)
         self.waiting += len(events)
 
@@ -139,12 +132,7 @@ class Journal:
             self.offset = self.size = self.waiting = 0
             return
         self.offset = end
-        tmp = self.offset_path.with_name(self.offset_path.name + ".tmp")
-        with open(tmp, "w") as handle:
-            handle.write(str(end))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.offset_path)
+        write_durably(self.offset_path, str(end).encode())
 
 
 def overflow_paths(journal_path: Path) -> list[Path]:

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from config.schema import PrivacyMode
 from tracker.store import EventRecord
 from tracker.store.withdrawal import standin_for
 from tracker.tokens import VISIT_PARAMETER, Keyring
@@ -120,7 +121,7 @@ def _never() -> bool:
 
 
 def _anonymous() -> str:
-    return "anonymous"
+    return PrivacyMode.ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class _LandingHandlers:
         """What a GPC or DNT visit is recorded against: the stand-in copy, or
         None (`privacy.gpc = "off"`, an unknown copy, or the store unreachable:
         then nothing is recorded rather than the copy's identity)."""
-        if self.settings.gpc() == "off":
+        if self.settings.gpc() == PrivacyMode.OFF:
             return None
         store = getattr(self.writer, "store", None)
         try:

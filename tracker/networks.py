@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.durable import SHARED, write_durably
+
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PeerNumber = tuple[int, int]  # (IP version, the address as an integer)
@@ -97,9 +99,10 @@ def write_list(data_dir: Path, verdict: str, name: str, networks: Iterable[IpNet
     directory = data_dir / NETWORKS_DIR / verdict
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.txt"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(f"{network}\n" for network in networks), encoding="ascii")
-    tmp.replace(path)
+    text = "".join(f"{network}\n" for network in networks)
+    write_durably(
+        path, text.encode("ascii"), tmp_path=path.with_name(f".{path.name}.tmp"), mode=SHARED
+    )
     return path
 
 

@@ -34,9 +34,8 @@ from tracker.optout_texts import TEXTS, Texts, language_for
 from tracker.recipients import recipient_key_of_stored
 from tracker.store import EventRecord, Store
 from tracker.store.optout import (
-    ANONYMOUS,
     OPTOUT_CHOICES,
-    UNTRACKED,
+    OptOutChoice,
     add_consent,
     consents_of,
     opt_in,
@@ -220,7 +219,7 @@ class _OptOutHandlers:
         assert self.consent is not None
         # Withdrawn: what a recipient without consent gets holds at once, also for
         # the copies sent before (tracker/store/withdrawal.py; GDPR Art. 7(3)).
-        then = UNTRACKED if self.consent.without_consent == "off" else ANONYMOUS
+        then = OptOutChoice.capped_to(self.consent.without_consent)
         try:
             if action == GIVE:
                 await add_consent(self.store, key, self.clock(), HOW[GIVE], str(version))

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from tracker.errors import TrackerError
 from tracker.secretfile import create_secret_file
 
 PREFIX = "pseud:"
@@ -31,9 +32,11 @@ KEY_ENV = "SIGRELAY_PSEUDONYM_KEY"
 KEY_FILE_ENV = "SIGRELAY_PSEUDONYM_KEY_FILE"
 KEY_FILE_NAME = "pseudonym-key"
 MIN_KEY_BYTES = 16
+# Changing the key re-keys every stored recipient: only for a new install or after `forget`.
+_MAKE_ONE = " (make one with: head -c 32 /dev/urandom | base64)"
 
 
-class PseudonymKeyError(ValueError):
+class PseudonymKeyError(TrackerError, ValueError):
     """The pseudonym key is missing, unreadable or too short."""
 
 
@@ -59,7 +62,10 @@ def load_pseudonym_key(data_dir: Path, env: Mapping[str, str]) -> bytes:
         try:
             return _decode(path.read_text("utf-8"), str(path))
         except OSError as exc:
-            raise PseudonymKeyError(f"${KEY_FILE_ENV}={path}: {exc.strerror}") from None
+            raise PseudonymKeyError(
+                f"${KEY_FILE_ENV}={path}: {exc.strerror}; make the file readable, "
+                f"or unset ${KEY_FILE_ENV} to use {KEY_FILE_NAME} in the data directory"
+            ) from None
     path = data_dir / KEY_FILE_NAME
     if not path.exists():
         _create(path)
@@ -72,9 +78,12 @@ def _decode(text: str, source: str) -> bytes:
     try:
         key = base64.b64decode(lines[0] if lines else "", validate=True)
     except (binascii.Error, ValueError):
-        raise PseudonymKeyError(f"{source}: the pseudonym key is not valid base64") from None
+        reason = f"{source}: the pseudonym key is not valid base64{_MAKE_ONE}"
+        raise PseudonymKeyError(reason) from None
     if len(key) < MIN_KEY_BYTES:
-        raise PseudonymKeyError(f"{source}: the pseudonym key needs {MIN_KEY_BYTES}+ bytes")
+        raise PseudonymKeyError(
+            f"{source}: the pseudonym key needs {MIN_KEY_BYTES}+ bytes{_MAKE_ONE}"
+        )
     return key
 
 

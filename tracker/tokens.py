@@ -33,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from tracker.errors import TrackerError
 from tracker.secretfile import create_secret_file
 
 log = logging.getLogger("sigrelay.tracker.tokens")
@@ -74,7 +75,7 @@ visit id naming the copy (tracker/landing.py). Here, beside the tokens, so the
 relay can strip it from quoted links without importing the HTTP side."""
 
 
-class TokenError(ValueError):
+class TokenError(TrackerError, ValueError):
     """A token or keyring that cannot be built as asked (a programming or admin error)."""
 
 
@@ -355,7 +356,10 @@ def load_keyring(data_dir: Path, env: Mapping[str, str]) -> Keyring:
         try:
             text = path.read_text("utf-8")
         except OSError as exc:
-            raise TokenError(f"${KEYS_FILE_ENV}={path}: {exc.strerror}") from None
+            raise TokenError(
+                f"${KEYS_FILE_ENV}={path}: {exc.strerror}; make the file readable, "
+                f"or unset ${KEYS_FILE_ENV} to use {KEYS_FILE_NAME} in the data directory"
+            ) from None
         return parse_keys(text, str(path))
     path = data_dir / KEYS_FILE_NAME
     if not path.exists():

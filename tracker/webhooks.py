@@ -33,7 +33,8 @@ from sqlalchemy import select
 
 from tracker.store import EventRecord
 from tracker.store.models import copies
-from tracker.store.withdrawal import UNTRACKED, withdrawn_copies
+from tracker.store.optout import OptOutChoice
+from tracker.store.withdrawal import withdrawn_copies
 
 log = logging.getLogger("sigrelay.tracker.webhooks")
 
@@ -83,7 +84,7 @@ def _as_withdrawn(event: EventRecord, copy: Mapping[str, Any]) -> Mapping[str, A
     withdrawn = copy.get(WITHDRAWN)
     if withdrawn is None or event.kind == "optout" or event.at < withdrawn.at:
         return copy
-    if withdrawn.choice == UNTRACKED:
+    if withdrawn.choice == OptOutChoice.UNTRACKED:
         return None
     return {**copy, "recipient": None, "domain": None, "copy_id": None}
 

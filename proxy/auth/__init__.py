@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from proxy.errors import ProxyError
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -20,7 +22,7 @@ class Identity:
     address: str  # the mail address it proved; the sender check starts from it
 
 
-class AuthUnavailable(Exception):
+class AuthUnavailable(ProxyError):
     """The backend could not check the credentials (network, server down)."""
 
 

@@ -9,14 +9,15 @@ restart; it is written by rename with mode 0600.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from config.durable import PRIVATE, write_durably
 from proxy.auth import Identity
+from proxy.errors import ProxyError
 
 _HASHER = PasswordHasher()
 # Verifying against this when the user does not exist costs the same time as a
@@ -24,8 +25,8 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("no such user")
 
 
-class UsersFileError(ValueError):
-    pass
+class UsersFileError(ProxyError, ValueError):
+    """The users file cannot be read, or a login cannot go into it."""
 
 
 def read_users(path: Path) -> dict[str, str]:
@@ -40,7 +41,10 @@ def read_users(path: Path) -> dict[str, str]:
             continue
         login, sep, hashed = line.strip().partition(":")
         if not sep or not login or not hashed.startswith("$argon2"):
-            raise UsersFileError(f"{path}:{number}: expected 'login:$argon2...' ")
+            raise UsersFileError(
+                f"{path}:{number}: expected 'login:$argon2...'; fix or remove that line "
+                "(`sigrelay user add` writes valid ones)"
+            )
         users[login.lower()] = hashed
     return users
 
@@ -48,23 +52,17 @@ def read_users(path: Path) -> dict[str, str]:
 def write_users(path: Path, users: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(f"{login}:{hashed}\n" for login, hashed in sorted(users.items()))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".users-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(lines)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A name of its own: two `sigrelay user add` at once never share a temporary file.
+    tmp_path = path.with_name(f".users-{secrets.token_hex(6)}")
+    write_durably(path, lines.encode("utf-8"), tmp_path=tmp_path, mode=PRIVATE)
 
 
 def add_user(path: Path, login: str, password: str) -> bool:
     """Add or replace; True if the user is new."""
     if ":" in login or not login.strip():
-        raise UsersFileError(f"not a valid login: {login!r}")
+        raise UsersFileError(
+            f"not a valid login: {login!r} (use the user's mail address; ':' is not allowed)"
+        )
     users = read_users(path)
     new = login.lower() not in users
     users[login.lower()] = _HASHER.hash(password)

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from config import check
 from config.check import is_warning
+from proxy.startup_checks import startup_problems
 from sigrelay.cli import main
 from tests.relay_security.securerelay import make_certificate
 
@@ -118,7 +119,7 @@ def test_missing_tls_ca_and_dkim_files_are_errors(make_config, env):
         '[upstream]\nurl = "smtp://127.0.0.1:25"\nca_file = "ca.pem"\n'
         '[dkim]\nenabled = true\ndomain = "example.com"\nkey_file = "dkim.pem"\n'
     ) + '[[groups]]\nname = "default"\nsignature_html = "sig.html"\nsignature_text = "sig.txt"\n'
-    errors = check(make_config(toml), env)
+    errors = check(make_config(toml), env, extra=(startup_problems,))
     assert sorted(e.field for e in errors) == [
         "dkim.key_file",
         "relay.tls_cert",
@@ -135,10 +136,10 @@ def test_a_key_that_does_not_belong_to_the_certificate_is_an_error(make_config, 
         f'[relay]\ntls_cert = "{cert}"\ntls_key = "{other_key}"\n'
         '[[groups]]\nname = "default"\nsignature_html = "sig.html"\nsignature_text = "sig.txt"\n'
     )
-    errors = check(make_config(toml), env)
+    errors = check(make_config(toml), env, extra=(startup_problems,))
     assert [e.field for e in errors] == ["relay.tls_cert"]
     toml = toml.replace(str(other_key), str(own_key))
-    assert check(make_config(toml), env) == []
+    assert check(make_config(toml), env, extra=(startup_problems,)) == []
 
 
 def test_a_toml_error_does_not_hide_csv_and_template_errors(make_config, env):

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from config.schema import PrivacyMode
 from proxy.fanout import CopySpec, split
 
 INTERNAL = "carla@example.com"
@@ -122,3 +123,10 @@ def test_each_copy_id_is_asked_for_by_the_copys_mode_and_recipients():
         f"domain:{KIM}+{MAX}",
         f"anonymous:{LEE}",
     ]
+
+
+def test_each_copy_names_its_mode_as_the_one_privacy_mode_enum():
+    copies = split([KIM, INTERNAL, LEE], "domain", _is_internal, _counting_ids(),
+                   cap=lambda address: "off" if address == LEE else "personal")  # fmt: skip
+    assert [c.privacy for c in copies] == [PrivacyMode.OFF, PrivacyMode.DOMAIN]
+    assert all(type(c.privacy) is PrivacyMode for c in copies)

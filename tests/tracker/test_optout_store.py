@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from config.schema import PrivacyMode
+from sigrelay.cli_privacy import optout_add
 from tracker.recipients import recipient_key
 from tracker.store import CopyRecord, Store
 from tracker.store.models import consents, optouts
 from tracker.store.optout import (
+    OptOutChoice,
     add_consent,
     consents_of,
     list_consents,
@@ -100,3 +103,17 @@ async def test_the_recipient_of_a_personal_copy_is_read_from_its_row(store: Stor
     await store.record_copies([sent])
     assert await recipient_of_copy(store, "0123456789abcdef") == KIM
     assert await recipient_of_copy(store, "fedcba9876543210") is None
+
+
+def test_the_opt_out_words_stay_those_the_databases_hold():
+    """Stored rows, the page's form, the API and the command line all say these."""
+    assert [choice.value for choice in OptOutChoice] == ["anonymous", "untracked"]
+    cli_choices = next(p for p in optout_add.params if p.name == "choice").type.choices
+    assert sorted(cli_choices) == sorted(OptOutChoice)
+
+
+def test_an_opt_out_caps_the_privacy_mode_and_a_cap_names_its_opt_out():
+    assert OptOutChoice.ANONYMOUS.mode is PrivacyMode.ANONYMOUS
+    assert OptOutChoice.UNTRACKED.mode is PrivacyMode.OFF
+    assert OptOutChoice.capped_to("off") is OptOutChoice.UNTRACKED
+    assert OptOutChoice.capped_to(PrivacyMode.ANONYMOUS) is OptOutChoice.ANONYMOUS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tracker.journal import Journal, overflow_paths, write_overflow
+from tracker.journal import overflow_paths, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
 from tracker.writer import EventWriter
@@ -420,18 +420,6 @@ async def test_a_replay_cut_after_its_commit_is_not_stored_twice(store: Store, t
     assert cut.calls == 3
     assert writer.journaled == 0
     assert await stored_order(store) == list(range(10))
-
-
-def test_a_journal_read_never_splits_a_batch(tmp_path: Path):
-    journal = Journal(tmp_path / "j")
-    journal.append(numbered(0, 7), "a" * 32)
-    journal.append(numbered(7, 7), "b" * 32)
-    batches, end, lines = journal.read(5)
-    assert [(b.batch_id, len(b.events)) for b in batches] == [("a" * 32, 7)]
-    assert lines == 7
-    journal.mark_replayed(end, lines)
-    batches, end, lines = journal.read(5)
-    assert [(b.batch_id, len(b.events)) for b in batches] == [("b" * 32, 7)]
 
 
 async def test_a_journal_cut_short_behind_the_writers_back_ends_its_replay(

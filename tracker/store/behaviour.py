@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Select, select
 
+from config.schema import PrivacyMode
 from tracker.store.models import copies, copy_counts
 
 log = logging.getLogger("sigrelay.tracker.behaviour")
@@ -30,7 +31,7 @@ def clickers_of(campaigns: frozenset[str]) -> Select:
         select(copies.c.recipient, copies.c.campaign)
         .select_from(joined)
         .where(
-            copies.c.privacy == "personal",
+            copies.c.privacy == PrivacyMode.PERSONAL,
             copies.c.recipient.is_not(None),
             copies.c.campaign.in_(sorted(campaigns)),
             copy_counts.c.clicks > 0,

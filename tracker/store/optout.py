@@ -12,20 +12,41 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from config.schema import PrivacyMode
 from tracker.store.models import consent_receipts, consents, copies, optouts
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
 
-ANONYMOUS, UNTRACKED = "anonymous", "untracked"
+
+class OptOutChoice(StrEnum):
+    """What a recipient chose on the opt-out page. The values are the words the
+    optouts table, the page's form, the API and `sigrelay optout` have always
+    used; `mode` is the privacy mode the choice caps that recipient's copies to."""
+
+    ANONYMOUS = "anonymous"  # "count me only anonymously"
+    UNTRACKED = "untracked"  # "do not track me at all"
+
+    @property
+    def mode(self) -> PrivacyMode:
+        return PrivacyMode.OFF if self is OptOutChoice.UNTRACKED else PrivacyMode.ANONYMOUS
+
+    @classmethod
+    def capped_to(cls, mode: str) -> OptOutChoice:
+        """The choice that stands for a cap: what `privacy.without_consent`
+        (anonymous | off) makes of a recipient who withdrew consent."""
+        return cls.UNTRACKED if mode == PrivacyMode.OFF else cls.ANONYMOUS
+
+
 GIVEN, WITHDRAWN = "given", "withdrawn"  # consent receipts' actions
 ADMIN = "admin"  # how: by an admin's command, no text shown to the recipient
-OPTOUT_CHOICES = (ANONYMOUS, UNTRACKED)
+OPTOUT_CHOICES = tuple(OptOutChoice)  # in the order the page offers them
 # Bounded IN lists: a message has at most relay.max_recipients recipients anyway.
 _CHUNK = 500
 
@@ -33,7 +54,7 @@ _CHUNK = 500
 @dataclass(frozen=True)
 class OptOut:
     recipient_key: str
-    choice: str  # anonymous | untracked
+    choice: OptOutChoice
     at: datetime
 
 
@@ -105,7 +126,7 @@ async def optouts_of(store: Store, recipient_keys: Iterable[str]) -> dict[str, s
 async def list_optouts(store: Store) -> list[OptOut]:
     async with store.engine.connect() as conn:
         rows = await conn.execute(select(optouts).order_by(optouts.c.at, optouts.c.recipient_key))
-        return [OptOut(*row) for row in rows]
+        return [OptOut(key, OptOutChoice(choice), at) for key, choice, at in rows]
 
 
 # --- consent ----------------------------------------------------------------

@@ -28,7 +28,7 @@ from tracker.pseudonym import PREFIX, normalise, pseudonym
 from tracker.recipients import recipient_key
 from tracker.store import batches
 from tracker.store.models import audit_log, copies, events, optouts
-from tracker.store.optout import ANONYMOUS
+from tracker.store.optout import OptOutChoice
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
@@ -77,9 +77,10 @@ async def forget(store: Store, address: str, key: bytes, now: datetime | None = 
         # later mail gets no personal copy. A choice already made stays (it may
         # be stricter: "do not track me").
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        row = {"recipient_key": recipient_key(address, key), "at": _now(now)}
         await conn.execute(
             dialect.insert(optouts)
-            .values(recipient_key=recipient_key(address, key), choice=ANONYMOUS, at=_now(now))
+            .values(**row, choice=OptOutChoice.ANONYMOUS)
             .on_conflict_do_nothing(index_elements=["recipient_key"])
         )
         await _audit(conn, now, "forget", subject, changed, f"tables={_table_names()}")

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tracker.errors import TrackerError
 from tracker.store import batches, queries, reasons, rollup, stats
 from tracker.store.bulk import BulkInsert
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
@@ -46,7 +47,7 @@ SQLITE_CACHE_KIB = 32 * 1024
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10000
 
 
-class StoreError(Exception):
+class StoreError(TrackerError):
     """The store was used wrongly (not for "the database is down": those pass through)."""
 
 

@@ -43,14 +43,15 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from config.schema import PrivacyMode
 from tracker.recipients import recipient_key_of_stored
 from tracker.store.models import copies, optouts
+from tracker.store.optout import OptOutChoice
 from tracker.store.records import EventRecord, event_record
 
 if TYPE_CHECKING:
     from tracker.store.store import Store
 
-UNTRACKED = "untracked"
 DEFAULT_REFRESH_SECONDS = 2.0
 FULL_REFRESH_SECONDS = 60.0
 CLOCK_SKEW = timedelta(minutes=5)
@@ -140,7 +141,7 @@ class Withdrawal:
             choice = withdrawn.get(key) if key is not None else None
             if choice is None or record.kind == "optout" or record.at < choice.at:
                 kept.append(record)
-            elif choice.choice == UNTRACKED:
+            elif choice.choice == OptOutChoice.UNTRACKED:
                 self.dropped += 1
             else:
                 moved.append(len(kept))
@@ -218,7 +219,7 @@ def _standin_row(
         "sent_at": sent_at,
         "sender": sender,
         "group": group,
-        "privacy": "anonymous",
+        "privacy": PrivacyMode.ANONYMOUS,
         "campaign": campaign,
         "variant": variant,
         "recipient": None,
