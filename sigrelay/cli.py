@@ -126,11 +126,17 @@ def check(config_dir: Path | None) -> None:
 @click.option("--by", "by", type=click.Choice(STATS_KEYS), default=None, help="Group rows by.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: totals and rows.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV of the rows (totals last).")
+@click.option("--wide", is_flag=True, help="Also landing-page and people/machine columns.")
 def stats(
-    config_dir: Path | None, campaign: str | None, by: str | None, as_json: bool, as_csv: bool
+    config_dir: Path | None,
+    campaign: str | None,
+    by: str | None,
+    as_json: bool,
+    as_csv: bool,
+    wide: bool,
 ) -> None:
-    """Sent, impressions, opens, clicks, click rate, opt-outs, landing page visits,
-    and what people did beside what machines did."""
+    """Sent, impressions, opens, clicks, click rate, opt-outs (and with --wide the
+    landing pages' visits), and what people did beside what machines did."""
     cfg = load_or_fail(config_dir)
     result = asyncio.run(_stats(cfg.store.url, by, campaign))
     if as_json:
@@ -138,7 +144,7 @@ def stats(
     elif as_csv:
         _print_csv(result, by)
     else:
-        _print_table(result, by)
+        _print_table(result, by, wide)
 
 
 async def _stats(url: str, by: str | None, campaign: str | None) -> dict:
@@ -172,11 +178,12 @@ def _print_csv(result: dict, by: str | None) -> None:
     out.writerow(totals)
 
 
-def _print_table(result: dict, by: str | None) -> None:
-    from sigrelay.statstable import people_and_machines, render
+def _print_table(result: dict, by: str | None, wide: bool) -> None:
+    from sigrelay.statstable import legend, people_and_machines, render
 
-    click.echo(render(result, by))
+    click.echo(render(result, by, wide))
     click.echo("\n" + "\n".join(people_and_machines(result["totals"])))
+    click.echo("\n" + "\n".join(legend(wide)))
 
 
 @main.group()

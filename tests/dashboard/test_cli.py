@@ -90,7 +90,25 @@ def test_stats_json_csv_and_table_carry_the_landing_page_figures(seeded: Store):
         ("b", "3", "2"),
         ("TOTAL", "3", "2"),
     ]
-    header, _, *rows = _cli_stats(url, "--by", "variant").splitlines()
+    header, _, *rows = _cli_stats(url, "--by", "variant", "--wide").splitlines()
     assert "visits (unique)" in header and "downloads (unique)" in header
     b = next(line for line in rows if line.startswith("b "))
     assert "3 (2)" in b
+
+
+def test_stats_fits_100_columns_explains_itself_and_gives_no_rate_without_impressions(
+    seeded: Store,
+):
+    output = _cli_stats(str(seeded.engine.url), "--by", "variant")
+    table = output.split("\n\n")[0].splitlines()
+    assert max(len(line) for line in output.splitlines()) <= 100
+    assert "visits" not in table[0]  # the landing page's columns: --wide
+    assert "CTR: unique clicks / unique impressions" in output
+    result = {
+        "totals": figures(3, None),
+        "rows": rows("variant", {"c": 3}, {"c": {"clicks": 2, "unique_clicks": 1}}),
+    }
+    c_line = next(line for line in render(result, "variant").splitlines() if line.startswith("c "))
+    assert c_line.split()[-2] == "—", "a click without impressions has no CTR, not 0.0%"
+    wide = render(_result(), "variant", wide=True).splitlines()[0]
+    assert "machine clicks" in wide and len(wide) > 100
