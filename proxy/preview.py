@@ -40,7 +40,7 @@ from proxy.planning import Planner
 from proxy.recipient_choices import Caps, ChoiceSource, cap_for
 from proxy.spool import Envelope, SpoolEntry
 from proxy.trace import add_trace
-from tracker.tokens import Keyring
+from tracker.tokens import KEYS_ENV, KEYS_FILE_ENV, KEYS_FILE_NAME, Keyring
 
 PREVIEW_QUEUE_PREFIX = "preview"
 
@@ -134,6 +134,37 @@ class Preview:
             "banner_loads": self.banner_loads,
             "copies": [copy.facts() for copy in self.copies],
         }
+
+    def summary(self) -> str:
+        """One line: how many copies, the group, its privacy mode, the banners chosen."""
+        chosen: dict[str, list[str]] = {}
+        for copy in self.copies:
+            key = f"campaign {copy.campaign}/{copy.variant}" if copy.campaign else "no banner"
+            chosen.setdefault(key, []).append(str(copy.number))
+        banners = ", ".join(
+            f"{key} ({'copy' if len(numbers) == 1 else 'copies'} {', '.join(numbers)})"
+            for key, numbers in chosen.items()
+        )
+        return (
+            f"{self.name}: {len(self.copies)} "
+            f"{'copy' if len(self.copies) == 1 else 'copies'}, group {self.group}, "
+            f"privacy {self.privacy}, {banners}"
+        )
+
+    def notes(self) -> list[str]:
+        """What the admin should know about how this preview differs from the mail sent."""
+        notes = [
+            "tokens are signed with a throw-away preview key: the tracker counts nothing "
+            "from these copies and their opt-out links opt nobody out; not DKIM-signed"
+        ]
+        if not self.choices_looked_up:
+            notes.append("recipients are previewed as having no recorded opt-out or consent")
+        if not self.banner_loads:
+            notes.append(
+                f"no token keys found (${KEYS_ENV}, ${KEYS_FILE_ENV} or the data directory's "
+                f"{KEYS_FILE_NAME}): banner images will not load from the tracker"
+            )
+        return notes
 
 
 class Previewer:

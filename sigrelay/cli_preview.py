@@ -65,32 +65,6 @@ def _write(previews: list[Preview], out: Path) -> dict[tuple[str, int], dict[str
     return written
 
 
-def _campaigns(preview: Preview) -> str:
-    chosen: dict[str, list[str]] = {}
-    for copy in preview.copies:
-        key = f"{copy.campaign}/{copy.variant}" if copy.campaign else "no banner"
-        chosen.setdefault(key, []).append(str(copy.number))
-    return ", ".join(
-        f"{key} ({'copy' if len(numbers) == 1 else 'copies'} {', '.join(numbers)})"
-        for key, numbers in chosen.items()
-    )
-
-
-def _notes(previews: list[Preview]) -> list[str]:
-    notes = [
-        "tokens are signed with a throw-away preview key: the tracker counts nothing "
-        "from these copies and their opt-out links opt nobody out; not DKIM-signed"
-    ]
-    if previews and not previews[0].choices_looked_up:
-        notes.append("recipients are previewed as having no recorded opt-out or consent")
-    if previews and not previews[0].banner_loads:
-        notes.append(
-            f"no token keys found (${KEYS_ENV}, ${KEYS_FILE_ENV} or the data directory's "
-            f"{KEYS_FILE_NAME}): banner images will not load from the tracker"
-        )
-    return notes
-
-
 @click.command()
 @click.option("--from", "mail_from", required=True, help="The sender's address.")
 @click.option("--to", "rcpts", multiple=True, required=True, help="A recipient (repeatable).")
@@ -143,12 +117,13 @@ def preview(
             for kind, path in written[(preview_.name, copy.number)].items():
                 click.echo(f"wrote {path}" + (f"  [{facts}]" if kind == "eml" else ""))
     for preview_ in previews:
-        click.echo(
-            f"{preview_.name}: {len(preview_.copies)} copies, group {preview_.group}, "
-            f"privacy {preview_.privacy}, {_campaigns(preview_)}"
-        )
+        click.echo(preview_.summary())
     for note in [*_notes(previews), *([skipped] if skipped else [])]:
         click.echo(f"note: {note}")
+
+
+def _notes(previews: list[Preview]) -> list[str]:
+    return list(dict.fromkeys(note for preview_ in previews for note in preview_.notes()))
 
 
 def _document(

@@ -31,6 +31,7 @@ from proxy.relay import Relay
 from proxy.upstream import open_upstream
 from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
+from sigrelay.dashboard_preview import preview_source
 from sigrelay.directory_sync import sync_periodically
 from tracker import metrics as tracker_metrics
 from tracker.app import REFUSED_TOKENS, make_app
@@ -277,7 +278,11 @@ class Service:
         """/admin and /api/v1: admins, API tokens and the forget key from the config."""
         assert self.store is not None
         key = load_pseudonym_key(self.running.current.data.dir, os.environ)
-        return settings_from_config(self.running, self.store, keyring, os.environ, key)
+        # /admin/preview: the relay's own preview, recipients' choices from the store.
+        preview = preview_source(self.running, keyring, RecipientChoices(self.store, key))
+        return settings_from_config(
+            self.running, self.store, keyring, os.environ, key, preview=preview
+        )
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""

@@ -26,6 +26,7 @@ from tracker.dashboard.auth import (
     hash_api_token,
     session_key,
 )
+from tracker.dashboard.preview_source import PreviewSource
 from tracker.store import Store
 from tracker.store.throttle import Throttle
 from tracker.tokens import Keyring
@@ -53,6 +54,8 @@ class DashboardSettings:
     # The pseudonym key of `forget`; None disables the privacy action.
     pseudonym_key: bytes | None = None
     clock: Callable[[], datetime] = _utc_now
+    # /admin/preview: the relay's preview, handed in by the service; None: no page.
+    preview: PreviewSource | None = None
     # The settings of the running config (admins, API tokens, campaign names),
     # read once per request; None: these settings are the only ones (tests).
     live: Derived[DashboardSettings] | None = None
@@ -84,6 +87,7 @@ def settings_from_config(
     keyring: Keyring,
     env: Mapping[str, str],
     pseudonym_key: bytes | None = None,
+    preview: PreviewSource | None = None,
 ) -> DashboardSettings:
     cfg = running.current  # the start-up snapshot: what is made once
     tracker = cfg.tracker
@@ -101,6 +105,7 @@ def settings_from_config(
         public_url=cfg.tracker.public_url,
         campaign_names=_campaign_names(cfg),
         pseudonym_key=pseudonym_key,
+        preview=preview,
     )
 
     def of_config(new: Config) -> DashboardSettings:
