@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 FALLBACK_HEIGHT = 1400  # the window of a `--screenshot` (no full-page shots there)
 LOAD_TIMEOUT_MS = 10_000  # an image host that does not answer must not hold the preview
 SHOT_TIMEOUT_S = 60
+NO_SCRIPT = '<meta http-equiv="Content-Security-Policy" content="script-src \'none\'">'
 
 
 @dataclass
@@ -81,23 +83,29 @@ def take_screenshots(html_files: Sequence[Path]) -> Shots:
 
 def _with_command(chromium: str, html_files: Sequence[Path]) -> Shots:
     shots = Shots()
-    for html in html_files:
-        for name, width in WIDTHS.items():
-            png = _png_of(html, name)
-            command = [
-                chromium,
-                "--headless",
-                "--disable-gpu",
-                *_sandbox_args(),
-                "--hide-scrollbars",
-                "--blink-settings=scriptEnabled=false",
-                f"--window-size={width},{FALLBACK_HEIGHT}",
-                f"--screenshot={png}",
-                html.resolve().as_uri(),
-            ]
-            try:
-                subprocess.run(command, capture_output=True, timeout=SHOT_TIMEOUT_S, check=True)
-            except (OSError, subprocess.SubprocessError) as exc:
-                return Shots(shots.files, f"no screenshots: {chromium} failed ({exc})")
-            shots.files.setdefault(html, {})[name] = png
+    with tempfile.TemporaryDirectory(prefix="sigrelay-shots-") as scratch:
+        for html in html_files:
+            # `--blink-settings=scriptEnabled=false` makes `--screenshot` write
+            # nothing (Chromium 12x-15x): a policy in front of the copy stops scripts.
+            shown = Path(scratch) / html.name
+            shown.write_text(NO_SCRIPT + html.read_text("utf-8"), "utf-8")
+            for name, width in WIDTHS.items():
+                png = _png_of(html, name)
+                command = [
+                    chromium,
+                    "--headless",
+                    "--disable-gpu",
+                    *_sandbox_args(),
+                    "--hide-scrollbars",
+                    f"--window-size={width},{FALLBACK_HEIGHT}",
+                    f"--screenshot={png.resolve()}",
+                    shown.as_uri(),
+                ]
+                try:
+                    subprocess.run(command, capture_output=True, timeout=SHOT_TIMEOUT_S, check=True)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    return Shots(shots.files, f"no screenshots: {chromium} failed ({exc})")
+                if not png.is_file():
+                    return Shots(shots.files, f"no screenshots: {chromium} wrote none")
+                shots.files.setdefault(html, {})[name] = png
     return shots
