@@ -34,7 +34,7 @@ from proxy.copyids import copy_id_for
 from proxy.fanout import CopySpec, split
 from proxy.notrack import strip_notrack, wants_no_tracking
 from proxy.optout_link import optout_url
-from proxy.recipient_choices import Caps, RecipientChoices, cap_of
+from proxy.recipient_choices import Caps, ChoiceSource, cap_of
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
 from rewriter import Outcome, Plan, Rewritten
@@ -59,19 +59,28 @@ class Planner:
         running: RunningConfig,
         keyring: Keyring,
         *,
-        choices: RecipientChoices | None = None,
+        choices: ChoiceSource | None = None,
         clicked: Callable[[str], frozenset[str]] | None = None,
         dkim: bool = False,
+        banner_keyring: Keyring | None = None,
+        counted: bool = True,
     ) -> None:
         """`choices`: the opt-out and consent lists (None: nobody is looked up and
         no copy gets an opt-out link); `clicked`: recipient address -> campaigns
         they clicked (personal mode follow-ups); `dkim`: the relay signs what it
-        sends (proxy/dkim.py)."""
+        sends (proxy/dkim.py).
+
+        For a preview (proxy/preview.py) `keyring` signs with a throw-away key;
+        `banner_keyring` (the live one) then signs every banner token under the
+        untracked copy id, so the image loads and counts nothing, and
+        `counted=False` keeps previews out of the relay's rewrite metrics."""
         self.running = running
         self.keyring = keyring
         self.choices = choices
         self.clicked = clicked
         self.dkim = dkim
+        self.banner_keyring = banner_keyring
+        self.counted = counted
 
     # --- once per message ---------------------------------------------------
 
@@ -183,7 +192,9 @@ class Planner:
                 "rewrite failed queue_id=%s copy_id=%s: original sent", entry.queue_id, copy.copy_id
             )
             result = Rewritten(entry.data, Outcome.FAILED, f"plan: {type(error).__name__}")
-        metrics.REWRITES.labels(result.outcome.value, metrics.rewrite_reason(result.reason)).inc()
+        if self.counted:
+            reason = metrics.rewrite_reason(result.reason)
+            metrics.REWRITES.labels(result.outcome.value, reason).inc()
         if result.outcome is Outcome.FAILED:
             log.warning(
                 "rewrite failed queue_id=%s copy_id=%s reason=%s: original sent",
@@ -203,15 +214,19 @@ class Planner:
             campaign = None
         public = cfg.tracker.public_url
         banner_url = None
+        banner_keyring = self.banner_keyring or self.keyring
         if campaign and variant:
             # Untracked copies show the banner too, through a token that names no
             # copy: the tracker serves the image and counts nothing.
-            copy_id = copy.copy_id if copy.tracked else UNTRACKED_COPY_ID
+            counts = copy.tracked and self.banner_keyring is None
+            copy_id = copy.copy_id if counts else UNTRACKED_COPY_ID
             banner = Token(Kind.BANNER, copy_id, f"{campaign.id}/{variant.id}")
-            banner_url = token_url(public, banner, self.keyring)
+            banner_url = token_url(public, banner, banner_keyring)
         # Every copy, tracked or not, makes the tags of earlier copies quoted in it inert.
         quoted = QuotedTags(
-            _untagger(public, self.keyring), _banner_untagger(public, self.keyring), VISIT_PARAMETER
+            _untagger(public, self.keyring),
+            _banner_untagger(public, self.keyring, banner_keyring),
+            VISIT_PARAMETER,
         )
         if not copy.tracked:
             tracking = Tracking.untracked(banner_url, quoted)
@@ -257,9 +272,12 @@ def _untagger(public: str, keyring: Keyring) -> Callable[[str], str | None]:
     return untag
 
 
-def _banner_untagger(public: str, keyring: Keyring) -> Callable[[str], str | None]:
+def _banner_untagger(
+    public: str, keyring: Keyring, signing: Keyring
+) -> Callable[[str], str | None]:
     """One of our banner URLs (from an earlier copy quoted in this one) -> the
-    same image under a token that names no copy: served, cached, counted never."""
+    same image under a token that names no copy: served, cached, counted never.
+    `keyring` reads the quoted token, `signing` signs the new one."""
     prefix = f"{public}/{Kind.BANNER.value}/"
 
     def untag_banner(url: str) -> str | None:
@@ -268,6 +286,6 @@ def _banner_untagger(public: str, keyring: Keyring) -> Callable[[str], str | Non
         token = decode(url.removeprefix(prefix), keyring, Kind.BANNER)
         if token is None or token.target is None:
             return None  # unreadable: the rewriter removes the image
-        return token_url(public, Token(Kind.BANNER, UNTRACKED_COPY_ID, token.target), keyring)
+        return token_url(public, Token(Kind.BANNER, UNTRACKED_COPY_ID, token.target), signing)
 
     return untag_banner

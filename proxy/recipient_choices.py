@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from config.schema import PrivacyMode, PrivacySection
 from proxy.fanout import lower_mode
@@ -34,6 +35,17 @@ log = logging.getLogger("sigrelay.proxy.recipient_choices")
 LOOKUP_TIMEOUT = 5.0
 Caps = dict[str, PrivacyMode]  # lower-cased address -> the most tracking that recipient allows
 Found = tuple[dict[str, str], set[str] | None]  # opt-outs by key, consented keys
+
+
+class ChoiceSource(Protocol):
+    """What the planner asks about recipients: `RecipientChoices` (the store's
+    lists), or a preview's stand-in that looks nothing up (proxy/preview.py)."""
+
+    pseudonym_key: bytes  # names a recipient in the opt-out token of a shared copy
+
+    async def caps(
+        self, rcpts: Iterable[str], privacy: PrivacySection, is_internal: Callable[[str], bool]
+    ) -> Caps: ...
 
 
 def cap_for(choice: str | None, consented: bool | None, privacy: PrivacySection) -> PrivacyMode:

@@ -33,6 +33,7 @@ from proxy.relay import Relay
 from proxy.upstream import open_upstream
 from proxy.workers import WorkerProcesses, WorkerRole, follow_parent, role_from_env
 from sigrelay import sdnotify
+from sigrelay.dashboard_preview import preview_source
 from sigrelay.directory_sync import sync_periodically
 from sigrelay.health import config_registry, demo_admin
 from tracker import metrics as tracker_metrics
@@ -301,8 +302,10 @@ class Service:
         assert self.store is not None
         key = load_pseudonym_key(self.running.current.data.dir, os.environ)
         demo = demo_admin(self.running.current, interactive=sys.stderr.isatty())
+        # /admin/preview: the relay's own preview, recipients' choices from the store.
+        preview = preview_source(self.running, keyring, RecipientChoices(self.store, key))
         return settings_from_config(
-            self.running, self.store, keyring, os.environ, key, demo_admin=demo
+            self.running, self.store, keyring, os.environ, key, demo_admin=demo, preview=preview
         )
 
     async def stop(self) -> None:

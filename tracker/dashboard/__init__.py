@@ -9,6 +9,7 @@ from aiohttp import web
 
 from tracker.dashboard.api import add_api_routes
 from tracker.dashboard.pages import SETTINGS_KEY, STATIC
+from tracker.dashboard.preview_page import add_preview_routes
 from tracker.dashboard.settings import DashboardSettings, settings_from_config
 from tracker.dashboard.views import add_page_routes
 
@@ -18,5 +19,6 @@ __all__ = ["DashboardSettings", "add_routes", "settings_from_config"]
 def add_routes(app: web.Application, settings: DashboardSettings) -> None:
     app[SETTINGS_KEY] = settings
     add_page_routes(app)
+    add_preview_routes(app)
     add_api_routes(app)
     app.router.add_static("/admin/static", STATIC, append_version=False)

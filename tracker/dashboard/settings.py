@@ -26,6 +26,7 @@ from tracker.dashboard.auth import (
     hash_api_token,
     session_key,
 )
+from tracker.dashboard.preview_source import PreviewSource
 from tracker.store import Store
 from tracker.store.throttle import Throttle
 from tracker.tokens import Keyring
@@ -53,6 +54,8 @@ class DashboardSettings:
     # The pseudonym key of `forget`; None disables the privacy action.
     pseudonym_key: bytes | None = None
     clock: Callable[[], datetime] = _utc_now
+    # /admin/preview: the relay's preview, handed in by the service; None: no page.
+    preview: PreviewSource | None = None
     # The settings of the running config (admins, API tokens, campaign names),
     # read once per request; None: these settings are the only ones (tests).
     live: Derived[DashboardSettings] | None = None
@@ -85,9 +88,11 @@ def settings_from_config(
     env: Mapping[str, str],
     pseudonym_key: bytes | None = None,
     demo_admin: tuple[str, str] | None = None,
+    preview: PreviewSource | None = None,
 ) -> DashboardSettings:
     """`demo_admin`: (name, password hash) that may log in while the config
-    names no admin (the quick start's way in; sigrelay/service.py)."""
+    names no admin (the quick start's way in; sigrelay/service.py); `preview`:
+    renders copies as the relay would, for /admin/preview."""
     cfg = running.current  # the start-up snapshot: what is made once
 
     def _admin_hashes(cfg: Config) -> dict[str, str]:
@@ -109,6 +114,7 @@ def settings_from_config(
         public_url=cfg.tracker.public_url,
         campaign_names=_campaign_names(cfg),
         pseudonym_key=pseudonym_key,
+        preview=preview,
     )
 
     def of_config(new: Config) -> DashboardSettings:
