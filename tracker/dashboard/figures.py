@@ -6,10 +6,11 @@ number we format ourselves (`int`, a percentage), never a string from the
 store, so it is safe markup without escaping; the row's key (a domain, a
 variant) stays in the template, where autoescaping covers it.
 
-Counts and their unique counts share a column ("7 (5)"), and so do the
-machines' opens and clicks: the campaign list must fit a 1280 px window
-(issue 17). Each title explains itself in a tooltip (`title`), since "sent"
-and "impressions" are not obvious.
+Counts and their unique counts share a column ("7 (5)", the second under the
+first: `span.u`), and so do the machines' opens and clicks: the campaign list
+must fit a 1280 px window with six-digit figures (issue 17). Each title
+explains itself in a tooltip (`title`), since "sent" and "impressions" are
+not obvious.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ def _count(name: str) -> Callable[[Figures], str]:
 
 
 def _with_unique(name: str) -> Callable[[Figures], str]:
-    return lambda f: f"{int(f[name])} ({int(f['unique_' + name])})"
+    return lambda f: f'{int(f[name])} <span class="u">({int(f["unique_" + name])})</span>'
 
 
 def _machines(f: Figures) -> str:
-    return f"{int(f['machine']['opens'])} / {int(f['machine']['clicks'])}"
+    return f'{int(f["machine"]["opens"])} <span class="u">/ {int(f["machine"]["clicks"])}</span>'
 
 
 # (title, explanation, cell class, cell text) in table order.
