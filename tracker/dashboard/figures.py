@@ -31,6 +31,13 @@ def _with_unique(name: str) -> Callable[[Figures], str]:
     return lambda f: f'{int(f[name])} <span class="u">({int(f["unique_" + name])})</span>'
 
 
+def _ctr(f: Figures) -> str:
+    # No banner shown: no rate, rather than a 0.0% next to counted clicks.
+    if not f.get("unique_impressions"):
+        return '<span title="no impressions yet">—</span>'
+    return f"{float(f['ctr'] or 0):.1%}"
+
+
 def _machines(f: Figures) -> str:
     return f'{int(f["machine"]["opens"])} <span class="u">/ {int(f["machine"]["clicks"])}</span>'
 
@@ -49,8 +56,8 @@ COLUMNS: tuple[tuple[str, str, str, Callable[[Figures], str]], ...] = (
     (
         "CTR",
         "Click rate: copies with a click / copies whose banner was shown",
-        "n",
-        lambda f: f"{float(f['ctr'] or 0):.1%}",
+        "n ctr",
+        _ctr,
     ),
     ("Opt-outs", "Recipients who opted out on the opt-out page", "n", _count("optouts")),
     # Reported by the landing page script (/t.js).
