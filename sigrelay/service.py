@@ -154,7 +154,7 @@ class Service:
                     cfg.tracker.public_url,
                     require_consent=cfg.privacy.require_consent,
                     without_consent=cfg.privacy.without_consent,
-                    company=cfg.company.name,
+                    company=lambda: self.running.current.company.name,
                 ),
             )
             registries = [

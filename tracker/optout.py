@@ -111,10 +111,10 @@ class _OptOutHandlers:
         writer: EventWriter,
         clock: Clock,
         public_url: str | None,
-        company: str,
+        company: Callable[[], str],
     ) -> None:
         self.keyring = keyring
-        self.company = company  # [company] name: the page says whose e-mails these are
+        self.company = company  # [company] name, asked per request (reloads apply at once)
         self.store = store
         self.pseudonym_key = pseudonym_key
         self.writer = writer
@@ -160,7 +160,7 @@ class _OptOutHandlers:
         except Exception as exc:
             log.warning("opt-out page: store unreachable: %s", exc)
             return self._error(texts, 503, texts.try_later)
-        title, intro = named(texts, self.company)
+        title, intro = named(texts, self.company())
         body = _form(texts, intro, current)
         if self.consent is not None:
             body = consent_form(texts.lang, consented) + body
@@ -206,7 +206,7 @@ class _OptOutHandlers:
             # only the recipient has no copy to count against (stats stay anonymous).
             self.writer.submit(EventRecord(token.copy_id, "optout", self.clock()))
         log.info("opt-out choice=%s", choice)  # never the key: it names a person
-        title = named(texts, self.company)[0]
+        title = named(texts, self.company())[0]
         return _page(texts, title, f"<p>{escape(texts.done[str(choice)])}</p>")
 
     async def _consent(
@@ -236,7 +236,7 @@ class _OptOutHandlers:
             log.warning("consent not recorded: store unreachable: %s", exc)
             return self._error(texts, 503, texts.try_later)
         log.info("consent action=%s", action)  # never the key: it names a person
-        title = named(texts, self.company)[0]
+        title = named(texts, self.company())[0]
         return _page(texts, title, f"<p>{escape(done_text(texts.lang, str(action)))}</p>")
 
 
@@ -253,7 +253,9 @@ class OptOutSettings:
     # privacy.require_consent: the page also asks for consent (tracker/consent.py).
     require_consent: bool = False
     without_consent: str = "anonymous"  # privacy.without_consent: anonymous | off
-    company: str = ""  # [company] name, named on the page; empty: "our e-mails"
+    # [company] name, named on the page ("our e-mails" when empty); called per
+    # request, so a reloaded name shows at once.
+    company: Callable[[], str] = field(default=lambda: "")
 
 
 def add_routes(

@@ -64,7 +64,7 @@ async def serve_layout(tmp_path: Path, store: Store, company: str) -> AsyncItera
     settings = dashboard_settings(
         store, campaign_names={**CAMPAIGNS, "fresh": LONG_NAME}, campaign_variants=WEIGHTS
     )
-    optout = OptOutSettings(store, PSEUDONYM_KEY, require_consent=True, company=company)
+    optout = OptOutSettings(store, PSEUDONYM_KEY, require_consent=True, company=lambda: company)
     async for site in serve_dashboard(tmp_path, settings, optout):
         yield site
 
