@@ -155,6 +155,7 @@ class Service:
                     cfg.tracker.public_url,
                     require_consent=cfg.privacy.require_consent,
                     without_consent=cfg.privacy.without_consent,
+                    company=lambda: self.running.current.company.name,
                 ),
             )
             registries = [

@@ -30,7 +30,7 @@ from multidict import MultiDictProxy
 
 from tracker.consent import GIVE, HOW, VERSIONS, WITHDRAW, consent_form, done_text
 from tracker.forms import read_form
-from tracker.optout_texts import TEXTS, Texts, language_for
+from tracker.optout_texts import TEXTS, Texts, language_for, named
 from tracker.recipients import recipient_key_of_stored
 from tracker.store import EventRecord, Store
 from tracker.store.optout import (
@@ -84,7 +84,7 @@ def _page(texts: Texts, title: str, body: str, status: int = 200) -> web.Respons
     )
 
 
-def _form(texts: Texts, current: str | None) -> str:
+def _form(texts: Texts, intro: str, current: str | None) -> str:
     options = [(choice, texts.choices[choice]) for choice in OPTOUT_CHOICES]
     if current is not None:
         options.append((OPT_IN, texts.opt_in))
@@ -96,7 +96,7 @@ def _form(texts: Texts, current: str | None) -> str:
     )
     status = texts.status[current] if current else texts.status[OPT_IN]
     return (
-        f"<p>{escape(texts.intro)}</p><p class=note>{escape(status)}</p>"
+        f"<p>{escape(intro)}</p><p class=note>{escape(status)}</p>"
         f'<form method="post">{radios}<button type="submit">{escape(texts.confirm)}</button></form>'
     )
 
@@ -110,8 +110,10 @@ class _OptOutHandlers:
         writer: EventWriter,
         clock: Clock,
         public_url: str | None,
+        company: Callable[[], str],
     ) -> None:
         self.keyring = keyring
+        self.company = company  # [company] name, asked per request (reloads apply at once)
         self.store = store
         self.pseudonym_key = pseudonym_key
         self.writer = writer
@@ -157,10 +159,11 @@ class _OptOutHandlers:
         except Exception as exc:
             log.warning("opt-out page: store unreachable: %s", exc)
             return self._error(texts, 503, texts.try_later)
-        body = _form(texts, current)
+        title, intro = named(texts, self.company())
+        body = _form(texts, intro, current)
         if self.consent is not None:
             body = consent_form(texts.lang, consented) + body
-        return _page(texts, texts.title, body)
+        return _page(texts, title, body)
 
     def _foreign_origin(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
@@ -202,7 +205,8 @@ class _OptOutHandlers:
             # only the recipient has no copy to count against (stats stay anonymous).
             self.writer.submit(EventRecord(token.copy_id, "optout", self.clock()))
         log.info("opt-out choice=%s", choice)  # never the key: it names a person
-        return _page(texts, texts.title, f"<p>{escape(texts.done[str(choice)])}</p>")
+        title = named(texts, self.company())[0]
+        return _page(texts, title, f"<p>{escape(texts.done[str(choice)])}</p>")
 
     async def _consent(
         self, request: web.Request, texts: Texts, form: MultiDictProxy
@@ -231,7 +235,8 @@ class _OptOutHandlers:
             log.warning("consent not recorded: store unreachable: %s", exc)
             return self._error(texts, 503, texts.try_later)
         log.info("consent action=%s", action)  # never the key: it names a person
-        return _page(texts, texts.title, f"<p>{escape(done_text(texts.lang, str(action)))}</p>")
+        title = named(texts, self.company())[0]
+        return _page(texts, title, f"<p>{escape(done_text(texts.lang, str(action)))}</p>")
 
 
 def _origin(url: str) -> str:
@@ -247,6 +252,9 @@ class OptOutSettings:
     # privacy.require_consent: the page also asks for consent (tracker/consent.py).
     require_consent: bool = False
     without_consent: str = "anonymous"  # privacy.without_consent: anonymous | off
+    # [company] name, named on the page ("our e-mails" when empty); called per
+    # request, so a reloaded name shows at once.
+    company: Callable[[], str] = field(default=lambda: "")
 
 
 def add_routes(
@@ -259,7 +267,13 @@ def add_routes(
 ) -> None:
     """GET and POST `/u/<token>`."""
     handlers = _OptOutHandlers(
-        keyring, settings.store, settings.pseudonym_key, writer, clock, settings.public_url
+        keyring,
+        settings.store,
+        settings.pseudonym_key,
+        writer,
+        clock,
+        settings.public_url,
+        settings.company,
     )
     handlers.consent = settings if settings.require_consent else None
     path = f"/{Kind.OPTOUT.value}/{{token}}"

@@ -15,8 +15,12 @@ DEFAULT_LANGUAGE = "en"
 @dataclass(frozen=True)
 class Texts:
     lang: str
-    title: str
+    title: str  # without a company name ([company] name empty)
     intro: str
+    # With the company's name in place of {company} (str.replace, not format:
+    # a name may hold braces).
+    company_title: str
+    company_intro: str
     choices: MappingProxyType  # anonymous | untracked -> label
     opt_in: str
     status: MappingProxyType  # anonymous | untracked | in -> what holds now
@@ -37,6 +41,11 @@ TEXTS = MappingProxyType(
             intro=(
                 "Our e-mails to you can contain images and links that tell us when a message "
                 "was opened or a link followed. Choose what you allow:"
+            ),
+            company_title="Tracking of e-mails from {company}",
+            company_intro=(
+                "E-mails from {company} to you can contain images and links that tell "
+                "{company} when a message was opened or a link followed. Choose what you allow:"
             ),
             choices=MappingProxyType(
                 {
@@ -80,6 +89,12 @@ TEXTS = MappingProxyType(
                 "eine Nachricht geöffnet oder ein Link aufgerufen wurde. Wählen Sie, was Sie "
                 "erlauben:"
             ),
+            company_title="Auswertung der E-Mails von {company}",
+            company_intro=(
+                "E-Mails von {company} an Sie können Bilder und Links enthalten, die {company} "
+                "zeigen, wann eine Nachricht geöffnet oder ein Link aufgerufen wurde. Wählen "
+                "Sie, was Sie erlauben:"
+            ),
             choices=MappingProxyType(
                 {
                     "anonymous": "Nur anonym zählen (nie mit mir verknüpft)",
@@ -116,6 +131,17 @@ TEXTS = MappingProxyType(
         ),
     }
 )
+
+
+def named(texts: Texts, company: str) -> tuple[str, str]:
+    """The page's title and introduction, naming the company when it has a name."""
+    if not company.strip():
+        return texts.title, texts.intro
+    name = company.strip()
+    return (
+        texts.company_title.replace("{company}", name),
+        texts.company_intro.replace("{company}", name),
+    )
 
 
 def language_for(accept_language: str | None) -> str:

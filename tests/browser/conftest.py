@@ -64,3 +64,21 @@ async def context(browser) -> AsyncIterator:
 @pytest.fixture
 async def page(context) -> AsyncIterator:
     yield await context.new_page()
+
+
+@pytest.fixture
+async def context_at(browser) -> AsyncIterator:
+    """Makes browser contexts with a window `width` px wide (closed at the end)."""
+    opened = []
+
+    async def open_(width: int, height: int = 900, **options):
+        context = await browser.new_context(
+            viewport={"width": width, "height": height}, user_agent=DESKTOP_AGENT, **options
+        )
+        await context.route("**/*", _loopback_only)
+        opened.append(context)
+        return context
+
+    yield open_
+    for context in opened:
+        await context.close()

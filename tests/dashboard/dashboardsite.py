@@ -23,6 +23,7 @@ from tracker.dashboard.auth import (
     hash_api_token,
     hash_password,
 )
+from tracker.optout import OptOutSettings
 from tracker.store import CopyRecord, EventRecord, Store
 from tracker.store.throttle import Throttle
 from tracker.tokens import Keyring
@@ -110,11 +111,16 @@ def dashboard_settings(store: Store, **overrides) -> DashboardSettings:
     return DashboardSettings(**(values | overrides))
 
 
-async def serve_dashboard(tmp_path: Path, settings: DashboardSettings) -> AsyncIterator[Dashboard]:
+async def serve_dashboard(
+    tmp_path: Path, settings: DashboardSettings, optout: OptOutSettings | None = None
+) -> AsyncIterator[Dashboard]:
+    """The dashboard on loopback; with `optout`, the opt-out page (/u/…) too."""
     keyring = Keyring({"t1": b"dashboard-tests-signing-key-!!!!"}, current="t1")
     writer = EventWriter(settings.store, tmp_path / "events.journal", flush_interval=3600)
     await writer.start()
-    app = make_app(keyring, writer, lambda c, v: None, clock=lambda: NOW, dashboard=settings)
+    app = make_app(
+        keyring, writer, lambda c, v: None, clock=lambda: NOW, dashboard=settings, optout=optout
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, Table, and_, case, func, select
 
 from tracker.store import Store
 from tracker.store.models import copies, events, metadata
+from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.reasons import reason_column
 
 EVENTS_PAGE_MAX = 500
@@ -91,6 +92,71 @@ async def optouts_by_domain(store: Store) -> list[dict[str, Any]]:
     )
     async with store.engine.connect() as conn:
         return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+@dataclass(frozen=True)
+class VariantCopies:
+    variant: str | None
+    copies: int
+    recipients: int
+
+
+async def copies_per_variant(store: Store, campaign: str) -> list[VariantCopies]:
+    """How many copies (and recipients) each variant of a campaign got: the A/B
+    assignment as it happened (ix_copies_campaign_sent covers it)."""
+    query = (
+        select(copies.c.variant, func.count(), func.coalesce(func.sum(copies.c.recipients), 0))
+        .where(copies.c.campaign == campaign)
+        .group_by(copies.c.variant)
+        .order_by(copies.c.variant)
+    )
+    async with store.engine.connect() as conn:
+        return [VariantCopies(*row) for row in await conn.execute(query)]
+
+
+async def campaign_start(store: Store, campaign: str) -> datetime | None:
+    """When the campaign's first copy was sent (None: none yet)."""
+    query = select(func.min(copies.c.sent_at)).where(copies.c.campaign == campaign)
+    async with store.engine.connect() as conn:
+        return (await conn.execute(query)).scalar()
+
+
+def _utc_hour(column: ColumnElement, dialect_name: str) -> ColumnElement[str]:
+    """'YYYY-MM-DD HH' of a time column in UTC."""
+    # PostgreSQL sessions run in UTC (tracker/store/store.py); SQLite keeps UTC wall time.
+    if dialect_name == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)
+
+
+async def events_per_hour(
+    store: Store, campaign: str, since: datetime, until: datetime
+) -> dict[str, dict[str, int]]:
+    """Impressions, opens and clicks (people and proxies, as the stats count
+    them) and landing page visits of a campaign's copies per UTC hour
+    ('YYYY-MM-DD HH'), from the events between `since` and `until`. For the
+    first 48 hours of a campaign: the rollup keeps days only."""
+    hour = _utc_hour(events.c.at, store.engine.dialect.name).label("hour")
+    counted = events.c.verdict.in_(COUNTED_VERDICTS)
+
+    def count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((and_(*conditions), 1), else_=0))
+
+    query = (
+        select(
+            hour,
+            count(events.c.kind == "impression", counted).label("impressions"),
+            count(events.c.kind == "open", counted).label("opens"),
+            count(events.c.kind == "click", counted).label("clicks"),
+            count(events.c.kind == "visit").label("visits"),
+        )
+        .select_from(events.join(copies, events.c.copy_id == copies.c.copy_id))
+        .where(copies.c.campaign == campaign, events.c.at >= since, events.c.at < until)
+        .group_by(hour)
+    )
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings()
+        return {row["hour"]: {k: int(v) for k, v in row.items() if k != "hour"} for row in rows}
 
 
 def exportable_tables() -> dict[str, Table]:

@@ -51,6 +51,8 @@ class DashboardSettings:
     secure_cookies: bool = False
     public_url: str = ""  # where the API is reached (the OpenAPI document's server)
     campaign_names: Mapping[str, str] = field(default_factory=dict)  # id -> display name
+    # id -> variant id -> weight, in the configuration's order: the A/B panel.
+    campaign_variants: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # The pseudonym key of `forget`; None disables the privacy action.
     pseudonym_key: bytes | None = None
     clock: Callable[[], datetime] = _utc_now
@@ -113,6 +115,7 @@ def settings_from_config(
         secure_cookies=cfg.tracker.public_url.startswith("https://"),
         public_url=cfg.tracker.public_url,
         campaign_names=_campaign_names(cfg),
+        campaign_variants=_campaign_variants(cfg),
         pseudonym_key=pseudonym_key,
         preview=preview,
     )
@@ -125,6 +128,7 @@ def settings_from_config(
             admins=start.admins.with_hashes(_admin_hashes(new)),
             api_tokens=ApiTokens(api_token_hashes(new, env)),
             campaign_names=_campaign_names(new),
+            campaign_variants=_campaign_variants(new),
         )
 
     return replace(start, live=running.derive(of_config))
@@ -132,3 +136,7 @@ def settings_from_config(
 
 def _campaign_names(cfg: Config) -> dict[str, str]:
     return {c.id: c.name or c.id for c in cfg.campaigns}
+
+
+def _campaign_variants(cfg: Config) -> dict[str, dict[str, int]]:
+    return {c.id: {v.id: v.weight for v in c.variants} for c in cfg.campaigns}

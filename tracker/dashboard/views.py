@@ -11,7 +11,8 @@ from datetime import timedelta
 from aiohttp import web
 
 from config.logfields import quoted
-from tracker.dashboard import reads
+from tracker.dashboard import reads, timeline
+from tracker.dashboard.abpanel import variant_rows
 from tracker.dashboard.auth import SESSION_COOKIE, SESSION_SECONDS, Session
 from tracker.dashboard.pages import (
     admin_page,
@@ -22,7 +23,9 @@ from tracker.dashboard.pages import (
     see_other,
     settings,
 )
-from tracker.dashboard.svg import Series, line_chart, sparkline
+from tracker.dashboard.settings import DashboardSettings
+from tracker.dashboard.svg import sparkline
+from tracker.dashboard.timeline import Timeline
 from tracker.forms import read_form
 from tracker.store.abtest import ab_result
 from tracker.store.optout import list_optouts
@@ -34,7 +37,6 @@ log = logging.getLogger("sigrelay.tracker.dashboard")
 
 SPARKLINE_DAYS = 30
 BREAKDOWNS = ("variant", "group", "domain", "day")
-CHART_SERIES = ("impressions", "opens", "clicks", "visits")
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -146,6 +148,17 @@ async def campaigns(request: web.Request, session: Session) -> web.StreamRespons
     return render(request, "campaigns.html", context, session)
 
 
+async def _timeline(config: DashboardSettings, campaign_id: str, daily: list[dict]) -> Timeline:
+    """Hours in the campaign's first 48 hours, days after that."""
+    now = config.clock()
+    start = await reads.campaign_start(config.store, campaign_id)
+    if start is None or not timeline.hours_shown(start, now):
+        return timeline.daily(daily)
+    until = start + timeline.HOURLY_FOR
+    per_hour = await reads.events_per_hour(config.store, campaign_id, start, until)
+    return timeline.hourly(start, now, per_hour)
+
+
 @admin_page
 async def campaign(request: web.Request, session: Session) -> web.StreamResponse:
     config = settings(request)
@@ -157,19 +170,18 @@ async def campaign(request: web.Request, session: Session) -> web.StreamResponse
     for by in BREAKDOWNS:
         if by != "day":
             breakdowns[by] = (await config.store.stats(by=by, campaign=campaign_id))["rows"]
-    days = [row["day"] for row in daily["rows"]]
-    chart = line_chart(
-        days,
-        [Series(name, tuple(float(r[name]) for r in daily["rows"])) for name in CHART_SERIES],
-    )
+    ab = ab_result(campaign_id, breakdowns["variant"])
+    assigned = await reads.copies_per_variant(config.store, campaign_id)
+    weights = config.campaign_variants.get(campaign_id, {})
     recent = await reads.events_page(config.store, campaign=campaign_id, limit=50)
     context = {
         "campaign_id": campaign_id,
         "name": config.campaign_names.get(campaign_id, campaign_id),
         "totals": daily["totals"],
-        "chart": chart,
+        "timeline": await _timeline(config, campaign_id, daily["rows"]),
         "breakdowns": breakdowns,
-        "ab": ab_result(campaign_id, breakdowns["variant"]),
+        "ab": ab,
+        "variants": variant_rows(weights, assigned, ab),
         "events": recent.events,
         "reasons": reason_table(await reason_counts(config.store, campaign_id)),
     }
