@@ -32,7 +32,10 @@ from tracker.tokens import Kind, Token, encode  # noqa: E402
 from tracker.writer import EventWriter  # noqa: E402
 
 AGENTS = [
-    "Mozilla/5.0 (Telltale-Agent-7Q3) AppleWebKit/537.36 Chrome/120 Safari/537.36",
+    # A person's browser, marked by a token no browser has: the word "Agent" would
+    # make it a bot's (isbot's list), and the point is a person's HEAD request.
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; Telltale7Q3) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
     "curl/8.5.0 Telltale-Agent-7Q3",
     "Mozilla/5.0 (via ggpht.com GoogleImageProxy) Telltale-Agent-7Q3",
 ]
