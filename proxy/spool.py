@@ -34,7 +34,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -344,12 +344,15 @@ class Spool:
         if state is not None:
             self.save_state(queue_id, state.made_due())
 
-    def make_all_due(self) -> list[str]:
+    def make_all_due(
+        self, progress: Callable[[list[str]], Iterable[str]] = lambda ids: ids
+    ) -> list[str]:
         """make_due() for every message in the spool; the queue ids made due.
         A message that leaves the spool meanwhile (a running relay delivered
-        it after list() named it) is skipped: nothing of it is left to retry."""
+        it after list() named it) is skipped: nothing of it is left to retry.
+        `progress` wraps the ids gone through (a progress bar at a terminal)."""
         due = []
-        for queue_id in self.list():
+        for queue_id in progress(self.list()):
             try:
                 self.make_due(queue_id)
             except SpoolError:

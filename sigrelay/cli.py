@@ -6,6 +6,7 @@ import asyncio
 import csv
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from tracker.errors import TrackerError
 STATS_KEYS = ("campaign", "variant", "group", "sender", "domain", "recipient", "day")
 # Each package's root: their messages say what happened and what to do, as they are.
 PACKAGE_ERRORS = (ConfigError, ProxyError, RewriteError, TrackerError)
+# SQLite's and PostgreSQL's words for a table that is not there.
+MISSING_TABLE = re.compile(r"no such table|relation \S+ does not exist|UndefinedTable")
 
 
 class _AdminErrors(click.Group):
@@ -58,6 +61,11 @@ def _explain(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, DBAPIError):
         reason = str(exc.orig).strip() if exc.orig is not None else str(exc)
+        if MISSING_TABLE.search(reason):
+            return (
+                f"the store has no tables yet, or an older schema ({reason}): "
+                "run `sigrelay db upgrade` (with the same --config)."
+            )
         return (
             f"the store could not be used: {reason}. Check [store] url (or "
             "SIGRELAY_STORE__URL), that the database is reachable, and that the data "
@@ -69,6 +77,7 @@ def _explain(exc: Exception) -> str:
 
 
 @click.group(cls=_AdminErrors)
+@click.version_option(package_name="sigrelay", prog_name="sigrelay")
 @click.option("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR.")
 def main(log_level: str | None) -> None:
     """sigrelay: signatures, banners and privacy-aware tracking for outgoing mail."""

@@ -6,6 +6,8 @@ SHA-256 per API token (tokens are long and random, so a fast hash is safe).
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -16,11 +18,15 @@ def admin() -> None:
 
 @admin.command("hash")
 @click.option("--name", default="admin", show_default=True, help="The admin's login name.")
-def hash_command(name: str) -> None:
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+def hash_command(name: str, password_stdin: bool) -> None:
     """Ask for a password (twice, hidden) and print the [[admins]] entry with its argon2 hash."""
     from tracker.dashboard.auth import hash_password
 
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password_stdin:  # never as an argument: the process list shows arguments
+        password = sys.stdin.readline().removesuffix("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 12:
         raise click.ClickException("use at least 12 characters for an admin password")
     click.echo("[[admins]]")

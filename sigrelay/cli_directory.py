@@ -11,6 +11,7 @@ import click
 
 from sigrelay.cliconfig import config_option, load_or_fail
 from sigrelay.directory_sync import DirectorySyncError, sync_directory
+from sigrelay.progress import working
 
 
 @click.group()
@@ -26,7 +27,8 @@ def sync(config_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Read employees from [directory.ldap] and show what changed."""
     cfg = load_or_fail(config_dir)
     try:
-        report = sync_directory(cfg, os.environ, dry_run=dry_run)
+        with working(f"reading {cfg.directory.ldap.url if cfg.directory.ldap else 'LDAP'}"):
+            report = sync_directory(cfg, os.environ, dry_run=dry_run)
     except DirectorySyncError as exc:
         click.echo(f"directory sync failed: {exc}", err=True)
         sys.exit(1)

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from sigrelay.cliconfig import config_option, load_or_fail
+from sigrelay.progress import tracked
 
 
 def _run(config_dir: Path | None, action: Callable[[Any, bytes], Awaitable[Any]]) -> Any:
@@ -207,7 +208,7 @@ def consent_import(config_dir: Path | None, file: Path, as_json: bool) -> None:
 
     async def action(store, key: bytes) -> int:
         now = _now()
-        for address in addresses:
+        for address in tracked(addresses, "recording consent"):
             await add_consent(store, recipient_key(address, key), now)
         return len(addresses)
 

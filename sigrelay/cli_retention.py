@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from sigrelay.cliconfig import config_option, load_or_fail
+from sigrelay.progress import working
 
 
 @click.command()
@@ -24,7 +25,8 @@ def forget(config_dir: Path | None, address: str, as_json: bool) -> None:
 
     cfg = load_or_fail(config_dir)
     key = load_pseudonym_key(cfg.data.dir, os.environ)
-    result = asyncio.run(_with_store(cfg.store.url, forget_address, address, key))
+    with working(f"forgetting {address} in every table"):
+        result = asyncio.run(_with_store(cfg.store.url, forget_address, address, key))
     if as_json:
         click.echo(json.dumps(asdict(result)))
     else:
@@ -42,15 +44,16 @@ def purge(config_dir: Path | None, as_json: bool) -> None:
     cfg = load_or_fail(config_dir)
     key = load_pseudonym_key(cfg.data.dir, os.environ)
     privacy = cfg.privacy
-    result = asyncio.run(
-        _with_store(
-            cfg.store.url,
-            apply_retention,
-            key,
-            privacy.retention_days,
-            privacy.event_retention_days,
+    with working("applying the retention policy"):
+        result = asyncio.run(
+            _with_store(
+                cfg.store.url,
+                apply_retention,
+                key,
+                privacy.retention_days,
+                privacy.event_retention_days,
+            )
         )
-    )
     if as_json:
         click.echo(json.dumps(asdict(result)))
         return

@@ -21,6 +21,7 @@ import click
 from proxy.spool import Spool, SpoolError, queue_id_time
 from proxy.state import CopyStatus
 from sigrelay.cliconfig import config_option, load_or_fail
+from sigrelay.progress import tracked
 
 log = logging.getLogger("sigrelay.cli.spool")
 
@@ -87,7 +88,7 @@ def spool() -> None:
 
 @spool.command("list")
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help='One JSON document: {"messages": [...]}.')
 def list_queue(config_dir: Path | None, as_json: bool) -> None:
     """Every queued message: id, age, sender, copies pending/failed, next attempt, last error."""
     queue = _spool(config_dir)
@@ -99,9 +100,8 @@ def list_queue(config_dir: Path | None, as_json: bool) -> None:
             rows.append(_row(queue, queue_id, now, poisoned))
         except (SpoolError, FileNotFoundError):
             continue  # delivered (or moved to corrupt/ or poison/) while we looked
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(row.to_json()))
+    if as_json:  # one document, as every --json of sigrelay
+        click.echo(json.dumps({"messages": [row.to_json() for row in rows]}, indent=2))
         return
     if not rows:
         click.echo("spool is empty")
@@ -134,7 +134,8 @@ def retry(config_dir: Path | None, queue_id: str | None) -> None:
         queue.make_due(queue_id)
         ids = [queue_id]
     else:
-        ids = queue.make_all_due()  # the relay may deliver some meanwhile
+        # The relay may deliver some meanwhile.
+        ids = queue.make_all_due(lambda all_ids: tracked(all_ids, "making due"))
     queue.request_flush()
     click.echo(f"{len(ids)} message(s) due now")
 

@@ -65,6 +65,9 @@ def remove(config_dir: Path | None, name: str) -> None:
 @config_option
 def list_users(config_dir: Path | None) -> None:
     """Print the user names, one per line."""
-    users = read_users(_users_path(config_dir))
+    path = _users_path(config_dir)
+    users = read_users(path)
+    if not users:
+        click.echo(f"no users in {path}; add one with `sigrelay user add ADDRESS`", err=True)
     for name in sorted(users):
         click.echo(name)

@@ -38,7 +38,7 @@ async def _sent(store: Store) -> int:
 def _spool_list(relay_env: dict[str, str]) -> list[dict]:
     result = CliRunner().invoke(main, ["spool", "list", "--json"], env=relay_env)
     assert result.exit_code == 0, result.output
-    return [json.loads(line) for line in result.output.splitlines()]
+    return json.loads(result.output)["messages"]
 
 
 async def test_a_crashing_copy_is_set_aside_and_the_co_recipients_are_delivered(

@@ -46,7 +46,7 @@ def test_list_shows_sender_pending_copies_next_attempt_and_last_error(relay_env)
 
     result = sigrelay(relay_env, "list", "--json")
 
-    (row,) = [json.loads(line) for line in result.output.splitlines()]
+    (row,) = json.loads(result.output)["messages"]
     assert row["queue_id"] == queue_id
     assert (row["sender"], row["recipients"], row["pending"], row["failed"]) == (
         "anna.schmidt@example.com", 2, 1, 0)  # fmt: skip
