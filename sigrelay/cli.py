@@ -22,6 +22,7 @@ from sigrelay import (
     cli_admin,
     cli_classify,
     cli_directory,
+    cli_milter,
     cli_privacy,
     cli_retention,
     cli_spool,
@@ -226,3 +227,4 @@ main.add_command(cli_admin.admin)
 main.add_command(cli_directory.directory)
 main.add_command(cli_privacy.optout)
 main.add_command(cli_privacy.consent)
+main.add_command(cli_milter.milter)
