@@ -22,6 +22,7 @@ accept` covers a milter that is down or too slow.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -179,23 +180,27 @@ def milter_class(
             self.mail_from = ""
             self.rcpts: list[str] = []
             self.headers: list[HeaderField] = []
-            self.body: list[bytes] = []
+            self.chunks: list[bytes] = []
 
+        @_fail_open
         def envfrom(self, mail_from: str, *params: str) -> int:
             self._reset()  # a new message on this connection
             self.mail_from = mail_from.strip().removeprefix("<").removesuffix(">")
             return Milter.CONTINUE
 
+        @_fail_open
         def envrcpt(self, rcpt: str, *params: str) -> int:
             self.rcpts.append(rcpt.strip().removeprefix("<").removesuffix(">"))
             return Milter.CONTINUE
 
+        @_fail_open
         def header(self, name: str, value: str) -> int:
             self.headers.append((name, value))
             return Milter.CONTINUE
 
+        @_fail_open
         def body(self, chunk: bytes) -> int:  # type: ignore[override]
-            self.body.append(chunk)
+            self.chunks.append(chunk)
             return Milter.CONTINUE
 
         def eom(self) -> int:
@@ -205,7 +210,7 @@ def milter_class(
                     self.mail_from,
                     tuple(self.rcpts),
                     tuple(self.headers),
-                    b"".join(self.body),
+                    b"".join(self.chunks),
                 )
                 result = rewriter.process(message)
                 _apply(self, result.edits)
@@ -219,11 +224,28 @@ def milter_class(
                 self._reset()
             return Milter.CONTINUE
 
+        @_fail_open
         def abort(self) -> int:
             self._reset()
             return Milter.CONTINUE
 
     return SigrelayMilter
+
+
+def _fail_open(callback: Callable[..., int]) -> Callable[..., int]:
+    """A callback that raises would make pymilter answer TEMPFAIL ("untrapped
+    exception"): the MTA would hold the mail for our bug. Log it and go on."""
+    import Milter
+
+    @functools.wraps(callback)
+    def guarded(self, *args) -> int:
+        try:
+            return callback(self, *args)
+        except Exception:
+            log.exception("milter %s callback failed: message passed on", callback.__name__)
+            return Milter.CONTINUE
+
+    return guarded
 
 
 def _apply(milter, edits: MilterEdits) -> None:

@@ -15,8 +15,11 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from peers import free_port, missing_peer, require_binary
 
@@ -183,3 +186,31 @@ class PostfixInstance:
                 raise AssertionError(f"{len(messages)}/{count} delivered by Postfix\n{log}")
             await asyncio.sleep(0.05)
         return messages
+
+
+def milter_settings(port: int) -> dict[str, str]:
+    """What the README's Postfix section puts into main.cf for the milter."""
+    return {
+        "smtpd_milters": f"inet:127.0.0.1:{port}",
+        "non_smtpd_milters": f"inet:127.0.0.1:{port}",
+        # The milter down or too slow: mail goes on unsigned, never held or refused.
+        "milter_default_action": "accept",
+        "milter_connect_timeout": "10s",
+        "milter_content_timeout": "60s",
+    }
+
+
+@pytest.fixture
+async def postfix() -> AsyncIterator[Callable[..., PostfixInstance]]:
+    """`postfix(**options)` starts a PostfixInstance; every one is removed afterwards."""
+    instances: list[PostfixInstance] = []
+
+    def start(**options) -> PostfixInstance:
+        instance = PostfixInstance(**options)
+        instances.append(instance)
+        instance.start()
+        return instance
+
+    yield start
+    for instance in instances:
+        await asyncio.to_thread(instance.cleanup)

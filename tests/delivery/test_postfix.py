@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import AsyncIterator, Callable
 
-import pytest
 from relayclient import smtp_send
 
-from postfixpeer import PostfixInstance
 from smtpsink import SmtpSink
 
 SALES = "anna.schmidt@example.com"
@@ -22,21 +19,6 @@ def offer(to: str) -> bytes:
         f"From: {SALES}\r\nTo: {to}\r\nSubject: Our offer\r\n"
         "Message-ID: <offer-pf@example.com>\r\n\r\nHello,\r\n\r\nplease find our offer.\r\n"
     ).encode()
-
-
-@pytest.fixture
-async def postfix() -> AsyncIterator[Callable[..., PostfixInstance]]:
-    instances: list[PostfixInstance] = []
-
-    def start(**options) -> PostfixInstance:
-        instance = PostfixInstance(**options)
-        instances.append(instance)
-        instance.start()
-        return instance
-
-    yield start
-    for instance in instances:
-        await asyncio.to_thread(instance.cleanup)
 
 
 async def test_postfix_upstream_stores_the_signed_copy_with_our_trace(start_relay, postfix):
