@@ -67,6 +67,9 @@ class PostfixInstance:
     relayhost: str | None = None  # "127.0.0.1:2525": forward everything there
     port: int = field(default_factory=free_port)
     extra: dict[str, str] = field(default_factory=dict)
+    # Files written into the config directory before start (lookup tables such as
+    # header_checks): main.cf names them as $config_directory/NAME.
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def config_dir(self) -> Path:
@@ -143,6 +146,8 @@ class PostfixInstance:
         os.chown(self.root / "mail", nobody.pw_uid, nobody.pw_gid)
         main_cf = "".join(f"{k} = {v}\n" for k, v in self._main_cf().items())
         (self.config_dir / "main.cf").write_text(main_cf)
+        for name, content in self.files.items():
+            (self.config_dir / name).write_text(content)
         listen = f"127.0.0.1:{self.port}"
         (self.config_dir / "master.cf").write_text(_SERVICES.format(listen=listen))
         shutil.copy("/etc/postfix/dynamicmaps.cf", self.config_dir / "dynamicmaps.cf")
