@@ -70,6 +70,7 @@ class PostfixInstance:
     # Files written into the config directory before start (lookup tables such as
     # header_checks): main.cf names them as $config_directory/NAME.
     files: dict[str, str] = field(default_factory=dict)
+    services: str = ""  # more master.cf lines (a reinjection listener, a filter transport)
 
     @property
     def config_dir(self) -> Path:
@@ -149,7 +150,7 @@ class PostfixInstance:
         for name, content in self.files.items():
             (self.config_dir / name).write_text(content)
         listen = f"127.0.0.1:{self.port}"
-        (self.config_dir / "master.cf").write_text(_SERVICES.format(listen=listen))
+        (self.config_dir / "master.cf").write_text(_SERVICES.format(listen=listen) + self.services)
         shutil.copy("/etc/postfix/dynamicmaps.cf", self.config_dir / "dynamicmaps.cf")
         self._postfix(postfix, "start")
 
@@ -203,6 +204,24 @@ def milter_settings(port: int) -> dict[str, str]:
         "milter_connect_timeout": "10s",
         "milter_content_timeout": "60s",
     }
+
+
+def content_filter_settings(relay_port: int, reinject_port: int) -> tuple[dict[str, str], str]:
+    """main.cf and master.cf lines of the README's content_filter setup: every
+    message Postfix receives goes to sigrelay after the queue; sigrelay gives it
+    back on a reinjection port that filters no more (Postfix's FILTER_README)."""
+    main_cf = {"content_filter": f"sigrelay:[127.0.0.1]:{relay_port}"}
+    master_cf = (
+        "sigrelay  unix  -  -  n  -  10  smtp\n"
+        "  -o disable_mime_output_conversion=yes\n"
+        f"127.0.0.1:{reinject_port} inet n - n - - smtpd\n"
+        "  -o content_filter=\n"
+        "  -o receive_override_options="
+        "no_unknown_recipient_checks,no_header_body_checks,no_milters\n"
+        "  -o mynetworks=127.0.0.0/8\n"
+        "  -o smtpd_relay_restrictions=permit_mynetworks,reject\n"
+    )
+    return main_cf, master_cf
 
 
 @pytest.fixture
