@@ -6,6 +6,9 @@ The work is the relay's own: `Planner.plan` and `Planner.render`
 (proxy/planning.py → config/plans.py build_plan → rewriter.rewrite), on a
 message that lives in memory instead of the spool.
 
+Only mail whose envelope sender is in `company.internal_domains` is touched:
+the MTA's milter sees inbound mail too.
+
 What a milter cannot do: split one message into copies. The MTA delivers the
 one message it has to every recipient, so the milter makes one copy:
 - a group in `personal` or `domain` mode is treated as `anonymous` here (one
@@ -96,6 +99,11 @@ class MilterRewriter:
 
     def process(self, message: MilterMessage) -> MilterResult:
         """Never raises: trouble anywhere gives no edits (the message goes on as it is)."""
+        cfg = self.planner.running.current
+        if not message.mail_from or not cfg.is_internal(message.mail_from):
+            # An MTA's milter sees inbound mail too: only our own senders' mail
+            # is signed (bounces, with the null sender, never are).
+            return MilterResult(MilterEdits(), Outcome.SKIPPED, "not-our-sender")
         original = join_message(list(message.headers), message.body)
         # Our own id for copy ids and logs: MTA queue ids repeat across hosts.
         queue_id = f"{message.mta_queue_id or 'milter'}.{secrets.token_hex(4)}"

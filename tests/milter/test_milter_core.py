@@ -133,3 +133,9 @@ def test_edits_change_delete_and_add_only_what_differs():
     edits = edits_between(original, rewritten)
     assert sorted(edits.changed) == [("A", 1, "2"), ("B", 2, "")]
     assert edits.added == (("D", "new"),) and edits.body is None
+
+
+def test_mail_from_outside_the_company_passes_untouched(rewriter):
+    message = MilterMessage("Q4", "someone@customer.test", (SALES,), HEADERS, b"Hello\r\n")
+    result = rewriter.process(message)
+    assert result.outcome is Outcome.SKIPPED and result.edits.empty
