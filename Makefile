@@ -12,7 +12,7 @@ $(BIN)/sigrelay: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(BIN)/sigrelay
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,milter]'
 	touch $@
 
 install: $(BIN)/sigrelay

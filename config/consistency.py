@@ -11,6 +11,7 @@ from pathlib import Path
 
 from config.model import Config
 from config.rules import default_group
+from config.self_loop import own_listener
 
 Location = tuple[str | int, ...]
 
@@ -19,6 +20,15 @@ def cross_section_problems(
     cfg: Config, banners_dir: Path
 ) -> Iterator[tuple[Location, str, str | None]]:
     """Yields (field location, reason, hint)."""
+    listener = own_listener(cfg.relay, cfg.upstream_endpoint)
+    if listener is not None:
+        yield (
+            ("upstream", "url"),
+            f"{cfg.upstream.url} is the relay's own listener {listener}: every message "
+            "would be sent back to the relay, round and round",
+            "point upstream.url at the mail server that delivers (e.g. Microsoft 365's "
+            "inbound connector, Postfix's reinjection port), never at sigrelay itself",
+        )
     seen_groups: set[str] = set()
     for index, group in enumerate(cfg.groups):
         if group.name in seen_groups:

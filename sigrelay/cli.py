@@ -23,6 +23,7 @@ from sigrelay import (
     cli_admin,
     cli_classify,
     cli_directory,
+    cli_milter,
     cli_preview,
     cli_privacy,
     cli_retention,
@@ -244,3 +245,4 @@ main.add_command(cli_directory.directory)
 main.add_command(cli_privacy.optout)
 main.add_command(cli_privacy.consent)
 main.add_command(cli_preview.preview)
+main.add_command(cli_milter.milter)

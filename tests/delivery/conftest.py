@@ -18,6 +18,7 @@ import pytest
 from config import load_config
 from config.running import RunningConfig
 from peers import load_conftest
+from postfixpeer import postfix  # noqa: F401  (the fixture, for test_postfix*.py)
 from proxy.backoff import RetryPolicy
 from proxy.relay import Relay
 from proxy.upstream import Upstream

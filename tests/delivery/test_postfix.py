@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import AsyncIterator, Callable
 
-import pytest
 from relayclient import smtp_send
 
-from postfixpeer import PostfixInstance
+from peers import free_port
+from postfixpeer import content_filter_settings
 from smtpsink import SmtpSink
 
 SALES = "anna.schmidt@example.com"
@@ -22,21 +21,6 @@ def offer(to: str) -> bytes:
         f"From: {SALES}\r\nTo: {to}\r\nSubject: Our offer\r\n"
         "Message-ID: <offer-pf@example.com>\r\n\r\nHello,\r\n\r\nplease find our offer.\r\n"
     ).encode()
-
-
-@pytest.fixture
-async def postfix() -> AsyncIterator[Callable[..., PostfixInstance]]:
-    instances: list[PostfixInstance] = []
-
-    def start(**options) -> PostfixInstance:
-        instance = PostfixInstance(**options)
-        instances.append(instance)
-        instance.start()
-        return instance
-
-    yield start
-    for instance in instances:
-        await asyncio.to_thread(instance.cleanup)
 
 
 async def test_postfix_upstream_stores_the_signed_copy_with_our_trace(start_relay, postfix):
@@ -97,3 +81,27 @@ async def test_postfix_upstream_takes_a_long_line_of_an_untouched_part_unbroken(
 
     assert b"X-Sigrelay-Processed:" in stored  # signed
     assert b"\n" + long_line + b"\n" in stored.replace(b"\r\n", b"\n")  # one line, unbroken
+
+
+async def test_postfix_content_filter_passes_mail_through_the_relay_and_back(
+    start_relay, postfix, sink: SmtpSink, relay_env: dict[str, str]
+):
+    """The README's content_filter setup: Postfix queues, hands each message to
+    the relay, the relay gives it back on the reinjection port, Postfix delivers."""
+    relay_port = int(relay_env["SIGRELAY_RELAY__LISTEN"].rsplit(":", 1)[1])
+    reinject_port = free_port()
+    main_cf, master_cf = content_filter_settings(relay_port, reinject_port)
+    mta = postfix(relayhost=f"127.0.0.1:{sink.port}", extra=main_cf, services=master_cf)
+    await start_relay(SIGRELAY_UPSTREAM__URL=f"smtp://127.0.0.1:{reinject_port}")
+
+    def submit() -> None:
+        with smtplib.SMTP("127.0.0.1", mta.port, timeout=10) as smtp:
+            smtp.sendmail(SALES, ["kim@customer.test"], offer("kim@customer.test"))
+
+    await asyncio.to_thread(submit)
+    (copy,) = await sink.handler.wait_for(1, timeout=30)
+
+    assert copy.rcpt_tos == ("kim@customer.test",)
+    assert copy.data.count(b"X-Sigrelay-Processed:") == 1, "filtered once, not again"
+    assert copy.data.count(b"(sigrelay)") == 1
+    assert b"Message-ID: <offer-pf@example.com>" in copy.data
