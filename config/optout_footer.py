@@ -1,5 +1,5 @@
 """The opt-out link under the signature of a tracked copy (DESIGN.md: every
-recipient may opt out), in the sender's group's language.
+recipient may opt out), in the copy's language (config/languages.py).
 
 The proxy makes the link (proxy/optout_link.py: only for a tracked copy to
 exactly one recipient) and passes it to `build_plan` (config/plans.py), which
@@ -18,6 +18,7 @@ FOOTER_TEXTS = MappingProxyType(
     {
         "en": "Tracking options for our e-mails",
         "de": "Einstellungen zur Auswertung unserer E-Mails",
+        "fr": "Options de suivi de nos e-mails",
     }
 )
 DEFAULT_LANGUAGE = "en"
