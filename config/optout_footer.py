@@ -41,4 +41,7 @@ def with_optout_link(signature: Signature | None, url: str, language: str) -> Si
     """The signature with the opt-out link under it (None stays None)."""
     if signature is None:
         return None
-    return _with_link(signature, url, FOOTER_TEXTS.get(language, FOOTER_TEXTS[DEFAULT_LANGUAGE]))
+    if language not in FOOTER_TEXTS:
+        language = DEFAULT_LANGUAGE
+    # The page speaks the line's language: the link names it (tracker/optout_texts.py).
+    return _with_link(signature, f"{url}?lang={language}", FOOTER_TEXTS[language])
