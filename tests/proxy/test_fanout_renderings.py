@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import itertools
 
+from config.schema import PrivacyMode
 from proxy.fanout import CopySpec, Rendering, majority_language, split
+from proxy.state import CopyState
 
 ANNA = "anna@example.com"  # internal
 HANS, GRETA = "hans@kunde.de", "greta@kunde.de"
@@ -112,3 +114,10 @@ def test_majority_language():
     assert majority_language(["de", "fr", "de"]) == "de"
     assert majority_language(["fr", "de"]) == "fr"
     assert majority_language([]) is None
+
+
+def test_the_copys_language_survives_the_spool_state_and_old_states_have_none():
+    copy = CopyState("0" * 16, (CLAIRE,), True, PrivacyMode.PERSONAL, language="fr")
+    assert CopyState.from_json(copy.to_json()) == copy
+    old = {k: v for k, v in copy.to_json().items() if k != "language"}
+    assert CopyState.from_json(old).language is None
