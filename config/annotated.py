@@ -16,6 +16,7 @@ import enum
 import inspect
 import io
 import json
+import re
 import shutil
 import tokenize
 import tomllib
@@ -117,9 +118,14 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     # JSON's string escapes are a subset of TOML's basic strings.
     return json.dumps(str(value), ensure_ascii=False)
+
+
+def _key(key: str) -> str:
+    """A bare TOML key as it is; others (".de", "example.fr") quoted."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def _model_of(field: FieldInfo) -> tuple[type[BaseModel] | None, bool]:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
+from typing import Protocol
 
 from config.schema import CampaignSection, RecipientScope, VariantSection
 
@@ -40,9 +41,21 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2].lower().rstrip(".")
 
 
-def _matches_recipient(
-    campaign: CampaignSection, address: str, is_internal: Callable[[str], bool]
+class RecipientTargeting(Protocol):
+    """Whom something is for: campaigns and recipient rules (config/recipient_rules.py)."""
+
+    @property
+    def recipients(self) -> RecipientScope: ...
+    @property
+    def recipient_domains(self) -> tuple[str, ...]: ...
+    @property
+    def recipient_addresses(self) -> tuple[str, ...]: ...
+
+
+def matches_recipient(
+    campaign: RecipientTargeting, address: str, is_internal: Callable[[str], bool]
 ) -> bool:
+    """True if one recipient is within the scope, domains and globs of `campaign`."""
     if campaign.recipients is RecipientScope.INTERNAL and not is_internal(address):
         return False
     if campaign.recipients is RecipientScope.EXTERNAL and is_internal(address):
@@ -61,7 +74,7 @@ def targets(
     """True if the campaign may be shown to every recipient of the copy."""
     if campaign.follow_up_of is not None and campaign.follow_up_of not in audience.clicked:
         return False
-    return all(_matches_recipient(campaign, r, is_internal) for r in audience.recipients)
+    return all(matches_recipient(campaign, r, is_internal) for r in audience.recipients)
 
 
 def campaign_for(

@@ -19,6 +19,7 @@ from jinja2 import TemplateSyntaxError
 from config.applied import applied_config
 from config.directory import load_directory
 from config.errors import ConfigError, ConfigErrors
+from config.languages import missing_language_templates, offered
 from config.lint import (
     ConfigWarning,
     campaign_overlaps,
@@ -26,7 +27,7 @@ from config.lint import (
     link_problems,
     template_field_problems,
 )
-from config.loader import CONFIG_FILE, config_directory, load_config
+from config.loader import CONFIG_FILE, config_directory, load_config, template_names_of
 from config.model import Config
 from config.restart import RESTART_KEYS, restart_needed
 from config.rules import Sender
@@ -53,6 +54,7 @@ def check(
         return _with_independent_files(list(exc.errors), config_directory(directory, env))
     problems = (
         _unsynced_directory(cfg)
+        + _language_problems(cfg)
         + _render_problems(cfg)
         + template_field_problems(cfg)
         + image_problems(cfg)
@@ -124,6 +126,11 @@ def _unsynced_directory(cfg: Config) -> list[ConfigError]:
     return [ConfigError(cfg.directory_file, "directory.ldap", reason, hint=hint)]
 
 
+def _language_problems(cfg: Config) -> list[ConfigError]:
+    known = cfg.compiled_template_names
+    return missing_language_templates(cfg.groups, template_names_of(cfg), known, cfg.templates_dir)
+
+
 def _render_problems(cfg: Config) -> list[ConfigError]:
     senders = [cfg.sender(employee.email) for employee in cfg.employees]
     domain = cfg.company.internal_domains[0] if cfg.company.internal_domains else "example.invalid"
@@ -131,8 +138,11 @@ def _render_problems(cfg: Config) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for sender in senders:
         try:
-            cfg.signature_for(sender)
-            cfg.reply_signature_for(sender)
+            # Every language and recipient rule of the group: each may name other files.
+            for language in offered(sender.group):
+                for rule in (None, *sender.group.recipient_rules):
+                    cfg.signature_for(sender, language, rule)
+                    cfg.reply_signature_for(sender, language, rule)
         except Exception as exc:  # noqa: BLE001 - any template failure is a finding, not a crash
             group = sender.group
             errors.append(

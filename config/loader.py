@@ -27,15 +27,16 @@ from pydantic import BaseModel, ValidationError
 from config.consistency import cross_section_problems
 from config.directory import Directory, load_directory
 from config.errors import ConfigError, ConfigErrors, raise_if_any
+from config.languages import localized_name, offered
 from config.locate import field_path, key_lines, line_of
 from config.model import Config
+from config.recipient_rules import DISCLAIMER_KEYS, TEMPLATE_KEYS
 from config.schema_directory import employee_file
 from config.templates import SignatureTemplate, compile_template, make_environment
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
 CONFIG_FILE = "sigrelay.toml"
 ENV_PREFIX = "SIGRELAY_"
-TEMPLATE_KEYS = ("signature_html", "signature_text", "reply_html", "reply_text")
 
 
 def config_directory(directory: Path | str | None, env: Mapping[str, str]) -> Path:
@@ -210,29 +211,61 @@ def _explain(error: Mapping[str, Any]) -> tuple[str, str | None]:
 def _compile_templates(
     cfg: Config, config_dir: Path, error_at: Any
 ) -> tuple[dict[str, SignatureTemplate], list[ConfigError]]:
+    """The templates the groups and their recipient rules name (missing: an error),
+    and their language files (missing: mail falls back, `check` reports it)."""
     environment = make_environment(config_dir / "templates")
     templates: dict[str, SignatureTemplate] = {}
     errors: list[ConfigError] = []
-    for index, group in enumerate(cfg.groups):
-        for key in TEMPLATE_KEYS:
-            name = getattr(group, key)
-            if name is None or name in templates:
-                continue
-            try:
-                templates[name] = compile_template(environment, name)
-            except TemplateNotFound:
+
+    def compile_one(name: str, location: tuple | None) -> None:
+        if name in templates:
+            return
+        try:
+            templates[name] = compile_template(environment, name)
+        except TemplateNotFound:
+            if location is not None:
                 errors.append(
                     error_at(
-                        ("groups", index, key),
+                        location,
                         f"template {name!r} not found in {config_dir / 'templates'}",
                         "create the file or fix the name",
                     )
                 )
-            except TemplateSyntaxError as exc:
-                path = config_dir / "templates" / name
-                reason = f"template syntax: {exc.message}"
-                errors.append(ConfigError(path, None, reason, line=exc.lineno))
+        except TemplateSyntaxError as exc:
+            path = config_dir / "templates" / name
+            reason = f"template syntax: {exc.message}"
+            errors.append(ConfigError(path, None, reason, line=exc.lineno))
+
+    for index, group in enumerate(cfg.groups):
+        named = [(name, ("groups", index, key)) for key, name in _template_keys(group)]
+        for number, rule in enumerate(group.recipient_rules):
+            location = ("groups", index, "recipient_rules", number)
+            named += [(name, (*location, key)) for key, name in _template_keys(rule)]
+        for name, location in named:
+            compile_one(name, location)
+        for language in offered(group):
+            for name, _ in named:
+                compile_one(localized_name(name, language), None)
     return templates, errors
+
+
+def _template_keys(section: Any) -> list[tuple[str, str]]:
+    keys = (*TEMPLATE_KEYS, *DISCLAIMER_KEYS)
+    return [(key, getattr(section, key)) for key in keys if getattr(section, key, None)]
+
+
+def template_names_of(cfg: Config) -> dict[str, tuple[str, ...]]:
+    """Group name -> every template file the group and its rules name."""
+    return {
+        group.name: tuple(
+            dict.fromkeys(
+                name
+                for section in (group, *group.recipient_rules)
+                for _, name in _template_keys(section)
+            )
+        )
+        for group in cfg.groups
+    }
 
 
 def _upstream_password(

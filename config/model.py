@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from config import campaigns as campaign_choice
 from config.campaigns import Audience
 from config.directory import Directory
+from config.languages import template_name
+from config.recipient_rules import template_names
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
     AdminSection,
@@ -39,6 +41,7 @@ from config.schema import (
     parse_upstream,
 )
 from config.schema_directory import DirectorySection, employee_file
+from config.schema_recipients import LanguagesSection, RecipientRuleSection
 from config.schema_sent import SentItemsSection
 from config.templates import SignatureTemplate
 from rewriter import Signature
@@ -62,6 +65,7 @@ class Config(BaseModel):
     webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()
     sent_items: SentItemsSection = SentItemsSection()
+    languages: LanguagesSection = LanguagesSection()
     admins: tuple[AdminSection, ...] = ()  # dashboard logins
     api_tokens: tuple[ApiTokenSection, ...] = ()  # bearer tokens for /api/v1
 
@@ -117,6 +121,11 @@ class Config(BaseModel):
         return self._config_dir / "templates"
 
     @property
+    def compiled_template_names(self) -> frozenset[str]:
+        """Every template file loaded, language files included."""
+        return frozenset(self._templates)
+
+    @property
     def employees(self) -> Directory:
         return self._employees
 
@@ -165,27 +174,61 @@ class Config(BaseModel):
             "group": sender.group.name,
         }
 
-    def _render(self, sender: Sender, html_name: str, text_name: str) -> Signature:
+    def _render(
+        self,
+        sender: Sender,
+        html_name: str,
+        text_name: str,
+        language: str | None,
+        disclaimer: tuple[str | None, str | None] = (None, None),
+    ) -> Signature:
         fields = self.template_fields(sender)
-        return Signature(
-            html=self._templates[html_name].render(fields),
-            text=self._templates[text_name].render(fields),
-        )
 
-    def signature_for(self, sender: Sender) -> Signature:
-        group = sender.group
-        return self._render(sender, group.signature_html, group.signature_text)
+        def render(name: str) -> str:
+            return self._templates[template_name(self._templates, name, language)].render(fields)
 
-    def reply_signature_for(self, sender: Sender) -> Signature | None:
-        """The shorter signature for replies and forwards, if the group has one.
-        A group with only one of reply_html/reply_text uses the full one for the other."""
-        group = sender.group
-        if group.reply_html is None and group.reply_text is None:
-            return None
+        html, text = render(html_name), render(text_name)
+        # A disclaimer (recipient rule) goes under the signature, in the same language.
+        if disclaimer[0] is not None and disclaimer[1] is not None:
+            html, text = html + render(disclaimer[0]), f"{text}\n\n{render(disclaimer[1])}"
+        return Signature(html=html, text=text)
+
+    def signature_for(
+        self,
+        sender: Sender,
+        language: str | None = None,
+        rule: RecipientRuleSection | None = None,
+    ) -> Signature:
+        """The signature in `language` (None: the unsuffixed templates) with the
+        templates and disclaimer of the recipient rule, if one applies."""
+        names = template_names(sender.group, rule)
+        disclaimer = (names["disclaimer_html"], names["disclaimer_text"])
         return self._render(
             sender,
-            group.reply_html or group.signature_html,
-            group.reply_text or group.signature_text,
+            names["signature_html"] or "",
+            names["signature_text"] or "",
+            language,
+            disclaimer,
+        )
+
+    def reply_signature_for(
+        self,
+        sender: Sender,
+        language: str | None = None,
+        rule: RecipientRuleSection | None = None,
+    ) -> Signature | None:
+        """The shorter signature for replies and forwards, if the group (or rule) has one.
+        A group with only one of reply_html/reply_text uses the full one for the other."""
+        names = template_names(sender.group, rule)
+        if names["reply_html"] is None and names["reply_text"] is None:
+            return None
+        disclaimer = (names["disclaimer_html"], names["disclaimer_text"])
+        return self._render(
+            sender,
+            names["reply_html"] or names["signature_html"] or "",
+            names["reply_text"] or names["signature_text"] or "",
+            language,
+            disclaimer,
         )
 
     # --- campaigns ------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The opt-out link under the signature of a tracked copy (DESIGN.md: every
-recipient may opt out), in the sender's group's language.
+recipient may opt out), in the copy's language (config/languages.py).
 
 The proxy makes the link (proxy/optout_link.py: only for a tracked copy to
 exactly one recipient) and passes it to `build_plan` (config/plans.py), which
@@ -18,6 +18,7 @@ FOOTER_TEXTS = MappingProxyType(
     {
         "en": "Tracking options for our e-mails",
         "de": "Einstellungen zur Auswertung unserer E-Mails",
+        "fr": "Options de suivi de nos e-mails",
     }
 )
 DEFAULT_LANGUAGE = "en"
@@ -40,4 +41,7 @@ def with_optout_link(signature: Signature | None, url: str, language: str) -> Si
     """The signature with the opt-out link under it (None stays None)."""
     if signature is None:
         return None
-    return _with_link(signature, url, FOOTER_TEXTS.get(language, FOOTER_TEXTS[DEFAULT_LANGUAGE]))
+    if language not in FOOTER_TEXTS:
+        language = DEFAULT_LANGUAGE
+    # The page speaks the line's language: the link names it (tracker/optout_texts.py).
+    return _with_link(signature, f"{url}?lang={language}", FOOTER_TEXTS[language])

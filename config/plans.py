@@ -23,8 +23,10 @@ from pathlib import Path
 
 from config.model import Config
 from config.optout_footer import with_optout_link
+from config.recipient_rules import shows_banner
 from config.rules import Sender
 from config.schema import BannerDelivery, CampaignSection, GroupSection, VariantSection
+from config.schema_recipients import RecipientRuleSection
 from rewriter import Banner, InlineImage, Plan
 from rewriter.utm import with_utm
 
@@ -81,6 +83,8 @@ def build_plan(
     allow_8bit: bool = False,
     optout_url: str | None = None,
     resign_dkim: bool = False,
+    language: str | None = None,
+    rule: RecipientRuleSection | None = None,
 ) -> Plan:
     """`tracking=None` means no tracker URLs at all: no pixel, no tagged
     links and (having no URL for it) no hosted banner; an embedded banner
@@ -90,7 +94,11 @@ def build_plan(
     text need not turn a whole 7bit part into quoted-printable; `optout_url`:
     the copy's opt-out link, put under the signature of a tracked copy;
     `resign_dkim`: the relay signs what it sends, so a DKIM-signed original may
-    be rewritten."""
+    be rewritten; `language`: the copy's (config/languages.py; None: the group's
+    default), for the templates and the opt-out line; `rule`: the recipient rule
+    of the copy's recipients (config/recipient_rules.py): other templates, a
+    disclaimer, no banner. A rule that adds nothing never gets here: the
+    planner sends such a copy as it came."""
     group = sender.group
     tracking = tracking or Tracking()
     quoted = tracking.quoted
@@ -99,6 +107,8 @@ def build_plan(
     # carries a tag), and an untracked copy has no opt-out link either.
     tracked = cfg.tracking_allowed(group) and tracking.tracked
     banner, inline = None, ()
+    if not shows_banner(rule):
+        campaign = variant = None
     if campaign is not None and variant is not None:
         if campaign.delivery is BannerDelivery.EMBEDDED:
             inline = (_inline_banner(cfg, campaign, variant),)
@@ -113,10 +123,11 @@ def build_plan(
                 width=variant.width,
                 height=variant.height,
             )
-    signature, reply = cfg.signature_for(sender), cfg.reply_signature_for(sender)
+    signature = cfg.signature_for(sender, language, rule)
+    reply = cfg.reply_signature_for(sender, language, rule)
     if tracked and optout_url is not None:
-        signature = with_optout_link(signature, optout_url, group.language)
-        reply = with_optout_link(reply, optout_url, group.language)
+        signature = with_optout_link(signature, optout_url, language or group.language)
+        reply = with_optout_link(reply, optout_url, language or group.language)
     return Plan(
         signature=signature,
         reply_signature=reply,

@@ -25,6 +25,7 @@ from config.schema_campaigns import (
     RecipientScope,
     VariantSection,
 )
+from config.schema_recipients import Language, RecipientRuleSection
 from config.schema_types import (
     DEFAULT_TRUSTED_NETWORKS,
     SLUG,
@@ -299,13 +300,18 @@ class GroupSection(Section):
     excluded_domains: tuple[Domain, ...] = ()  # links to these are never tracked
     embed_images: bool = False  # banners as CID parts (show with images blocked)
     track_text_links: bool = False  # a tracker URL in text/plain reads like phishing
-    language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
+    # The default language: the unsuffixed templates, the opt-out line and page.
+    language: Language = "en"
+    # Further languages: templates <name>.<lang>.<ext> beside each (sales.de.html).
+    languages: tuple[Language, ...] = ()
     # Personal mode only: mail the sender when a recipient clicks or visits.
     notify_sender: bool = False
     # UTM parameters on tracked links, e.g. { utm_source = "email", utm_medium = "signature" }.
     utm: Utm = Field(default_factory=dict)
     # Who belongs to the group; the first group whose rules fit the sender wins.
     match: tuple[MatchRule, ...] = ()
+    # Other templates, a disclaimer, or nothing for some recipients; first fit wins.
+    recipient_rules: tuple[RecipientRuleSection, ...] = ()
 
 
 class WebhookSection(Section):

@@ -18,12 +18,22 @@ A recipient's own choice can only lower the mode (DESIGN.md: opt-out, consent):
 `cap(address)` names the most that recipient allows. Someone capped at
 `anonymous` joins the one anonymous copy, someone capped at `off` the untracked
 copy, whatever the group's mode; a cap above the mode changes nothing.
+
+What a recipient gets beyond the tags (DESIGN.md, issue 18: recipient rules
+and languages) is `output_of(address)`, a `Rendering`. A copy only groups
+recipients with the same rendering, so the untracked and the domain copies
+split further by it. The anonymous copy stays one copy for all of the same
+recipient rule (a disclaimer must reach whom it is for), and takes the
+language most of its recipients would get, ties going to the one named first
+in the envelope (the client lists To before Cc): one copy per language would
+single out the one French recipient among Germans.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from config.schema import PrivacyMode
 
@@ -40,6 +50,16 @@ class CopySpec:
     privacy: PrivacyMode  # the mode this copy is recorded under; OFF for untracked copies
     recipient: str | None = None  # personal mode only: what the store may keep
     domain: str | None = None  # personal and domain modes only
+    language: str | None = None  # of the templates and the opt-out line; None: the group's
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What one recipient gets besides the tags: their recipient rule (its
+    position in the group's list, None: no rule) and their language."""
+
+    rule: int | None = None
+    language: str | None = None
 
 
 def domain_of(address: str) -> str:
@@ -65,16 +85,39 @@ def _no_cap(_address: str) -> PrivacyMode:
     return PrivacyMode.PERSONAL
 
 
+def _same_for_all(_address: str) -> Rendering:
+    return Rendering()
+
+
+def _by_rendering(
+    group: list[str], output_of: Callable[[str], Rendering]
+) -> dict[Rendering, list[str]]:
+    """The recipients by what they get, each list in the client's order."""
+    parts: dict[Rendering, list[str]] = {}
+    for rcpt in group:
+        parts.setdefault(output_of(rcpt), []).append(rcpt)
+    return parts
+
+
+def majority_language(languages: list[str | None]) -> str | None:
+    """The language most recipients would get; a tie goes to the one named first."""
+    counts = Counter(languages)
+    top = max(counts.values(), default=0)
+    return next((lang for lang in languages if counts[lang] == top), None)
+
+
 def split(
     rcpts: Iterable[str],
     mode: PrivacyMode,
     is_internal: Callable[[str], bool],
     copy_id: Callable[[PrivacyMode, tuple[str, ...]], str],
     cap: Callable[[str], PrivacyMode] = _no_cap,
+    output_of: Callable[[str], Rendering] = _same_for_all,
 ) -> list[CopySpec]:
-    """The copies of one message, in a stable order: the untracked copy, then
+    """The copies of one message, in a stable order: the untracked copies, then
     the personal or domain copies in the order the client gave the recipients,
-    then the anonymous copy."""
+    then the anonymous copies; where recipients get different renderings,
+    their copies follow one another in the order of first appearance."""
     for name in (mode, *{cap(r) for r in rcpts}):
         if name not in MODES:
             raise ValueError(f"unknown privacy mode {name!r}; expected one of {', '.join(MODES)}")
@@ -83,25 +126,34 @@ def split(
     external = [r for r in everyone if r not in internal]
     effective = {r: lower_mode(mode, cap(r)) for r in external}
 
-    def copy(privacy: PrivacyMode, group: list[str], **names: str) -> CopySpec:
+    def copy(privacy: PrivacyMode, group: list[str], **names: str | None) -> CopySpec:
         recipients = tuple(group)
         tracked = privacy is not PrivacyMode.OFF
         return CopySpec(copy_id(privacy, recipients), recipients, tracked, privacy, **names)
 
+    def copies_of(privacy: PrivacyMode, group: list[str], **names: str | None) -> list[CopySpec]:
+        return [
+            copy(privacy, part, language=rendering.language, **names)
+            for rendering, part in _by_rendering(group, output_of).items()
+        ]
+
     # In the client's order, as one copy's envelope.
     untracked = [r for r in everyone if r in internal or effective[r] is PrivacyMode.OFF]
-    copies = [copy(PrivacyMode.OFF, untracked)] if untracked else []
+    copies = copies_of(PrivacyMode.OFF, untracked)
     by_domain: dict[str, list[str]] = {}
     for rcpt in external:
         if effective[rcpt] is PrivacyMode.PERSONAL:
             personal = {"recipient": rcpt.lower(), "domain": domain_of(rcpt)}
-            copies.append(copy(PrivacyMode.PERSONAL, [rcpt], **personal))
+            copies += copies_of(PrivacyMode.PERSONAL, [rcpt], **personal)
         elif effective[rcpt] is PrivacyMode.DOMAIN:
             by_domain.setdefault(domain_of(rcpt), []).append(rcpt)
-    copies += [
-        copy(PrivacyMode.DOMAIN, group, domain=domain) for domain, group in by_domain.items()
-    ]
+    for domain, group in by_domain.items():
+        copies += copies_of(PrivacyMode.DOMAIN, group, domain=domain)
     anonymous = [r for r in external if effective[r] is PrivacyMode.ANONYMOUS]
-    if anonymous:
-        copies.append(copy(PrivacyMode.ANONYMOUS, anonymous))
+    by_rule: dict[int | None, list[str]] = {}
+    for rcpt in anonymous:
+        by_rule.setdefault(output_of(rcpt).rule, []).append(rcpt)
+    for group in by_rule.values():
+        language = majority_language([output_of(r).language for r in group])
+        copies.append(replace(copy(PrivacyMode.ANONYMOUS, group), language=language))
     return copies

@@ -27,17 +27,21 @@ from dataclasses import asdict
 
 from config import Config, QuotedTags, Tracking, build_plan
 from config.campaigns import Audience
+from config.languages import offered, recipient_language
+from config.recipient_rules import adds_nothing, rule_for, rule_index
 from config.running import RunningConfig
-from config.schema import PrivacyMode
+from config.schema import GroupSection, PrivacyMode
+from config.schema_recipients import RecipientRuleSection
 from proxy import metrics
 from proxy.copyids import copy_id_for
-from proxy.fanout import CopySpec, split
+from proxy.fanout import CopySpec, Rendering, split
 from proxy.notrack import strip_notrack, wants_no_tracking
 from proxy.optout_link import optout_url
 from proxy.recipient_choices import Caps, ChoiceSource, cap_of
 from proxy.spool import SpoolEntry
 from proxy.state import CopyState, MessageState
 from rewriter import Outcome, Plan, Rewritten
+from rewriter.language import message_language
 from rewriter.rewrite import rewrite
 from tracker.store import CopyRecord
 from tracker.tokens import (
@@ -109,7 +113,17 @@ class Planner:
         def copy_id(privacy: PrivacyMode, recipients: tuple[str, ...]) -> str:
             return copy_id_for(self.keyring, entry.queue_id, privacy, recipients)
 
-        for spec in split(envelope.rcpts, mode, cfg.is_internal, copy_id, cap_of(caps)):
+        output_of = _renderings(cfg, group, entry.data)
+        cap = cap_of(caps)
+
+        def cap_or_nothing(address: str) -> PrivacyMode:
+            # A recipient whose rule adds nothing gets no tags either: untracked.
+            nothing = adds_nothing(rule_for(group, address, cfg.is_internal))
+            return PrivacyMode.OFF if nothing else cap(address)
+
+        for spec in split(
+            envelope.rcpts, mode, cfg.is_internal, copy_id, cap_or_nothing, output_of
+        ):
             try:
                 campaign_id, variant = self._campaign_of(cfg, entry, spec, group.name)
             except Exception as error:
@@ -185,7 +199,14 @@ class Planner:
         data = strip_notrack(entry.data, cfg.privacy.notrack_tag)
         entry = dataclasses.replace(entry, data=data)
         try:
-            result = rewrite(entry.data, self._rewriter_plan(cfg, entry, copy, allow_8bit))
+            # Every recipient of a copy falls under the same rule (the fan-out split them so).
+            group = cfg.sender(entry.envelope.mail_from).group
+            rule = rule_for(group, copy.recipients[0], cfg.is_internal)
+            if adds_nothing(rule):
+                result = Rewritten(entry.data, Outcome.SKIPPED, "recipient-rule")
+            else:
+                plan = self._rewriter_plan(cfg, entry, copy, allow_8bit, rule)
+                result = rewrite(entry.data, plan)
         except Exception as error:
             # rewrite() never raises by contract; build_plan renders templates and might.
             log.exception(
@@ -205,7 +226,12 @@ class Planner:
         return result
 
     def _rewriter_plan(
-        self, cfg: Config, entry: SpoolEntry, copy: CopyState, allow_8bit: bool
+        self,
+        cfg: Config,
+        entry: SpoolEntry,
+        copy: CopyState,
+        allow_8bit: bool,
+        rule: RecipientRuleSection | None,
     ) -> Plan:
         sender = cfg.sender(entry.envelope.mail_from)
         campaign = cfg.campaign(copy.campaign) if copy.campaign else None
@@ -249,7 +275,26 @@ class Planner:
             allow_8bit=allow_8bit,
             optout_url=optout,
             resign_dkim=self.dkim,  # we sign what we send: a signed original may be rewritten
+            language=copy.language,
+            rule=rule,
         )
+
+
+def _renderings(cfg: Config, group: GroupSection, message: bytes) -> Callable[[str], Rendering]:
+    """What each recipient gets (fan-out splits copies by it): their recipient
+    rule and language. The newest text is read only when it could decide."""
+    languages = offered(group)
+    detected = None
+    if cfg.languages.detect and len(languages) > 1:
+        detected = message_language(message)
+    if len(languages) == 1 and not group.recipient_rules:
+        return lambda _address: Rendering()  # one rendering for all: the split of old
+
+    def rendering(address: str) -> Rendering:
+        language = recipient_language(group, cfg.languages, address, detected)
+        return Rendering(rule_index(group, address, cfg.is_internal), language)
+
+    return rendering
 
 
 def _tagger(public: str, keyring: Keyring, copy_id: str) -> Callable[[str], str]:

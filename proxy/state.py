@@ -33,6 +33,7 @@ class CopyState:
     domain: str | None = None  # personal and domain modes only
     campaign: str | None = None
     variant: str | None = None
+    language: str | None = None  # its templates' and opt-out line's; None: the group's
     delivered: tuple[str, ...] = ()
     failed: tuple[tuple[str, str], ...] = ()  # (recipient, the upstream's reply)
     attempts: int = 0
@@ -61,6 +62,7 @@ class CopyState:
             "domain": self.domain,
             "campaign": self.campaign,
             "variant": self.variant,
+            "language": self.language,
             "status": self.status.value,  # for people reading the file; derived on load
             "delivered": list(self.delivered),
             "failed": [list(pair) for pair in self.failed],
@@ -82,6 +84,7 @@ class CopyState:
             domain=raw.get("domain"),
             campaign=raw.get("campaign"),
             variant=raw.get("variant"),
+            language=raw.get("language"),
             delivered=tuple(raw.get("delivered", ())),
             failed=tuple((r, reason) for r, reason in raw.get("failed", ())),
             attempts=int(raw.get("attempts", 0)),

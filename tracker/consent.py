@@ -38,12 +38,19 @@ STATEMENTS = MappingProxyType(
             "folge, damit es seine Kampagnen messen kann. Ich kann diese Einwilligung "
             "jederzeit auf dieser Seite widerrufen; ab dann auch für E-Mails, die ich schon habe."
         ),
+        "fr": (
+            "J'accepte que les e-mails que je reçois de cette entreprise lui indiquent, liés à "
+            "mon adresse, quand je les ouvre et quels liens je suis, afin qu'elle puisse mesurer "
+            "ses campagnes. Je peux retirer ce consentement sur cette page à tout moment ; dès "
+            "lors, aussi pour les e-mails que j'ai déjà."
+        ),
     }
 )
 BUTTONS = MappingProxyType(
     {
         "en": {GIVE: "I agree", WITHDRAW: "Withdraw my consent"},
         "de": {GIVE: "Ich willige ein", WITHDRAW: "Einwilligung widerrufen"},
+        "fr": {GIVE: "J'accepte", WITHDRAW: "Retirer mon consentement"},
     }
 )
 DONE = MappingProxyType(
@@ -57,12 +64,21 @@ DONE = MappingProxyType(
             WITHDRAW: "Ihre Einwilligung ist widerrufen, ab jetzt auch für E-Mails, die Sie "
             "schon haben.",
         },
+        "fr": {
+            GIVE: "Merci. Votre consentement est enregistré.",
+            WITHDRAW: "Votre consentement est retiré, désormais aussi pour les e-mails que "
+            "vous avez déjà.",
+        },
     }
 )
 STATUS = MappingProxyType(
     {
         "en": {True: "You have given your consent.", False: "You have not given your consent."},
         "de": {True: "Sie haben eingewilligt.", False: "Sie haben nicht eingewilligt."},
+        "fr": {
+            True: "Vous avez donné votre consentement.",
+            False: "Vous n'avez pas donné votre consentement.",
+        },
     }
 )
 

@@ -122,7 +122,9 @@ class _OptOutHandlers:
         self.consent: OptOutSettings | None = None  # asks for consent too, when set
 
     def _texts(self, request: web.Request) -> Texts:
-        return TEXTS[language_for(request.headers.get("Accept-Language"))]
+        # The copy's language rides on the link (?lang=); the form posts to the same URL.
+        named = request.query.get("lang")
+        return TEXTS[language_for(request.headers.get("Accept-Language"), named)]
 
     def _error(self, texts: Texts, status: int, message: str) -> web.Response:
         return _page(texts, texts.error_title, f"<p>{escape(message)}</p>", status)

@@ -1,7 +1,9 @@
-"""The opt-out page's words, in the languages we ship (English, German).
+"""The opt-out page's words, in the languages we ship (English, German, French).
 
-The language follows the browser's Accept-Language (RFC 9110 12.5.4):
-the highest-weighted language we have, else English.
+The language is the copy's, named by the link (`?lang=de`, made by the relay
+with the opt-out line under the signature, config/languages.py); without one,
+the browser's Accept-Language (RFC 9110 12.5.4): the highest-weighted
+language we have, else English.
 """
 
 from __future__ import annotations
@@ -129,6 +131,53 @@ TEXTS = MappingProxyType(
             try_later="Das geht gerade nicht. Bitte versuchen Sie es in einigen Minuten erneut.",
             no_choice="Bitte wählen Sie eine der Möglichkeiten.",
         ),
+        "fr": Texts(
+            lang="fr",
+            title="Suivi de nos e-mails",
+            intro=(
+                "Nos e-mails peuvent contenir des images et des liens qui nous indiquent quand un "
+                "message a été ouvert ou un lien suivi. Choisissez ce que vous autorisez :"
+            ),
+            company_title="Suivi des e-mails de {company}",
+            company_intro=(
+                "Les e-mails de {company} peuvent contenir des images et des liens qui "
+                "indiquent à {company} quand un message a été ouvert ou un lien suivi. "
+                "Choisissez ce que vous autorisez :"
+            ),
+            choices=MappingProxyType(
+                {
+                    "anonymous": "Me compter seulement de façon anonyme (jamais lié à moi)",
+                    "untracked": "Ne pas me suivre du tout",
+                }
+            ),
+            opt_in="Me suivre de nouveau comme avant",
+            status=MappingProxyType(
+                {
+                    "anonymous": "Actuellement, vous êtes compté seulement de façon anonyme.",
+                    "untracked": "Actuellement, vous n'êtes pas suivi du tout.",
+                    "in": "Actuellement, nos e-mails peuvent être suivis.",
+                }
+            ),
+            confirm="Confirmer",
+            done=MappingProxyType(
+                {
+                    "anonymous": (
+                        "C'est fait. Désormais, y compris dans les e-mails que vous avez déjà, "
+                        "vous êtes compté seulement de façon anonyme."
+                    ),
+                    "untracked": (
+                        "C'est fait. Désormais, y compris dans les e-mails que vous avez déjà, "
+                        "vous n'êtes plus suivi du tout."
+                    ),
+                    "in": "C'est fait. Nos e-mails peuvent de nouveau être suivis.",
+                }
+            ),
+            error_title="Lien non valide",
+            bad_link="Ce lien n'est pas valide. Veuillez utiliser le lien de l'e-mail d'origine.",
+            unknown_copy="Nous ne trouvons pas l'e-mail auquel ce lien appartient.",
+            try_later="Impossible pour le moment. Veuillez réessayer dans quelques minutes.",
+            no_choice="Veuillez choisir l'une des options.",
+        ),
     }
 )
 
@@ -144,8 +193,11 @@ def named(texts: Texts, company: str) -> tuple[str, str]:
     )
 
 
-def language_for(accept_language: str | None) -> str:
-    """The best of our languages for an Accept-Language header."""
+def language_for(accept_language: str | None, named: str | None = None) -> str:
+    """The language the link names (`?lang=`), if we have it; else the best of
+    ours for an Accept-Language header."""
+    if named in TEXTS:
+        return str(named)
     best, best_q = DEFAULT_LANGUAGE, 0.0
     for position, item in enumerate((accept_language or "").split(",")):
         tag, _, params = item.strip().partition(";")

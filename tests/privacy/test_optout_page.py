@@ -115,6 +115,17 @@ async def test_get_shows_both_choices_and_a_confirm_button(page: Page):
     assert "<button" in html
 
 
+async def test_the_page_speaks_the_language_its_link_names(page: Page):
+    # The opt-out line under a French copy links with ?lang=fr (config/optout_footer.py);
+    # the form posts to the same URL, so the confirmation is French too.
+    link = page.link(_copy_token()) + "?lang=fr"
+    async with page.http.get(link, headers={"Accept-Language": "de"}) as response:
+        html = await response.text()
+    assert '<html lang="fr">' in html and "Ne pas me suivre du tout" in html
+    status, done = await _post(page, link, "untracked", **{"Accept-Language": "de"})
+    assert status == 200 and "vous n&#x27;êtes plus suivi du tout" in done
+
+
 async def test_link_scanners_fetching_with_get_or_head_opt_nobody_out(page: Page):
     link = page.link(_copy_token())
     for _ in range(3):
@@ -227,7 +238,8 @@ async def test_a_store_that_cannot_record_gives_a_try_later_page(page: Page):
     [
         (None, "en"),
         ("de", "de"),
-        ("fr-FR,fr;q=0.9", "en"),
+        ("fr-FR,fr;q=0.9", "fr"),  # French is shipped since issue 18
+        ("es-ES,es;q=0.9", "en"),  # a language we do not ship: English
         ("en;q=0.4,de;q=0.8", "de"),
         ("de;q=0.5,en;q=0.5", "de"),
         ("de;q=0", "en"),
@@ -235,6 +247,11 @@ async def test_a_store_that_cannot_record_gives_a_try_later_page(page: Page):
 )
 def test_the_language_is_the_browsers_best_of_ours(header: str | None, language: str):
     assert language_for(header) == language
+
+
+def test_the_language_the_link_names_wins_over_the_browser():
+    assert language_for("de", "fr") == "fr"
+    assert language_for("de", "xx") == "de"  # a language we do not ship: the browser's
 
 
 async def test_post_with_a_body_not_in_its_charset_is_refused_with_400(page: Page):
