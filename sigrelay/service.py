@@ -41,6 +41,7 @@ from tracker.app import REFUSED_TOKENS, make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings, settings_from_config
+from tracker.events import HitReader, Listener
 from tracker.landing import LandingSettings
 from tracker.notify import SenderNotifier
 from tracker.optout import OptOutSettings
@@ -53,12 +54,7 @@ from tracker.store.throttle import claim_once
 from tracker.store.timing import TimingRules
 from tracker.store.withdrawal import Withdrawal
 from tracker.tokens import Keyring, load_keyring
-from tracker.webhooks import (
-    NotifyingWriter,
-    WebhookDispatcher,
-    describe_from_store,
-    hooks_from_config,
-)
+from tracker.webhooks import WebhookDispatcher, describe_from_store, hooks_from_config
 from tracker.writer_process import ProcessEventWriter as EventWriter
 
 log = logging.getLogger("sigrelay.service")
@@ -116,33 +112,43 @@ class Service:
                 follow_parent()
         cfg.data.dir.mkdir(parents=True, exist_ok=True)
         keyring = load_keyring(cfg.data.dir, os.environ)
-        self.store = await Store.open(cfg.store.url)
+        tracker_cfg = cfg.tracker
+        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
+        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
+        self.store = await Store.open(
+            cfg.store.url,
+            # Clicks no person makes, judged as events are written (tracker/store/timing.py).
+            timing=TimingRules.of_seconds(
+                tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
+            ),
+            # Opt-outs reach the copies sent before them (tracker/store/withdrawal.py).
+            withdrawal=Withdrawal(pseudonym_key),
+        )
         await self.store.upgrade()
         if self.role is None or self.role.first:  # one purge per node is enough
             self._start_retention(cfg)
-        tracker_cfg = cfg.tracker
-        self.store.timing = TimingRules.of_seconds(
-            tracker_cfg.scanner_click_seconds, tracker_cfg.scanner_burst_seconds
+        reader, listeners = None, []
+        if self.parts.tracker:
+            # How hits are read as events (tracker/events/reading.py), in the writer's process.
+            reader = HitReader(
+                keyring,
+                load_classifier(cfg.config_dir, cfg.data.dir),
+                ClientAddresses(tracker_cfg.trusted_proxies),
+                cfg.privacy.store_ip == "truncated",
+                SprayWatch(tracker_cfg.scanner_spray_seconds, tracker_cfg.scanner_spray_copies),
+            )
+            listeners = await self._start_listeners(cfg, pseudonym_key)
+        # The store is written, and hits are read, by a child process: neither
+        # costs the request loop (tracker/writer_process.py).
+        self.writer = EventWriter(
+            self.store, cfg.data.dir / "events.journal", reader=reader, listeners=listeners
         )
-        # Names recipients in the opt-out and consent lists (tracker/recipients.py).
-        pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
-        # Opt-outs reach the copies sent before them (tracker/store/withdrawal.py).
-        self.store.withdrawal = Withdrawal(pseudonym_key)
-        # The store is written by a child process: storing never costs the request
-        # loop (tracker/writer_process.py).
-        self.writer = EventWriter(self.store, cfg.data.dir / "events.journal")
         app = None
         if self.parts.tracker:
             app = make_app(
                 keyring=keyring,
-                writer=await self._start_webhooks(cfg, self.writer),
+                events=self.writer,
                 banner_file=self._banner_file,
-                classifier=load_classifier(cfg.config_dir, cfg.data.dir),
-                addresses=ClientAddresses(tracker_cfg.trusted_proxies),
-                store_ip=cfg.privacy.store_ip,
-                spray=SprayWatch(
-                    tracker_cfg.scanner_spray_seconds, tracker_cfg.scanner_spray_copies
-                ),
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(
                     lambda: self.running.current.company.landing_domains,
@@ -165,8 +171,6 @@ class Service:
             if self.parts.relay:
                 registries.insert(0, relay_metrics.REGISTRY)
             tracker_metrics.add_routes(app, registries, tracker_cfg.metrics_networks)
-        # After make_app, which hands the writer's process what it needs to read
-        # hits (tracker/hits.py); before the first request.
         await self.writer.start()
         if app is not None:
             self._runner = web.AppRunner(app, access_log=None)
@@ -210,17 +214,18 @@ class Service:
                 await self.workers.start()
         self._start_config_watch()
 
-    async def _start_webhooks(self, cfg: Config, writer: EventWriter) -> EventWriter:
-        """The writer the tracker submits to: told to the webhooks and the sender
-        notifier too, when configured."""
-        listeners = []
+    async def _start_listeners(self, cfg: Config, pseudonym_key: bytes) -> list[Listener]:
+        """The webhooks and the sender notifier, when configured: told of events
+        as they are read (tracker/events/sink.py)."""
+        assert self.store is not None
+        listeners: list[Listener] = []
         hooks = hooks_from_config(cfg.webhooks, os.environ)
         if hooks:
             # With the pseudonym key: opted-out recipients' events are sent as they chose.
-            key = self.store.withdrawal.pseudonym_key if self.store.withdrawal else None
-            self.webhooks = WebhookDispatcher(hooks, describe=describe_from_store(self.store, key))
+            describe = describe_from_store(self.store, pseudonym_key)
+            self.webhooks = WebhookDispatcher(hooks, describe=describe)
             await self.webhooks.start()
-            listeners.append(self.webhooks.submit)
+            listeners.append(self.webhooks)
         if any(group.notify_sender for group in cfg.groups):
             self.notifier = SenderNotifier(
                 describe_from_store(self.store),
@@ -237,10 +242,8 @@ class Service:
                 claim=self._claim_notice,
             )
             await self.notifier.start()
-            listeners.append(self.notifier.submit)
-        if not listeners:
-            return writer
-        return NotifyingWriter(writer, listeners)  # type: ignore[return-value]
+            listeners.append(self.notifier)
+        return listeners
 
     async def _claim_notice(self, key: str) -> bool:
         """One notice per copy and day on all nodes: claimed in the store for two

@@ -1,9 +1,9 @@
 """The tracker's HTTP face: pixel, hosted banner, click redirect, health.
 
 Handlers are thin: write down the request's facts as a hit and hand it to the
-writer (which never blocks), answer. Reading a hit as an event (the token's
-signature, the verdict, the address) is done in batches by the writer's
-process (tracker/hits.py). The request's IP address is read to classify it and
+event sink (which never blocks), answer. Reading a hit as an event (the token's
+signature, the verdict, the address) is the event pipeline's, done in batches
+by the writer's process (tracker/events/). The request's IP address is read to classify it and
 is not stored, unless `store_ip="truncated"`: then its /24 or /48 network is
 (DESIGN.md).
 
@@ -33,16 +33,13 @@ from urllib.parse import quote, urlsplit
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from tracker.classify import Classifier, load_classifier
-from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
-from tracker.hits import Hit, HitReader, Read
+from tracker.events import EventSink, Hit, Read
 from tracker.landing import LandingSettings, landing_location
 from tracker.landing import add_routes as add_landing_routes
 from tracker.optout import OptOutSettings
 from tracker.optout import add_routes as add_optout_routes
-from tracker.spray import SprayWatch
 from tracker.tokens import (
     MAX_SHORT_TOKEN_CHARS,
     UNTRACKED_COPY_ID,
@@ -52,7 +49,6 @@ from tracker.tokens import (
     decode,
     unverified_link,
 )
-from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.app")
 
@@ -131,13 +127,12 @@ REFUSED_TOKENS = web.AppKey("refused_tokens", Callable[[], int])
 
 
 class _Handlers:
-    hit: Callable[[Hit], None]  # where hits go (`_hit_taker`)
-    refused = 0  # requests whose token was found not ours here (not by the writer process)
+    refused = 0  # requests whose token was found not ours here (not by the event pipeline)
 
     def __init__(
         self,
         keyring: Keyring,
-        writer: EventWriter,
+        events: EventSink,
         banner_file: BannerFile,
         store_ping: StorePing | None,
         now: Callable[[], float],
@@ -145,7 +140,8 @@ class _Handlers:
         landing_domains: Callable[[], tuple[str, ...]],
     ) -> None:
         self.keyring = keyring
-        self.writer = writer
+        self.events = events
+        self.hit = events.submit_hit  # looked up once: called on every request
         self.banner_file = banner_file
         self.store_ping = store_ping
         self.now = now
@@ -158,7 +154,7 @@ class _Handlers:
 
     def _record(self, request: web.Request, kind: str, token: str | Read) -> None:
         # Every pixel and click comes through here: only the request's facts are
-        # taken, the event is read from them by the writer (tracker/hits.py).
+        # taken, the event is read from them by the pipeline (tracker/events/).
         headers = request.headers
         agent = headers.get(hdrs.USER_AGENT)
         if agent is not None and len(agent) > MAX_AGENT_CHARS:
@@ -168,7 +164,7 @@ class _Handlers:
             forwarded = headers.get(hdrs.X_FORWARDED_FOR)
             if forwarded is not None:
                 forwarded = forwarded[-MAX_FORWARDED_CHARS:]
-        self.hit((None, kind, token, request.method, agent, request.remote, forwarded, self.now()))
+        self.hit(Hit(kind, token, request.method, agent, request.remote, forwarded, self.now()))
 
     async def pixel(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -247,82 +243,49 @@ class _Handlers:
         body = {
             "status": "ok" if store != "unreachable" else "degraded",
             "store": store,
-            "pending_events": self.writer.pending,
-            "journaled_events": self.writer.journaled,
+            "pending_events": self.events.pending,
+            "journaled_events": self.events.journaled,
         }
         return web.json_response(body, headers=NO_STORE)
 
 
-def _hit_taker(
-    writer: EventWriter, reader: HitReader, handlers: _Handlers
-) -> Callable[[Hit], None]:
-    """Where the handlers put hits: the writer's process reads them, if the
-    writer has one (`read_hits`); otherwise they are read here, one by one."""
-    read_hits = getattr(writer, "read_hits", None)
-    if read_hits is not None and read_hits(reader):
-        return writer.submit_hit  # type: ignore[attr-defined]
-    submit, read = writer.submit, reader.event
-
-    def take(hit: Hit) -> None:
-        event = read(hit)
-        if event is not None:
-            submit(event)
-        else:
-            handlers.refused += 1
-
-    return take
-
-
 def make_app(
     keyring: Keyring,
-    writer: EventWriter,
+    events: EventSink,
     banner_file: BannerFile,
     *,
     store_ping: StorePing | None = None,
     clock: Clock = _utc_now,
     optout: OptOutSettings | None = None,
-    classifier: Classifier | None = None,
-    addresses: ClientAddresses | None = None,
-    store_ip: str = "none",
     dashboard: DashboardSettings | None = None,
     landing: LandingSettings | None = None,
-    spray: SprayWatch | None = None,
 ) -> web.Application:
-    """The tracker application. `banner_file(campaign, variant)` names a variant's
-    image (or None); `store_ping` raises when the store is unreachable (default:
-    the writer's store's `ping`, if it has one). `classifier`: the shipped rules
-    by default; `addresses`: whose X-Forwarded-For to believe (nobody's by
-    default); `store_ip`: "none" (default) or "truncated"; `spray`: the rule
-    for one client clicking in several recipients' copies (tracker/spray.py)."""
-    ping = store_ping if store_ping is not None else getattr(writer.store, "ping", None)
-    reader = HitReader(
-        keyring,
-        classifier if classifier is not None else load_classifier(),
-        addresses if addresses is not None else ClientAddresses(),
-        store_ip == "truncated",
-        spray if spray is not None else SprayWatch(),
-    )
+    """The tracker application. Events go to `events` (tracker/events/: how
+    hits are read, the classifier, the client's address, is its reader's);
+    `banner_file(campaign, variant)` names a variant's image (or None);
+    `store_ping` raises when the store is unreachable (default: the ping of
+    the events' store)."""
+    reader = events.reader
     handlers = _Handlers(
         keyring,
-        writer,
+        events,
         banner_file,
-        ping,
+        store_ping if store_ping is not None else events.store.ping,
         time.time if clock is _utc_now else lambda: clock().timestamp(),
-        bool(reader.addresses.trusted),
+        reader is not None and bool(reader.addresses.trusted),
         landing.domains if landing is not None else _no_landing_domains,
     )
-    handlers.hit = _hit_taker(writer, reader, handlers)
     app = web.Application()
-    # Those the writer process finds (hits it reads) and those found here.
-    app[REFUSED_TOKENS] = lambda: handlers.refused + getattr(writer, "refused_hits", 0)
+    # Those the event pipeline finds (hits it reads) and those found here.
+    app[REFUSED_TOKENS] = lambda: handlers.refused + events.refused
     app.router.add_get(f"/{Kind.OPEN.value}/{{token}}", handlers.pixel)
     app.router.add_get(f"/{Kind.BANNER.value}/{{token}}", handlers.banner)
     app.router.add_get(f"/{Kind.CLICK.value}/{{token}}", handlers.click)
     app.router.add_get("/healthz", handlers.healthz)
     if optout is not None:  # /u/<token>: the opt-out page (tracker/optout.py)
-        add_optout_routes(app, optout, keyring=keyring, writer=writer, clock=clock)
+        add_optout_routes(app, optout, keyring=keyring, events=events, clock=clock)
     if dashboard is not None:  # /admin/..., /api/v1/... (tracker/dashboard/)
         add_dashboard_routes(app, dashboard)
     if landing is not None:  # /t.js, /t/e and sr_vid on clicks (tracker/landing.py)
-        add_landing_routes(app, landing, keyring=keyring, writer=writer, clock=clock)
+        add_landing_routes(app, landing, keyring=keyring, events=events, clock=clock)
     return app

@@ -47,10 +47,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from config.schema import PrivacyMode
+from tracker.events import EventSink
 from tracker.store import EventRecord
 from tracker.store.withdrawal import standin_for
 from tracker.tokens import VISIT_PARAMETER, Keyring
-from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.landing")
 
@@ -178,12 +178,12 @@ class _LandingHandlers:
         self,
         settings: LandingSettings,
         keyring: Keyring,
-        writer: EventWriter,
+        events: EventSink,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
         self.keyring = keyring
-        self.writer = writer
+        self.events = events
         self.clock = clock
         self.script = SCRIPT.read_bytes()
         self.limiter = VisitLimiter()
@@ -234,7 +234,7 @@ class _LandingHandlers:
             copy_id = await self._without_identity(copy_id)
             if copy_id is None:
                 return web.Response(status=204, headers=cors)
-        self.writer.submit(EventRecord(copy_id, kind, self.clock(), "human", target))
+        self.events.submit(EventRecord(copy_id, kind, self.clock(), "human", target))
         return web.Response(status=204, headers=cors)
 
     async def _without_identity(self, copy_id: str) -> str | None:
@@ -243,9 +243,8 @@ class _LandingHandlers:
         then nothing is recorded rather than the copy's identity)."""
         if self.settings.gpc() == PrivacyMode.OFF:
             return None
-        store = getattr(self.writer, "store", None)
         try:
-            return await standin_for(store, copy_id) if store is not None else None
+            return await standin_for(self.events.store, copy_id)
         except Exception as exc:
             log.warning("landing: GPC visit not recorded: store unreachable: %s", exc)
             return None
@@ -262,10 +261,10 @@ def add_routes(
     settings: LandingSettings,
     *,
     keyring: Keyring,
-    writer: EventWriter,
+    events: EventSink,
     clock: Callable[[], datetime],
 ) -> None:
-    handlers = _LandingHandlers(settings, keyring, writer, clock)
+    handlers = _LandingHandlers(settings, keyring, events, clock)
     app.router.add_get("/t.js", handlers.script_js)
     app.router.add_post("/t/e", handlers.event)
     app.router.add_route("OPTIONS", "/t/e", handlers.preflight)

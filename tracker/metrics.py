@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from tracker.writer import EventWriter
+from tracker.events import EventSink
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
@@ -29,7 +29,7 @@ LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
 class WriterCollector(Collector):
     """The event writer's own counts, and the tracker's refused tokens."""
 
-    def __init__(self, writer: EventWriter, refused_tokens: Callable[[], int] | None) -> None:
+    def __init__(self, writer: EventSink, refused_tokens: Callable[[], int] | None) -> None:
         self.writer = writer
         self.refused_tokens = refused_tokens
 
@@ -61,7 +61,7 @@ class WriterCollector(Collector):
 
 
 def tracker_registry(
-    writer: EventWriter, refused_tokens: Callable[[], int] | None = None
+    writer: EventSink, refused_tokens: Callable[[], int] | None = None
 ) -> CollectorRegistry:
     """`refused_tokens`: the tracker app's count (`app[tracker.app.REFUSED_TOKENS]`)."""
     registry = CollectorRegistry(auto_describe=False)

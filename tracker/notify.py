@@ -8,8 +8,8 @@ envelope sender (RFC 5321 4.5.5: no bounce comes back) and
 `Auto-Submitted: auto-generated` (RFC 3834), so the relay neither signs nor
 tracks it and no auto-responder answers it.
 
-Runs beside the tracker like the webhooks: `submit` never blocks; a task
-looks the copy up and sends.
+A listener of the event pipeline like the webhooks (tracker/events/sink.py):
+`submit` never blocks; a task looks the copy up and sends.
 
 "Once a day" holds across nodes: before sending, the notifier claims
 `notify|<copy id>|<day>` through `claim` (the store's `throttles` table,
@@ -63,6 +63,8 @@ def notice(sender: str, recipient: str, action: str, event: EventRecord, hostnam
 
 
 class SenderNotifier:
+    kinds = frozenset(KINDS)  # the events it is told of (a Listener)
+
     def __init__(
         self,
         describe: Describe,

@@ -29,6 +29,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from tracker.consent import GIVE, HOW, VERSIONS, WITHDRAW, consent_form, done_text
+from tracker.events import EventSink
 from tracker.forms import read_form
 from tracker.optout_texts import TEXTS, Texts, language_for, named
 from tracker.recipients import recipient_key_of_stored
@@ -45,7 +46,6 @@ from tracker.store.optout import (
     remove_consent,
 )
 from tracker.tokens import Keyring, Kind, Token, decode
-from tracker.writer import EventWriter
 
 log = logging.getLogger("sigrelay.tracker.optout")
 
@@ -107,7 +107,7 @@ class _OptOutHandlers:
         keyring: Keyring,
         store: Store,
         pseudonym_key: bytes,
-        writer: EventWriter,
+        events: EventSink,
         clock: Clock,
         public_url: str | None,
         company: Callable[[], str],
@@ -116,7 +116,7 @@ class _OptOutHandlers:
         self.company = company  # [company] name, asked per request (reloads apply at once)
         self.store = store
         self.pseudonym_key = pseudonym_key
-        self.writer = writer
+        self.events = events
         self.clock = clock
         self.public_origin = _origin(public_url) if public_url else None
         self.consent: OptOutSettings | None = None  # asks for consent too, when set
@@ -205,7 +205,7 @@ class _OptOutHandlers:
         if choice != OPT_IN and token.recipient is None:
             # Counted against the copy the link came from; a link that names
             # only the recipient has no copy to count against (stats stay anonymous).
-            self.writer.submit(EventRecord(token.copy_id, "optout", self.clock()))
+            self.events.submit(EventRecord(token.copy_id, "optout", self.clock()))
         log.info("opt-out choice=%s", choice)  # never the key: it names a person
         title = named(texts, self.company())[0]
         return _page(texts, title, f"<p>{escape(texts.done[str(choice)])}</p>")
@@ -264,7 +264,7 @@ def add_routes(
     settings: OptOutSettings,
     *,
     keyring: Keyring,
-    writer: EventWriter,
+    events: EventSink,
     clock: Clock,
 ) -> None:
     """GET and POST `/u/<token>`."""
@@ -272,7 +272,7 @@ def add_routes(
         keyring,
         settings.store,
         settings.pseudonym_key,
-        writer,
+        events,
         clock,
         settings.public_url,
         settings.company,

@@ -1,8 +1,9 @@
 """Signed webhooks: events as JSON to the admin's endpoints (a CRM, a chat bot).
 
-Each `[[webhooks]]` entry gets its own queue and sender task, so a slow or
-failing endpoint delays nobody else, and the tracker never waits: `submit`
-only puts the event on the queues (a full queue drops the event with a
+A listener of the event pipeline (tracker/events/sink.py): told of events
+once they are read. Each `[[webhooks]]` entry gets its own queue and sender
+task, so a slow or failing endpoint delays nobody else, and the tracker never
+waits: `submit` only puts the event on the queues (a full queue drops the event with a
 warning rather than holding a redirect). Events go in batches:
 
     POST <url>   Content-Type: application/json
@@ -119,6 +120,8 @@ class WebhookDispatcher:
         self.batch_size = batch_size
         self._session: aiohttp.ClientSession | None = None
         self.delivered = 0  # events accepted by receivers (for tests and metrics)
+        # The event kinds some hook wants (a Listener, tracker/events/sink.py).
+        self.kinds = frozenset(kind for hook in self.endpoints for kind in hook.hook.events)
 
     def submit(self, event: EventRecord) -> None:
         """Never blocks, never raises."""
@@ -213,31 +216,6 @@ class WebhookDispatcher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry.maximum)
         log.warning("webhook gave up url=%s events=%d", hook.url, len(batch))
-
-
-class NotifyingWriter:
-    """The event writer, plus listeners (webhooks) told of every event submitted.
-    Everything else (pending, journaled, store, close) is the writer's own."""
-
-    def __init__(self, writer: Any, listeners: Iterable[Callable[[EventRecord], None]]) -> None:
-        self._writer = writer
-        self._listeners = tuple(listeners)
-
-    def submit(self, event: EventRecord) -> None:
-        self._writer.submit(event)
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a listener must never cost us the event or the answer
-                log.exception("event listener failed")
-
-    def read_hits(self, reader: Any) -> bool:
-        """No: the listeners are told of events, so hits are read in this process
-        (tracker/app.py), not handed to the writer's (its `read_hits`)."""
-        return False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._writer, name)
 
 
 def hooks_from_config(sections: Iterable[Any], env: Mapping[str, str]) -> list[Webhook]:

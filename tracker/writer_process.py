@@ -1,72 +1,60 @@
-"""The event writer in a process of its own, so that storing never costs the
-request loop: `ProcessEventWriter` is what the tracker's handlers submit to.
+"""The event writer in a process of its own: transport only. The pipe to the
+child, acknowledgements, restarts and overflow files; what happens to an
+event is the event pipeline's (tracker/events/).
 
 Why a process: an event is cheap to answer (~40 us of aiohttp on a loaded
-core) and dear to store (SQLAlchemy, the timing rules, the events insert and
-the rollup upserts: ~30 us of Python per event under load). On the request
-loop, or in a thread of the same process (one GIL), the store's share halves
-the tracker's rate. In a child process it runs on another core; the loop
-only pickles each batch once (~0.2 us an event) and writes it into a pipe.
+core) and dear to read and store (the token's HMAC, the classifier, SQLAlchemy,
+the timing rules, the rollups: ~30 us of Python per event under load). On the
+request loop, or in a thread of the same process (one GIL), that halves the
+tracker's rate. In a child process it runs on another core; the loop only
+pickles each batch once (~0.2 us an event) and writes it into a pipe.
 
-The tracker's pixel and click handlers hand over hits (tracker/hits.py), the
-request's facts: the child reads them into events with the tracker's own
-`HitReader`, sent with its configuration. The child runs the ordinary
-`EventWriter` (batching, the journal while the store is down, replay in
-order, back-off) against its own `Store` on the same database. Delivery keeps
-the writer's guarantees:
+The child reads hits with the tracker's own `HitReader` (sent with its
+configuration, tracker/events/rows.py), sends back the events of the kinds
+the tracker's listeners want, and runs the ordinary `EventWriter` against its
+own `Store` on the same database, with the same timing rules and opt-outs.
 
-- Acknowledged = durable: the child reports how many events it has written,
-  journaled (fsynced) or dropped, in submission order; the parent keeps every
-  event it sent until then. If the child dies, a new one is started and gets
-  the unacknowledged events again: at least once (a child killed after its
-  commit but before its acknowledgement has stored them already).
-- Bounded memory: when the child falls behind (a burst on a machine whose
-  cores are busy serving), events not sent yet beyond `spill_at` are written
-  to an overflow file (tracker/journal.py), which the child replays after its
-  journal. Events not sent plus events not acknowledged stay under
-  `max_pending`; beyond it (the disk refusing overflow files too) they are
-  dropped and counted, as in EventWriter.
+- Acknowledged = durable: the child reports how many rows it has written,
+  journaled (fsynced), dropped or refused, in submission order; the parent
+  keeps every row it sent until then. If the child dies, a new one gets the
+  unacknowledged rows again: at least once (so listeners may be told twice).
+- Bounded memory: rows not sent yet beyond `spill_at` are read and written to
+  an overflow file (tracker/journal.py), which the child replays after its
+  journal. Beyond `max_pending` rows are dropped and counted.
 - Shutdown: `close()` sends what is left and closes the pipe; the child writes
-  (or journals) everything and exits. The child ignores SIGTERM and SIGINT
-  (a service manager signals the whole process group): it stops when its
-  parent says so, or when the pipe breaks because the parent died. If the
-  child cannot finish, the parent journals what was not acknowledged.
-- The child's log lines come back through the pipe and are logged by the
-  parent, under the child's logger names.
+  (or journals) everything and exits. It ignores SIGTERM and SIGINT (a service
+  manager signals the whole process group): it stops when the pipe closes. If
+  it cannot finish, the parent journals what was not acknowledged.
+- The child's log lines come back through the pipe, logged under their names.
 
-Pipe frames: a 4-byte big-endian length, then a pickle (between two processes
-of ours, never from the network).
+The child's side is tracker/writer_child.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
-import pickle
-import signal
-import struct
 import sys
-import threading
 from collections import deque
-from dataclasses import fields
-from operator import attrgetter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tracker.hits import HitReader, is_hit
+from tracker.events.hit import Hit
+from tracker.events.reading import HitReader
+from tracker.events.sink import Listener, listened_kinds, tell_listeners
 from tracker.journal import Journal, new_batch_id, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.records import event_record
-from tracker.writer import EventWriter, log_dropped
+from tracker.writer import log_dropped
+from tracker.writer_child import event_row as _event_row
+from tracker.writer_child import frame as _frame
+from tracker.writer_child import read_frame as _read_frame
 
 log = logging.getLogger("sigrelay.tracker.writer")
 
-_LENGTH = struct.Struct(">I")
-_EVENT_FIELDS = tuple(f.name for f in fields(EventRecord))
-_event_row = attrgetter(*_EVENT_FIELDS)  # EventRecord -> tuple, in C
 RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 30.0
 SEND_INTERVAL = 0.05  # the child's own writer batches; this only bounds the hand-over delay
@@ -76,29 +64,19 @@ SPILL_RETRY = 1.0  # seconds before an overflow file is tried again after a disk
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
-def _frame(message: Any) -> bytes:
-    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(data)) + data
-
-
-async def _read_frame(reader: asyncio.StreamReader) -> Any:
-    """The next message, or None at the end of the pipe."""
-    try:
-        head = await reader.readexactly(_LENGTH.size)
-        return pickle.loads(await reader.readexactly(_LENGTH.unpack(head)[0]))
-    except asyncio.IncompleteReadError:
-        return None
-
-
 class ProcessEventWriter:
-    """EventWriter's interface (submit, flush, close and the counters); the
-    store is written by a child process. `store` stays here for health checks;
-    the child opens its own on the same URL, with the same timing rules."""
+    """An EventSink (tracker/events/sink.py) whose hits are read and events
+    stored by a child process. `store` stays here for health checks; the
+    child opens its own on the same URL, with the same timing rules and
+    opt-outs. Without a `reader`, hits are refused (counted, not stored)."""
 
     def __init__(
         self,
         store: Store,
         journal_path: Path,
+        *,
+        reader: HitReader | None = None,
+        listeners: Iterable[Listener] = (),
         batch_size: int = 2000,
         flush_interval: float = 0.2,
         max_pending: int = 100_000,
@@ -114,8 +92,9 @@ class ProcessEventWriter:
         self.spill_at = spill_at
         self.send_interval = send_interval
         self.restart_delay = restart_delay
+        self.reader = reader  # reads hits, in the child
+        self.listeners = tuple(listeners)
         self._pending: list[tuple] = []  # not sent yet: event rows and hits
-        self._hits: HitReader | None = None  # reads hits, in the child (read_hits)
         self._unacked: deque[list[tuple]] = deque()  # sent, in order, not yet durable
         self._unacked_count = 0
         self._first_acked = 0  # rows of _unacked[0] already acknowledged
@@ -142,16 +121,11 @@ class ProcessEventWriter:
     # --- the handlers' side ------------------------------------------------------
 
     def submit(self, event: EventRecord) -> None:
-        """Queue one event. Never blocks, never raises."""
+        """Queue one event, read already: the listeners are told now. Never
+        blocks, never raises."""
+        if self.listeners:
+            tell_listeners(self.listeners, (event,))
         self._queue(_event_row(event))
-
-    def read_hits(self, reader: HitReader) -> bool:
-        """Take hits (`submit_hit`) from now on: the writer process reads them
-        with `reader` (tracker/hits.py). Before start()."""
-        if self._spawned:
-            raise RuntimeError("read_hits() comes before the writer process starts")
-        self._hits = reader
-        return True
 
     def _queue(self, row: tuple) -> None:
         if self._closed or len(self._pending) + self._unacked_count >= self.max_pending:
@@ -164,9 +138,9 @@ class ProcessEventWriter:
             if len(self._pending) >= self.spill_at:
                 self._spill.set()
 
-    # Queue one hit (after `read_hits`). Never blocks, never raises. The tracker's
+    # Queue one hit, read in the child. Never blocks, never raises. The tracker's
     # handlers call this on every request, so it is _queue itself, not a wrapper.
-    submit_hit = _queue
+    submit_hit: Any = _queue
 
     @property
     def pending(self) -> int:
@@ -188,7 +162,7 @@ class ProcessEventWriter:
         return self._done["written"] + self._child["written"]
 
     @property
-    def refused_hits(self) -> int:
+    def refused(self) -> int:
         """Hits whose token was not ours (forged, altered, of another kind), so far."""
         return self._done["refused"] + self._child["refused"]
 
@@ -261,26 +235,32 @@ class ProcessEventWriter:
         left = [row for rows in self._unacked for row in rows][self._first_acked :]
         left += self._pending
         if left:
-            await asyncio.to_thread(self._journal_here, left)
+            self._tell(await asyncio.to_thread(self._journal_here, left))
         if self.journaled:
             log.warning("store unavailable at shutdown: events=%d journaled", self.journaled)
 
-    def _journal_here(self, rows: list[tuple]) -> None:
+    def _journal_here(self, rows: list[tuple]) -> list[EventRecord]:
         # The child is gone, so the journal has no other writer now.
-        events = self._events(rows)
+        events, read = self._events(rows)
         journal = Journal(self.journal_path)
         journal.load()
         journal.append(events, new_batch_id())
         self._child["journaled"] = journal.waiting
         log.error("event writer process failed: events=%d journaled by the tracker", len(events))
+        return read
 
-    def _events(self, rows: list[tuple]) -> list[EventRecord]:
-        """Rows as the events they record, to be written to disk here: hits are
-        read first (a hit holds the client's address; the disk gets only what
-        the privacy settings keep)."""
-        if self._hits is None:
-            return [event_record(*row) for row in rows]
-        return self._hits.events(rows)
+    def _events(self, rows: list[tuple]) -> tuple[list[EventRecord], list[EventRecord]]:
+        """Rows as the events they record, to be written to disk here, and those
+        read from hits: a hit holds the client's address; the disk gets only
+        what the privacy settings keep."""
+        if self.reader is None:
+            return [event_record(*row) for row in rows if type(row) is not Hit], []
+        return self.reader.events(rows)
+
+    def _tell(self, read: list[EventRecord]) -> None:
+        """Events read from hits here, told to the listeners (on the loop)."""
+        if self.listeners and read:
+            tell_listeners(self.listeners, read)
 
     # --- overflow --------------------------------------------------------------------
 
@@ -297,11 +277,12 @@ class ProcessEventWriter:
         """Move the events not sent yet into an overflow file and tell the child."""
         rows, self._pending = self._pending, []
         try:
-            path = await asyncio.to_thread(self._overflow_file, rows)
+            path, read = await asyncio.to_thread(self._overflow_file, rows)
         except OSError as exc:
             self._pending[:0] = rows  # still first in line; the bound drops new ones
             log.error("cannot write an event overflow file: %s", exc)
             return False
+        self._tell(read)
         self.overflowed += len(rows)
         self._acked_total += len(rows)  # durable: flush() need not wait for them
         log.warning("event writer behind: events=%d written to %s", len(rows), path.name)
@@ -311,8 +292,9 @@ class ProcessEventWriter:
                 proc.stdin.write(_frame(("overflow", str(path))))
         return True
 
-    def _overflow_file(self, rows: list[tuple]) -> Path:
-        return write_overflow(self.journal_path, self._events(rows), self.batch_size * 10)
+    def _overflow_file(self, rows: list[tuple]) -> tuple[Path, list[EventRecord]]:
+        events, read = self._events(rows)
+        return write_overflow(self.journal_path, events, self.batch_size * 10), read
 
     # --- the child -------------------------------------------------------------------
 
@@ -323,7 +305,7 @@ class ProcessEventWriter:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tracker.writer_process",
+            "tracker.writer_child",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
@@ -333,7 +315,8 @@ class ProcessEventWriter:
             "url": self.store.engine.url.render_as_string(hide_password=False),
             "timing": self.store.timing,
             "withdrawal": self.store.withdrawal,
-            "hits": self._hits,
+            "hits": self.reader,
+            "tell": listened_kinds(self.listeners),
             "journal": str(self.journal_path),
             "batch_size": self.batch_size,
             "flush_interval": self.flush_interval,
@@ -365,6 +348,8 @@ class ProcessEventWriter:
                 )
                 self._backoff = self.restart_delay  # it works: the next failure restarts soon
                 self._acked.set()
+            elif message[0] == "read":  # events read from hits, for the listeners
+                self._tell([event_record(*row) for row in message[1]])
             elif message[0] == "flushed":
                 self._flushed = message[1]
                 self._acked.set()
@@ -429,135 +414,3 @@ class ProcessEventWriter:
             await proc.stdin.drain()
         except ConnectionError:
             pass  # the child died: _read_child restarts it and resends
-
-
-# --- the child process ----------------------------------------------------------------
-
-
-class _Out:
-    """Frames to the parent through stdout: small, blocking, from any thread.
-    A parent that died is no reason to stop: the writer still stores (or
-    journals) every event it has, and the pipe's end tells it to finish."""
-
-    def __init__(self, fd: int = 1) -> None:
-        self.fd = fd
-        self.gone = False  # the parent closed the pipe (it died)
-        self._lock = threading.Lock()
-        self._last: tuple | None = None
-
-    def send(self, message: tuple) -> None:
-        data = _frame(message)
-        with self._lock:
-            view = memoryview(data)
-            while view and not self.gone:
-                try:
-                    view = view[os.write(self.fd, view) :]
-                except OSError:  # EPIPE: nobody to tell any more
-                    self.gone = True
-
-    def status(self, writer: EventWriter, rows: _Rows) -> None:
-        written, dropped, journaled = writer.written, writer.dropped, writer.journaled
-        message = ("status", rows.handled, written, dropped, journaled, rows.refused)
-        if message != self._last:
-            self._last = message
-            self.send(message)
-
-
-class _ToParent(logging.Handler):
-    def __init__(self, out: _Out) -> None:
-        super().__init__()
-        self.out = out
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.out.send(("log", record.levelno, record.name, self.format(record)[:4000]))
-        except Exception:  # a log line must never stop the writer
-            self.handleError(record)
-
-
-class _Rows:
-    """The child's side of the pipe's rows: events go to the writer, hits are
-    read first. `handled` is what the parent is told it may forget, counted in
-    the order the rows came: the writer's own count, plus the hits that record
-    nothing (forged tokens), each only once every event before it is handled."""
-
-    def __init__(self, writer: EventWriter, reader: HitReader | None) -> None:
-        self.writer = writer
-        self.reader = reader
-        self._submitted = 0  # events given to the writer
-        self._refused: deque[int] = deque()  # per refused hit: events submitted before it
-        self._refused_done = 0
-        self.refused = 0  # hits whose token was not ours
-
-    def take(self, rows: list[tuple]) -> None:
-        submit, read = self.writer.submit, self.reader.event if self.reader else None
-        for row in rows:
-            if not is_hit(row):
-                event = event_record(*row)
-            elif read is None or (event := read(row)) is None:  # type: ignore[arg-type]
-                self._refused.append(self._submitted)
-                self.refused += 1
-                continue
-            self._submitted += 1
-            submit(event)
-
-    @property
-    def handled(self) -> int:
-        done = self.writer.handled
-        refused = self._refused
-        while refused and refused[0] <= done:
-            refused.popleft()
-            self._refused_done += 1
-        return done + self._refused_done
-
-
-async def _child_main() -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**26)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    config = await _read_frame(reader)
-    if config is None:
-        return
-    out = _Out()
-    root = logging.getLogger()
-    root.handlers[:] = [_ToParent(out)]
-    root.setLevel(config["log_level"])
-    store = await Store.open(config["url"])
-    store.timing = config["timing"]
-    store.withdrawal = config.get("withdrawal")
-    writer = EventWriter(
-        store,
-        Path(config["journal"]),
-        batch_size=config["batch_size"],
-        flush_interval=config["flush_interval"],
-        max_pending=config["max_pending"],
-    )
-    rows = _Rows(writer, config["hits"])
-    writer.on_progress = lambda: out.status(writer, rows)
-    try:
-        await writer.start()
-        gc.freeze()  # start-up's objects live as long as the process (see sigrelay/service.py)
-        while (message := await _read_frame(reader)) is not None:
-            if message[0] == "events":
-                rows.take(message[1])
-                out.status(writer, rows)  # hits that recorded nothing are done now
-            elif message[0] == "overflow":
-                await writer.add_overflow(Path(message[1]))
-            elif message[0] == "flush":
-                await writer.flush()
-                out.send(("flushed", message[1]))
-    finally:
-        await writer.close()
-        out.status(writer, rows)
-        await store.close()
-
-
-def main() -> None:
-    # The parent decides when we stop (see the module's docstring).
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    asyncio.run(_child_main())
-
-
-if __name__ == "__main__":
-    main()

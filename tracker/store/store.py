@@ -117,19 +117,33 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """`timing`: judge clicks by their timing as events are written
+    (timing.py); `withdrawal`: opt-outs reach the copies sent before
+    (withdrawal.py). The tracker's store has both; a relay's needs neither."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        timing: TimingRules | None = None,
+        withdrawal: Withdrawal | None = None,
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        # Set by the tracker: judge clicks by their timing as they are written.
-        self.timing: TimingRules | None = None
-        # Set by the tracker: opt-outs reach the copies sent before (withdrawal.py).
-        self.withdrawal: Withdrawal | None = None
+        self.timing = timing
+        self.withdrawal = withdrawal
         self._campaigns = reasons.CampaignOf()  # for the reason counts
 
     @classmethod
-    async def open(cls, url: str) -> Store:
+    async def open(
+        cls,
+        url: str,
+        *,
+        timing: TimingRules | None = None,
+        withdrawal: Withdrawal | None = None,
+    ) -> Store:
         """`sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`; does not connect yet."""
-        return cls(_engine(url))
+        return cls(_engine(url), timing=timing, withdrawal=withdrawal)
 
     async def close(self) -> None:
         await self.engine.dispose()
