@@ -74,6 +74,7 @@ from tracker.dashboard.auth import (  # noqa: E402
 )
 from tracker.dashboard.reads import events_page_query  # noqa: E402
 from tracker.dashboard.views import BREAKDOWNS  # noqa: E402
+from tracker.events import HitReader, LocalEvents  # noqa: E402
 from tracker.store import EventRecord, Store, queries, rollup  # noqa: E402
 from tracker.store.bulk import BulkInsert  # noqa: E402
 from tracker.store.models import copies, copy_counts, copy_day_counts  # noqa: E402
@@ -269,7 +270,10 @@ async def campaign_page(store: Store) -> int:
     )
     keyring = Keyring({"b1": b"bench-signing-key-32-bytes-long!"}, current="b1")
     with tempfile.TemporaryDirectory() as tmp:
-        writer = EventWriter(store, Path(tmp) / "events.journal", flush_interval=3600)
+        writer = LocalEvents(
+            EventWriter(store, Path(tmp) / "events.journal", flush_interval=3600),
+            HitReader(keyring),
+        )
         app = make_app(keyring, writer, lambda c, v: None, dashboard=settings)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from peers import free_port
 from tracker.app import make_app
+from tracker.events import HitReader, LocalEvents
 from tracker.landing import LandingSettings
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
@@ -25,7 +26,7 @@ NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 @dataclass
 class LandingTracker:
     url: str
-    writer: EventWriter
+    writer: LocalEvents
     store: Store
 
     async def recorded(self) -> list[EventRecord]:
@@ -57,7 +58,9 @@ async def landing_tracker(
     `allow_http`: http:// landing origins too (a development site); `gpc`: privacy.gpc."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
-    writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
+    writer = LocalEvents(
+        EventWriter(store, tmp_path / "events.journal", flush_interval=3600), HitReader(keyring)
+    )
     await writer.start()
     app = make_app(
         keyring,

@@ -23,6 +23,7 @@ from tracker.dashboard.auth import (
     hash_api_token,
     hash_password,
 )
+from tracker.events import HitReader, LocalEvents
 from tracker.optout import OptOutSettings
 from tracker.store import CopyRecord, EventRecord, Store
 from tracker.store.throttle import Throttle
@@ -67,7 +68,7 @@ class Dashboard:
     store: Store
     http: aiohttp.ClientSession
     app: web.Application
-    writer: EventWriter
+    writer: LocalEvents
     keyring: Keyring
 
     async def login(self, name: str = ADMIN, password: str = PASSWORD) -> aiohttp.ClientResponse:
@@ -116,7 +117,10 @@ async def serve_dashboard(
 ) -> AsyncIterator[Dashboard]:
     """The dashboard on loopback; with `optout`, the opt-out page (/u/…) too."""
     keyring = Keyring({"t1": b"dashboard-tests-signing-key-!!!!"}, current="t1")
-    writer = EventWriter(settings.store, tmp_path / "events.journal", flush_interval=3600)
+    writer = LocalEvents(
+        EventWriter(settings.store, tmp_path / "events.journal", flush_interval=3600),
+        HitReader(keyring),
+    )
     await writer.start()
     app = make_app(
         keyring, writer, lambda c, v: None, clock=lambda: NOW, dashboard=settings, optout=optout

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from peers import free_port
 from tracker.app import make_app
+from tracker.events import HitReader, LocalEvents
 from tracker.optout import OptOutSettings
 from tracker.store import CopyRecord, Store
 from tracker.store.withdrawal import Withdrawal
@@ -32,7 +33,7 @@ COPY = CopyRecord(
 class Site:
     url: str
     store: Store
-    writer: EventWriter
+    writer: LocalEvents
 
     @property
     def link(self) -> str:
@@ -43,8 +44,10 @@ async def serve(tmp_path: Path, without_consent: str = "anonymous") -> AsyncIter
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     await store.record_copies([COPY])
-    store.withdrawal = Withdrawal(KEY, refresh_seconds=0)
-    writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
+    store = Store(store.engine, withdrawal=Withdrawal(KEY, refresh_seconds=0))
+    writer = LocalEvents(
+        EventWriter(store, tmp_path / "events.journal", flush_interval=3600), HitReader(KEYRING)
+    )
     await writer.start()
     settings = OptOutSettings(store, KEY, require_consent=True, without_consent=without_consent)
     app = make_app(KEYRING, writer, lambda c, v: None, optout=settings, clock=lambda: NOW)

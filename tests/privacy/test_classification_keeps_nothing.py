@@ -11,7 +11,7 @@ import pytest
 
 from tracker.classify import Reason, load_classifier
 from tracker.clientip import ClientAddresses
-from tracker.hits import HitReader
+from tracker.events import Hit, HitReader
 from tracker.journal import to_line
 from tracker.tokens import Keyring
 
@@ -34,7 +34,7 @@ def test_an_event_keeps_a_reason_and_no_agent_or_address(agent: str, store_ip: b
     keyring = Keyring({"p1": b"privacy-tests-signing-key-bytes!"}, current="p1")
     reader = HitReader(keyring, load_classifier(), ClientAddresses(), store_ip)
     for n, kind in enumerate(("click", "click", "click")):
-        hit = (None, kind, (f"00000000000000a{n}", TARGET), "GET", agent, PEER, None, float(n))
+        hit = Hit(kind, (f"00000000000000a{n}", TARGET), "GET", agent, PEER, None, float(n))
         event = reader.event(hit)
         kept = json.dumps(dataclasses.asdict(event), default=str) + to_line(event, None).decode()
         assert MARKER not in kept

@@ -22,6 +22,7 @@ from consentsite import COPY, KEY, KEYRING  # noqa: E402
 from peers import free_port  # noqa: E402
 from tracker.app import make_app  # noqa: E402
 from tracker.consent import STATEMENTS, text_version  # noqa: E402
+from tracker.events import HitReader, LocalEvents  # noqa: E402
 from tracker.landing import LandingSettings, visit_id  # noqa: E402
 from tracker.optout import OptOutSettings  # noqa: E402
 from tracker.store import Store  # noqa: E402
@@ -48,9 +49,10 @@ async def test_no_row_holds_an_address_or_an_agent(tmp_path: Path):
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     await store.record_copies([COPY])
-    store.timing = TimingRules()
-    store.withdrawal = Withdrawal(KEY, refresh_seconds=0)
-    writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
+    store = Store(store.engine, timing=TimingRules(), withdrawal=Withdrawal(KEY, refresh_seconds=0))
+    writer = LocalEvents(
+        EventWriter(store, tmp_path / "events.journal", flush_interval=3600), HitReader(KEYRING)
+    )
     await writer.start()
     app = make_app(
         KEYRING,

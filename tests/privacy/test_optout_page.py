@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from peers import free_port
 from tracker.app import make_app
+from tracker.events import HitReader, LocalEvents
 from tracker.optout import OptOutSettings
 from tracker.optout_texts import language_for
 from tracker.pseudonym import pseudonym
@@ -37,7 +38,7 @@ NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 class Page:
     url: str
     store: Store
-    writer: EventWriter
+    writer: LocalEvents
     http: aiohttp.ClientSession
 
     def link(self, token: Token) -> str:
@@ -73,7 +74,7 @@ async def page(tmp_path: Path) -> AsyncIterator[Page]:
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     await store.record_copies([_personal_copy(KIM)])
-    writer = EventWriter(store, tmp_path / "events.journal")
+    writer = LocalEvents(EventWriter(store, tmp_path / "events.journal"), HitReader(KEYRING))
     await writer.start()
     app = make_app(
         KEYRING,

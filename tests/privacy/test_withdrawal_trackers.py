@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from peers import free_port, fresh_postgres_database
 from tracker.app import make_app
+from tracker.events import HitReader, LocalEvents
 from tracker.optout import OptOutSettings
 from tracker.store import CopyRecord, Store
 from tracker.store.models import events
@@ -43,15 +44,19 @@ LEE = CopyRecord(
 class Tracker:
     url: str
     store: Store
-    writer: EventWriter
+    writer: LocalEvents
     now: list[float]  # the writer's monotonic clock, moved by the test
 
 
 async def _tracker(tmp_path: Path, url: str, name: str, at: datetime) -> AsyncIterator[Tracker]:
     store = await Store.open(url)
     now = [0.0]
-    store.withdrawal = Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
-    writer = EventWriter(store, tmp_path / f"{name}.journal", flush_interval=3600)
+    store = Store(
+        store.engine, withdrawal=Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
+    )
+    writer = LocalEvents(
+        EventWriter(store, tmp_path / f"{name}.journal", flush_interval=3600), HitReader(KEYRING)
+    )
     await writer.start()
     app = make_app(
         KEYRING, writer, lambda c, v: None, optout=OptOutSettings(store, KEY), clock=lambda: at

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from peers import PERSON, free_port
 from tracker.app import PIXEL_GIF, make_app
+from tracker.events import HitReader, LocalEvents
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
 from tracker.tokens import Keyring, Kind, Token, encode
@@ -33,7 +34,7 @@ GMAIL_PROXY = (
 class Tracker:
     url: str
     keyring: Keyring
-    writer: EventWriter
+    writer: LocalEvents
     store: Store
     database: Path
     http: aiohttp.ClientSession
@@ -69,7 +70,9 @@ async def _tracker(tmp_path: Path, keyring: Keyring, database: Path) -> AsyncIte
         return banners / f"{campaign}-{variant}.png" if campaign == "spring" else None
 
     store = await Store.open(f"sqlite+aiosqlite:///{database}")
-    writer = EventWriter(store, tmp_path / "events.journal", flush_interval=3600)
+    writer = LocalEvents(
+        EventWriter(store, tmp_path / "events.journal", flush_interval=3600), HitReader(keyring)
+    )
     await writer.start()
     runner, url = await _serve(make_app(keyring, writer, banner_file, clock=lambda: NOW))
     async with aiohttp.ClientSession(headers=PERSON) as http:

@@ -15,33 +15,41 @@ from aiohttp import web
 from sqlalchemy import select
 
 from peers import free_port
+from tests.tracker.sinks import SINKS
 from tracker.app import make_app
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
+from tracker.events import HitReader
 from tracker.store import Store
 from tracker.store.models import events
 from tracker.tokens import Keyring, Kind, Token, encode
-from tracker.writer import EventWriter
-from tracker.writer_process import ProcessEventWriter
 
 COPY = "00112233445566bb"
 SAFARI = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
-@pytest.fixture(params=[EventWriter, ProcessEventWriter])
+@pytest.fixture(params=SINKS)
 async def tracker(
     request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring
 ) -> AsyncIterator[Callable]:
-    """Start a tracker with the given make_app options; returns (url, rows)."""
+    """Start a tracker that reads hits with these options; returns (url, rows)."""
     cleanup: list = []
 
-    async def start(**options):
+    async def start(
+        classifier=None, addresses: ClientAddresses | None = None, store_ip: str = "none"
+    ):
         store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / f'{len(cleanup)}.db'}")
         await store.upgrade()
-        writer = request.param(store, tmp_path / f"{len(cleanup)}.journal")
-        app = make_app(keyring, writer, lambda c, v: None, **options)
-        await writer.start()  # after make_app, as the service does: hits go to the child
+        reader = HitReader(
+            keyring,
+            classifier if classifier is not None else load_classifier(),
+            addresses if addresses is not None else ClientAddresses(),
+            store_ip == "truncated",
+        )
+        writer = request.param(store, tmp_path / f"{len(cleanup)}.journal", reader)
+        app = make_app(keyring, writer, lambda c, v: None)
+        await writer.start()
         runner = web.AppRunner(app)
         await runner.setup()
         port = free_port()

@@ -1,4 +1,4 @@
-"""Hits read as events (tracker/hits.py), and the writer process's side of them:
+"""Hits read as events (tracker/events/reading.py), and the writer process's side of them:
 forged hits acknowledged in order, nothing of a hit on disk but its event."""
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
-from tracker.hits import HitReader, is_hit
+from tracker.events import Hit, HitReader, is_hit
+from tracker.events.rows import Rows
 from tracker.journal import overflow_paths
 from tracker.store import EventRecord, Store
 from tracker.store.models import events
 from tracker.tokens import Keyring, Kind, Token, encode
-from tracker.writer_process import ProcessEventWriter, _Rows
+from tracker.writer_process import ProcessEventWriter
 
 COPY = "00112233445566bb"
 TARGET = "https://shop.example/offer?x=1"
@@ -31,7 +32,7 @@ PEER = "198.51.100.77"
 
 
 def hit(kind: str, token, method="GET", agent=SAFARI, peer=PEER, forwarded=None, at=AT):
-    return (None, kind, token, method, agent, peer, forwarded, at.timestamp())
+    return Hit(kind, token, method, agent, peer, forwarded, at.timestamp())
 
 
 @pytest.fixture
@@ -112,14 +113,14 @@ def test_events_of_mixed_rows_keep_their_order_and_leave_forged_hits_out(reader,
     stored = ("ffeeddccbbaa9988", "optout", AT, "human", None, None)
     rows = [hit("open", "t1.forged"), stored, hit("open", token)]
     assert [is_hit(row) for row in rows] == [True, False, True]
-    assert [(e.copy_id, e.kind) for e in reader.events(rows)] == [
+    assert [(e.copy_id, e.kind) for e in reader.events(rows)[0]] == [
         ("ffeeddccbbaa9988", "optout"),
         (COPY, "open"),
     ]
 
 
 class _CountingWriter:
-    """The parts of EventWriter that _Rows uses: submit, and handled as the
+    """The parts of EventWriter that Rows uses: submit, and handled as the
     writer counts it (events done with, in order)."""
 
     def __init__(self) -> None:
@@ -135,7 +136,7 @@ def test_a_forged_hit_is_acknowledged_only_once_the_events_before_it_are(reader,
     # events ahead of it are stored would let the parent forget those events.
     token = encode(Token(Kind.OPEN, COPY), keyring)
     writer = _CountingWriter()
-    rows = _Rows(writer, reader)  # type: ignore[arg-type]
+    rows = Rows(writer, reader)
     rows.take([hit("open", token), hit("open", token), hit("open", "t1.forged")])
     assert len(writer.submitted) == 2
     assert rows.handled == 0
@@ -152,8 +153,8 @@ async def test_the_writer_process_reads_hits_and_stores_only_real_events(
 ):
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
-    writer = ProcessEventWriter(store, tmp_path / "events.journal")
-    assert writer.read_hits(HitReader(keyring, load_classifier(), ClientAddresses()))
+    reader = HitReader(keyring, load_classifier(), ClientAddresses())
+    writer = ProcessEventWriter(store, tmp_path / "events.journal", reader=reader)
     await writer.start()
     try:
         token = encode(Token(Kind.OPEN, COPY), keyring)
@@ -177,8 +178,8 @@ async def test_hits_written_to_disk_by_the_tracker_are_events_without_the_addres
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
     journal = tmp_path / "events.journal"
-    writer = ProcessEventWriter(store, journal, batch_size=50, spill_at=300)
-    writer.read_hits(HitReader(keyring, load_classifier(), ClientAddresses()))
+    reader = HitReader(keyring, load_classifier(), ClientAddresses())
+    writer = ProcessEventWriter(store, journal, reader=reader, batch_size=50, spill_at=300)
     await writer.start()
     token = encode(Token(Kind.OPEN, COPY), keyring)
     try:
@@ -218,8 +219,10 @@ async def test_hits_a_killed_writer_process_had_not_acknowledged_go_to_its_succe
     # the rows, so nothing the parent resent is forgotten before it is stored.
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
-    writer = ProcessEventWriter(store, tmp_path / "events.journal", restart_delay=0.1)
-    writer.read_hits(HitReader(keyring, load_classifier(), ClientAddresses()))
+    reader = HitReader(keyring, load_classifier(), ClientAddresses())
+    writer = ProcessEventWriter(
+        store, tmp_path / "events.journal", reader=reader, restart_delay=0.1
+    )
     await writer.start()
     copies = [f"{n:016x}" for n in range(300)]
     try:

@@ -11,12 +11,13 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
 from peers import free_port
+from tests.tracker.sinks import SINKS
 from tracker import metrics
 from tracker.app import REFUSED_TOKENS, make_app
+from tracker.events import HitReader
 from tracker.store import Store
 from tracker.tokens import Keyring, Kind, Token, encode
 from tracker.writer import EventWriter
-from tracker.writer_process import ProcessEventWriter
 
 COPY = "00112233445566cc"
 
@@ -63,16 +64,16 @@ async def test_metrics_refuse_clients_outside_the_allowed_networks(tmp_path: Pat
         await store.close()
 
 
-@pytest.mark.parametrize("writer_type", [EventWriter, ProcessEventWriter])
+@pytest.mark.parametrize("sink", SINKS)
 async def test_tokens_that_are_not_ours_are_counted_wherever_they_are_found(
-    tmp_path: Path, keyring: Keyring, forger: Keyring, writer_type: type[EventWriter]
+    tmp_path: Path, keyring: Keyring, forger: Keyring, sink
 ):
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
-    writer = writer_type(store, tmp_path / "journal")
+    writer = sink(store, tmp_path / "journal", HitReader(keyring))
     app = make_app(keyring, writer, lambda c, v: None)
     metrics.add_routes(app, [metrics.tracker_registry(writer, app[REFUSED_TOKENS])])
-    await writer.start()  # after make_app: with a writer process, hits are read there
+    await writer.start()
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()

@@ -23,12 +23,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from peers import free_port
+from tests.tracker.sinks import SINKS, in_process
 from tracker.app import make_app
+from tracker.events import EventSink, HitReader
 from tracker.store import Store
 from tracker.store.models import events
 from tracker.tokens import Keyring, Kind, Token, encode, new_copy_id
-from tracker.writer import EventWriter
-from tracker.writer_process import ProcessEventWriter
 
 OUTAGE_SECONDS = 10.0
 BEFORE_AND_AFTER_SECONDS = 1.5
@@ -66,7 +66,7 @@ class Load:
 
 
 @contextlib.asynccontextmanager
-async def _tracker(writer: EventWriter, keyring: Keyring) -> AsyncIterator[str]:
+async def _tracker(writer: EventSink, keyring: Keyring) -> AsyncIterator[str]:
     runner = web.AppRunner(make_app(keyring, writer, lambda c, v: None), access_log=None)
     await runner.setup()
     port = free_port()
@@ -89,11 +89,11 @@ async def _fire_through_an_outage(
     journal: Path,
     cut: Callable[[], Awaitable[None]],
     restore: Callable[[], Awaitable[None]],
-    writer_class: type[EventWriter] | type[ProcessEventWriter] = EventWriter,
+    sink: Callable[..., EventSink] = in_process,
 ) -> tuple[Load, int]:
     """Load before, during and after an outage; returns the load and the most
     events the writer had journaled during the outage."""
-    writer = writer_class(writer_store, journal)
+    writer = sink(writer_store, journal, HitReader(keyring))
     await writer.start()
     journaled = 0
     try:
@@ -121,9 +121,9 @@ async def _fire_through_an_outage(
 
 # The tracker writes through a writer process (tracker/writer_process.py); the
 # in-process writer is what that process runs.
-@pytest.mark.parametrize("writer_class", [EventWriter, ProcessEventWriter])
+@pytest.mark.parametrize("sink", SINKS)
 async def test_postgres_outage_of_10_s_under_load_loses_and_duplicates_no_event(
-    postgres_gate, database_url: str, keyring: Keyring, tmp_path: Path, writer_class
+    postgres_gate, database_url: str, keyring: Keyring, tmp_path: Path, sink
 ):
     direct = await Store.open(database_url)
     await direct.upgrade()
@@ -135,7 +135,7 @@ async def test_postgres_outage_of_10_s_under_load_loses_and_duplicates_no_event(
             tmp_path / "events.journal",
             postgres_gate.shut,
             postgres_gate.open,
-            writer_class,
+            sink,
         )
         stored = await _stored_per_copy(direct)
     finally:

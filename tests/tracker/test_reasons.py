@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
-from tracker.hits import HitReader
+from tracker.events import Hit, HitReader
 from tracker.store import CopyRecord, EventRecord, Store
 from tracker.store.models import events
 from tracker.store.reasons import reason_counts, reason_table, reasons_from_events
@@ -53,7 +53,7 @@ def test_the_verdict_is_the_reason_before_its_colon():
 def test_a_hit_becomes_an_event_with_its_reason_and_no_agent_or_address(keyring):
     reader = HitReader(keyring, load_classifier(), ClientAddresses(), store_ip=False)
     token = encode(Token(Kind.OPEN, COPY.copy_id), keyring)
-    hit = (None, "open", token, "GET", GMAIL, "66.249.80.9", None, SENT.timestamp())
+    hit = Hit("open", token, "GET", GMAIL, "66.249.80.9", None, SENT.timestamp())
     event = reader.event(hit)
     assert event is not None
     assert (event.verdict, event.reason, event.ip) == ("proxy", "proxy:gmail", None)
@@ -67,7 +67,7 @@ async def stored(store: Store) -> list[tuple[str, str]]:
 
 
 async def test_timing_rules_store_early_and_burst_as_reasons(store: Store):
-    store.timing = TimingRules()
+    store = Store(store.engine, timing=TimingRules())
     await store.record_copies([COPY])
     hour = SENT + timedelta(hours=1)
     await store.record_events([EventRecord(COPY.copy_id, "click", SENT + timedelta(seconds=2),
@@ -128,7 +128,7 @@ async def test_events_stored_before_reasons_count_under_their_verdict(open_store
 
 
 async def test_the_reason_counts_follow_re_marked_clicks_and_match_the_events(store: Store):
-    store.timing = TimingRules()
+    store = Store(store.engine, timing=TimingRules())
     await store.record_copies([COPY])
     hour = SENT + timedelta(hours=1)
     gmail = EventRecord(

@@ -173,7 +173,7 @@ async def test_upgrade_from_0005_adds_the_landing_events_so_far(open_store):
 
 
 async def test_stored_clicks_re_marked_as_a_scanners_move_to_the_machine_counters(store):
-    store.timing = TimingRules()  # links clicked within a second: a scanner
+    store = Store(store.engine, timing=TimingRules())  # links clicked within a second: a scanner
     copy = _copies(1)[0]
     await store.record_copies([copy])
     before_midnight = datetime(2025, 6, 1, 23, 59, 59, 800_000, tzinfo=UTC)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from peers import free_port
 from tracker.app import make_app
+from tracker.events import HitReader, LocalEvents
 from tracker.store import Store
 from tracker.tokens import Keyring, Kind, Token, encode, new_copy_id
 from tracker.writer import EventWriter
@@ -26,7 +27,7 @@ async def test_after_rotation_new_and_old_links_both_redirect(tmp_path: Path):
 
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await store.upgrade()
-    writer = EventWriter(store, tmp_path / "events.journal")
+    writer = LocalEvents(EventWriter(store, tmp_path / "events.journal"), HitReader(ROTATED))
     await writer.start()
     runner = web.AppRunner(make_app(ROTATED, writer, lambda c, v: None))
     await runner.setup()

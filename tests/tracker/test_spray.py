@@ -10,7 +10,7 @@ import pytest
 
 from tracker.classify import load_classifier
 from tracker.clientip import ClientAddresses
-from tracker.hits import HitReader
+from tracker.events import Hit, HitReader
 from tracker.spray import SprayWatch
 from tracker.tokens import Keyring, Kind, Token, encode
 
@@ -22,7 +22,7 @@ TARGET = "https://shop.example/offer"
 
 def click(copy_id: str, seconds: float, peer: str = GATEWAY, agent: str = SAFARI):
     at = (AT + timedelta(seconds=seconds)).timestamp()
-    return (None, "click", (copy_id, TARGET), "GET", agent, peer, None, at)
+    return Hit("click", (copy_id, TARGET), "GET", agent, peer, None, at)
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_different_clients_are_watched_apart(reader):
 def test_opens_are_never_a_spray(reader, keyring):
     # Image proxies fetch many recipients' pixels from one address: those are opens.
     tokens = [encode(Token(Kind.OPEN, f"00000000000000e{n}"), keyring) for n in range(4)]
-    opens = [reader.event((None, "open", t, "GET", SAFARI, GATEWAY, None, 0.0)) for t in tokens]
+    opens = [reader.event(Hit("open", t, "GET", SAFARI, GATEWAY, None, 0.0)) for t in tokens]
     assert [e.reason for e in opens] == ["human"] * 4
 
 

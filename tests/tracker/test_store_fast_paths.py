@@ -169,7 +169,7 @@ async def _rollup_rows(store: Store) -> dict[str, list[tuple]]:
 async def test_the_writers_rollup_is_the_rollup_rebuilt_from_its_events(store: Store):
     # Batches of one kind leave most counters 0 in every row (sent to
     # PostgreSQL as empty arrays); mixed batches and timing rules do not.
-    store.timing = TimingRules()
+    store = Store(store.engine, timing=TimingRules())
     rng = random.Random(3)
     sent = datetime(2025, 6, 1, 9, tzinfo=UTC)
     copies = [

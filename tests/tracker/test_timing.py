@@ -28,7 +28,7 @@ async def verdicts(store: Store) -> list[str]:
 
 
 async def timed(store: Store) -> Store:
-    store.timing = TimingRules()  # 10 s after sending, 1 s bursts
+    store = Store(store.engine, timing=TimingRules())  # 10 s after sending, 1 s bursts
     await store.record_copies([COPY])
     return store
 
@@ -77,14 +77,14 @@ async def test_different_links_seconds_apart_are_a_person_reading(store: Store):
 
 
 async def test_a_click_of_a_copy_the_store_has_not_seen_is_left_as_it_is(store: Store):
-    store.timing = TimingRules()
+    store = Store(store.engine, timing=TimingRules())
     await store.record_events([click(timedelta(seconds=1))])
     assert await verdicts(store) == ["human"]
 
 
 async def test_zero_turns_the_rules_off(store: Store):
     await (await timed(store)).record_copies([])
-    store.timing = TimingRules.of_seconds(0, 0)
+    store = Store(store.engine, timing=TimingRules.of_seconds(0, 0))
     start = timedelta(seconds=1)
     await store.record_events([click(start), click(start, "https://shop.example/b")])
     assert await verdicts(store) == ["human", "human"]

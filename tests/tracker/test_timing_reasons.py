@@ -50,8 +50,7 @@ async def test_links_clicked_at_once_keep_the_reason_burst_even_right_after_send
 async def test_a_burst_split_between_two_tracker_nodes_is_found(store: Store, open_store: Callable):
     # Two trackers, each with its own connection pool, writing to one store.
     node_a, node_b = store, await open_store()
-    for node in (node_a, node_b):
-        node.timing = TimingRules()
+    node_a, node_b = (Store(node.engine, timing=TimingRules()) for node in (node_a, node_b))
     await node_a.record_copies([COPY])
     start = timedelta(minutes=2)
     await node_a.record_events([click(start)])

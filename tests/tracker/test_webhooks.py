@@ -19,7 +19,6 @@ from tracker.store import CopyRecord, EventRecord
 from tracker.store.optout import opt_out
 from tracker.webhooks import (
     SIGNATURE_HEADER,
-    NotifyingWriter,
     Retry,
     Webhook,
     WebhookDispatcher,
@@ -155,23 +154,3 @@ async def test_opted_out_recipients_events_are_sent_as_they_chose(receiver, stor
         (None, None, None, "spring"),  # Lee: counted, never linked to Lee
         (ann.copy_id, "ann@customer.test", "customer.test", "spring"),
     ]  # Kim: not sent at all
-
-
-class _Writer:
-    def __init__(self) -> None:
-        self.events: list[EventRecord] = []
-        self.pending = 0
-
-    def submit(self, event: EventRecord) -> None:
-        self.events.append(event)
-
-
-def test_notifying_writer_stores_the_event_even_if_a_listener_fails():
-    writer = _Writer()
-
-    def broken(_event: EventRecord) -> None:
-        raise RuntimeError("listener bug")
-
-    notifying = NotifyingWriter(writer, [broken])
-    notifying.submit(EventRecord("00112233445566aa", "click", AT))
-    assert len(writer.events) == 1 and notifying.pending == 0

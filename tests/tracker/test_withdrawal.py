@@ -41,8 +41,8 @@ async def stored_copy_ids(store: Store) -> list[str]:
 
 @pytest.fixture
 async def store(store: Store) -> Store:
-    store.withdrawal = Withdrawal(KEY, refresh_seconds=0)  # read the list for every batch
-    return store
+    # Reads the opt-out list for every batch.
+    return Store(store.engine, withdrawal=Withdrawal(KEY, refresh_seconds=0))
 
 
 async def test_an_untracked_opt_out_stops_events_from_a_copy_sent_before(store: Store):
@@ -157,7 +157,9 @@ async def test_another_nodes_opt_out_applies_within_the_refresh_interval(open_st
     node_a, node_b = await open_store(), await open_store()  # two trackers, one database
     await node_a.upgrade()
     now = [100.0]
-    node_b.withdrawal = Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
+    node_b = Store(
+        node_b.engine, withdrawal=Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
+    )
     await node_a.record_copies([KIM])
     at = OPTED_OUT_AT + timedelta(minutes=1)
     await node_b.record_events([EventRecord(KIM.copy_id, "open", at)])  # B reads the list
@@ -173,7 +175,9 @@ async def test_another_nodes_opt_out_applies_within_the_refresh_interval(open_st
 
 async def test_between_full_readings_only_new_opt_outs_are_read_and_an_opt_in_waits(store: Store):
     now = [0.0]
-    store.withdrawal = Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
+    store = Store(
+        store.engine, withdrawal=Withdrawal(KEY, refresh_seconds=2.0, clock=lambda: now[0])
+    )
     await store.record_copies([KIM, LEE])
     kim, lee = recipient_key(KIM.recipient, KEY), recipient_key(LEE.recipient, KEY)
     await opt_out(store, kim, "untracked", OPTED_OUT_AT)

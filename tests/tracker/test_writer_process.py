@@ -15,7 +15,8 @@ from tests.tracker.test_writer import numbered, stored_order
 from tracker.journal import overflow_paths
 from tracker.store import Store
 from tracker.writer import EventWriter
-from tracker.writer_process import ProcessEventWriter, _Out
+from tracker.writer_child import _Out
+from tracker.writer_process import ProcessEventWriter
 
 
 async def test_every_submitted_event_is_stored_in_order_after_close(store: Store, tmp_path: Path):
