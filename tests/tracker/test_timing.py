@@ -34,25 +34,29 @@ async def timed(store: Store) -> Store:
 
 
 async def test_a_click_seconds_after_sending_is_a_scanner(store: Store):
-    await (await timed(store)).record_events([click(timedelta(seconds=3))])
+    store = await timed(store)
+    await store.record_events([click(timedelta(seconds=3))])
     assert await verdicts(store) == ["scanner"]
 
 
 async def test_a_click_minutes_after_sending_is_a_person(store: Store):
-    await (await timed(store)).record_events([click(timedelta(minutes=3))])
+    store = await timed(store)
+    await store.record_events([click(timedelta(minutes=3))])
     assert await verdicts(store) == ["human"]
 
 
 async def test_different_links_clicked_within_a_second_are_all_scanner_clicks(store: Store):
     start = timedelta(hours=1)
     burst = [click(start), click(start + timedelta(milliseconds=300), "https://shop.example/b")]
-    await (await timed(store)).record_events(burst)
+    store = await timed(store)
+    await store.record_events(burst)
     assert await verdicts(store) == ["scanner", "scanner"]
 
 
 async def test_a_burst_reaching_back_into_an_earlier_batch_marks_the_stored_click(store: Store):
     start = timedelta(hours=1)
-    await (await timed(store)).record_events([click(start)])
+    store = await timed(store)
+    await store.record_events([click(start)])
     assert await verdicts(store) == ["human"]
     await store.record_events(
         [click(start + timedelta(milliseconds=500), "https://shop.example/b")]
@@ -62,7 +66,8 @@ async def test_a_burst_reaching_back_into_an_earlier_batch_marks_the_stored_clic
 
 async def test_the_same_link_clicked_twice_quickly_is_a_person_double_clicking(store: Store):
     start = timedelta(hours=1)
-    await (await timed(store)).record_events(
+    store = await timed(store)
+    await store.record_events(
         [click(start), click(start + timedelta(milliseconds=200))]
     )
     assert await verdicts(store) == ["human", "human"]
@@ -70,7 +75,8 @@ async def test_the_same_link_clicked_twice_quickly_is_a_person_double_clicking(s
 
 async def test_different_links_seconds_apart_are_a_person_reading(store: Store):
     start = timedelta(hours=1)
-    await (await timed(store)).record_events(
+    store = await timed(store)
+    await store.record_events(
         [click(start), click(start + timedelta(seconds=20), "https://shop.example/b")]
     )
     assert await verdicts(store) == ["human", "human"]
@@ -83,7 +89,8 @@ async def test_a_click_of_a_copy_the_store_has_not_seen_is_left_as_it_is(store: 
 
 
 async def test_zero_turns_the_rules_off(store: Store):
-    await (await timed(store)).record_copies([])
+    store = await timed(store)
+    await store.record_copies([])
     store = Store(store.engine, timing=TimingRules.of_seconds(0, 0))
     start = timedelta(seconds=1)
     await store.record_events([click(start), click(start, "https://shop.example/b")])
@@ -101,7 +108,8 @@ async def test_a_stored_click_joins_a_burst_only_with_a_click_on_another_link(
         "00000000000000c2", "q", SENT, "ann@corp.example", "sales", "personal", None, None,
         "lee@customer.test", "customer.test",
     )  # fmt: skip
-    await (await timed(store)).record_copies([other])
+    store = await timed(store)
+    await store.record_copies([other])
     start = timedelta(hours=1)
     later = start + timedelta(milliseconds=300)
     again = EventRecord(other.copy_id, "click", SENT + start, "human", "https://shop.example/a")
