@@ -33,7 +33,7 @@ Where it goes: on a busy request loop every Python step costs several times
 what it costs alone (cold caches between the kernel's and aiohttp's work): a
 pixel handler that checked its token, classified the request and built the
 event ran at 62-64% of bare; writing down the request's facts (a hit,
-tracker/hits.py) for the writer process to read in batches, at 96% (hits
+tracker/events/hit.py) for the writer process to read in batches, at 96% (hits
 dropped, to measure the handler alone) and 82-87% as shipped. A click
 handler that checks its token (one HMAC-SHA256 with OpenSSL) ran at 66-69%:
 the HMAC alone cost 8-9 points, though 0.6 us in a microbenchmark. So only

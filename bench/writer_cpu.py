@@ -81,14 +81,15 @@ def batch(copies: list[str], kind: str, size: int) -> list[EventRecord]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    store = await Store.open(await store_url(args.backend))
+    store = await Store.open(
+        await store_url(args.backend),
+        timing=TimingRules.of_seconds(10.0, 1.0) if args.timing else None,
+        withdrawal=Withdrawal(PSEUDONYM_KEY) if args.withdrawal is not None else None,
+    )
     await store.upgrade()
-    if args.timing:
-        store.timing = TimingRules.of_seconds(10.0, 1.0)
     copies = [new_copy_id() for _ in range(COPIES)]
     await store.record_copies(sent_facts(copies))
     if args.withdrawal is not None:
-        store.withdrawal = Withdrawal(PSEUDONYM_KEY)
         long_ago = datetime.now(UTC) - timedelta(days=1)
         for i in range(args.withdrawal):
             choice = "anonymous" if i % 2 else "untracked"

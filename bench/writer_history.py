@@ -31,9 +31,10 @@ def _click(copy_id: str, at: datetime, target: str) -> EventRecord:
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sigrelay-bench-"))
-    store = await Store.open(f"sqlite+aiosqlite:///{work / 'store.db'}")
+    store = await Store.open(
+        f"sqlite+aiosqlite:///{work / 'store.db'}", timing=TimingRules.of_seconds(10, 1)
+    )
     await store.upgrade()
-    store.timing = TimingRules.of_seconds(10, 1)
     copies = [new_copy_id() for _ in range(200)]
     sent = datetime.now(UTC) - timedelta(days=30)
     await store.record_copies(

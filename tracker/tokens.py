@@ -130,7 +130,7 @@ class Keyring:
         return f"Keyring(ids={sorted(self.keys)}, current={self.current!r})"
 
     def __reduce__(self) -> tuple[type[Keyring], tuple[dict[str, bytes], str]]:
-        # Pickled for the event writer's process (tracker/hits.py): the keys
+        # Pickled for the event writer's process (tracker/events/reading.py): the keys
         # only, the prepared MACs are built again on the other side.
         return (Keyring, (dict(self.keys), self.current))
 
@@ -257,7 +257,7 @@ def _token_bytes(encoded_text: str) -> bytes:
 def _signed_body(text: str, keyring: Keyring, kind: Kind) -> bytes | None:
     """The body of a token signed for `kind` by a key of the keyring, or None."""
     # Runs for every tracker request (most in the writer process, where hits are
-    # read: tracker/hits.py): the cheap refusals first, then one HMAC.
+    # read: tracker/events/reading.py): the cheap refusals first, then one HMAC.
     if not isinstance(text, str) or len(text) > MAX_TOKEN_CHARS:
         return None
     key_id, dot, encoded_text = text.partition(".")

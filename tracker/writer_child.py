@@ -1,4 +1,4 @@
-"""The event writer's child process (`python -m tracker.writer_child`): the
+"""The event writer's child process (`python -m tracker.writer_process`): the
 other end of tracker/writer_process.py's pipe. It reads rows (tracker/events/
 rows.py), sends back the events its parent's listeners want, runs an
 `EventWriter` on its own `Store` and reports what it has handled.

@@ -305,7 +305,7 @@ class ProcessEventWriter:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tracker.writer_child",
+            "tracker.writer_process",  # the name admins see in ps (README)
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
@@ -414,3 +414,9 @@ class ProcessEventWriter:
             await proc.stdin.drain()
         except ConnectionError:
             pass  # the child died: _read_child restarts it and resends
+
+
+if __name__ == "__main__":  # the child process, started by `_spawn`
+    from tracker.writer_child import main
+
+    main()

@@ -67,9 +67,7 @@ async def test_a_burst_reaching_back_into_an_earlier_batch_marks_the_stored_clic
 async def test_the_same_link_clicked_twice_quickly_is_a_person_double_clicking(store: Store):
     start = timedelta(hours=1)
     store = await timed(store)
-    await store.record_events(
-        [click(start), click(start + timedelta(milliseconds=200))]
-    )
+    await store.record_events([click(start), click(start + timedelta(milliseconds=200))])
     assert await verdicts(store) == ["human", "human"]
 
 
