@@ -36,6 +36,7 @@ from multidict import CIMultiDict
 from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
 from tracker.events import EventSink, Hit, Read
+from tracker.events.hit import new_tuple
 from tracker.landing import LandingSettings, landing_location
 from tracker.landing import add_routes as add_landing_routes
 from tracker.optout import OptOutSettings
@@ -164,7 +165,8 @@ class _Handlers:
             forwarded = headers.get(hdrs.X_FORWARDED_FOR)
             if forwarded is not None:
                 forwarded = forwarded[-MAX_FORWARDED_CHARS:]
-        self.hit(Hit(kind, token, request.method, agent, request.remote, forwarded, self.now()))
+        facts = (kind, token, request.method, agent, request.remote, forwarded, self.now())
+        self.hit(new_tuple(Hit, facts))
 
     async def pixel(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]

@@ -42,16 +42,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tracker.events.hit import Hit
+from tracker.events.hit import is_hit
 from tracker.events.reading import HitReader
 from tracker.events.sink import Listener, listened_kinds, tell_listeners
 from tracker.journal import Journal, new_batch_id, write_overflow
 from tracker.store import EventRecord, Store
 from tracker.store.records import event_record
 from tracker.writer import log_dropped
-from tracker.writer_child import event_row as _event_row
-from tracker.writer_child import frame as _frame
-from tracker.writer_child import read_frame as _read_frame
+from tracker.writer_child import event_row, frame, read_frame
 
 log = logging.getLogger("sigrelay.tracker.writer")
 
@@ -104,7 +102,7 @@ class ProcessEventWriter:
         self._child: dict[str, int] = dict(written=0, dropped=0, journaled=0, refused=0)
         self._dropped_here = 0
         self._proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._status_task: asyncio.Task[None] | None = None  # reads the child's frames
         self._backoff = restart_delay
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
@@ -125,7 +123,7 @@ class ProcessEventWriter:
         blocks, never raises."""
         if self.listeners:
             tell_listeners(self.listeners, (event,))
-        self._queue(_event_row(event))
+        self._queue(event_row(event))
 
     def _queue(self, row: tuple) -> None:
         if self._closed or len(self._pending) + self._unacked_count >= self.max_pending:
@@ -197,7 +195,7 @@ class ProcessEventWriter:
                 self._flush_requests += 1
                 asked, asked_child = self._flush_requests, proc
                 with contextlib.suppress(ConnectionError):
-                    proc.stdin.write(_frame(("flush", asked)))
+                    proc.stdin.write(frame(("flush", asked)))
             self._acked.clear()
             # Woken by the child's answer; the timeout covers a child that died
             # (a new one gets the events, and this loop asks it again).
@@ -229,8 +227,8 @@ class ProcessEventWriter:
                 with contextlib.suppress(ConnectionError):
                     proc.stdin.write_eof()
             await proc.wait()
-            if self._reader is not None:
-                await self._reader
+            if self._status_task is not None:
+                await self._status_task
             self._proc = None
         left = [row for rows in self._unacked for row in rows][self._first_acked :]
         left += self._pending
@@ -254,7 +252,7 @@ class ProcessEventWriter:
         read from hits: a hit holds the client's address; the disk gets only
         what the privacy settings keep."""
         if self.reader is None:
-            return [event_record(*row) for row in rows if type(row) is not Hit], []
+            return [event_record(*row) for row in rows if not is_hit(row)], []
         return self.reader.events(rows)
 
     def _tell(self, read: list[EventRecord]) -> None:
@@ -289,7 +287,7 @@ class ProcessEventWriter:
         proc = self._proc
         if proc is not None and proc.stdin is not None:
             with contextlib.suppress(ConnectionError):  # a new child finds the file itself
-                proc.stdin.write(_frame(("overflow", str(path))))
+                proc.stdin.write(frame(("overflow", str(path))))
         return True
 
     def _overflow_file(self, rows: list[tuple]) -> tuple[Path, list[EventRecord]]:
@@ -324,21 +322,21 @@ class ProcessEventWriter:
             "log_level": logging.getLogger().getEffectiveLevel(),
         }
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(_frame(config))
+        self._proc.stdin.write(frame(config))
         # Sent before and not acknowledged: the new child gets them first, in order.
         resend = [row for rows in self._unacked for row in rows][self._first_acked :]
         self._unacked.clear()
         self._first_acked = 0
         if resend:
             self._unacked.append(resend)
-            self._proc.stdin.write(_frame(("events", resend)))
-        self._reader = asyncio.create_task(
+            self._proc.stdin.write(frame(("events", resend)))
+        self._status_task = asyncio.create_task(
             self._read_child(self._proc), name="sigrelay-event-writer-status"
         )
 
     async def _read_child(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        while (message := await _read_frame(proc.stdout)) is not None:
+        while (message := await read_frame(proc.stdout)) is not None:
             if message[0] == "status":
                 _, handled, written, dropped, journaled, refused = message
                 self._ack(handled - self._child_acked)
@@ -405,12 +403,13 @@ class ProcessEventWriter:
         proc = self._proc
         if not self._pending or proc is None or proc.stdin is None:
             return
-        rows, self._pending = self._pending, []
+        # Hits as plain tuples (tracker/events/hit.py): pickled in C.
+        rows, self._pending = list(map(tuple, self._pending)), []
         # Kept until acknowledged: if the child dies now, the next one gets them.
         self._unacked.append(rows)
         self._unacked_count += len(rows)
         try:
-            proc.stdin.write(_frame(("events", rows)))
+            proc.stdin.write(frame(("events", rows)))
             await proc.stdin.drain()
         except ConnectionError:
             pass  # the child died: _read_child restarts it and resends

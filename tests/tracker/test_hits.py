@@ -244,3 +244,11 @@ async def test_hits_a_killed_writer_process_had_not_acknowledged_go_to_its_succe
         stored = (await conn.execute(select(events.c.copy_id))).scalars().all()
     assert sorted(stored) == copies
     await store.close()
+
+
+def test_a_hit_that_came_through_the_pipe_as_a_plain_tuple_is_read_the_same(reader, keyring):
+    token = encode(Token(Kind.OPEN, COPY), keyring)
+    row = tuple(hit("open", token))  # as ProcessEventWriter sends it
+    assert type(row) is tuple and is_hit(row)
+    assert reader.events([row])[0] == [reader.event(hit("open", token))]
+    assert not is_hit(("ffeeddccbbaa9988", "open", AT, "human", None, None, "human"))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from tracker.classify import Classifier, Judgement, Reason, Verdict, load_classifier
 from tracker.clientip import ClientAddresses, peer_number, truncated
-from tracker.events.hit import Hit, is_hit
+from tracker.events.hit import Hit, as_hit, is_hit
 from tracker.networks import IpAddress, PeerNumber
 from tracker.spray import SprayWatch
 from tracker.store.records import EventRecord, event_record
@@ -159,7 +159,7 @@ class HitReader:
         events, read = [], []
         for row in rows:
             if is_hit(row):
-                event = self.event(row)  # type: ignore[arg-type]
+                event = self.event(as_hit(row))
                 if event is not None:
                     events.append(event)
                     read.append(event)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
-from tracker.events.hit import is_hit
+from tracker.events.hit import as_hit, is_hit
 from tracker.events.reading import HitReader
 from tracker.store.records import EventRecord, event_record
 
@@ -43,7 +43,7 @@ class Rows:
         for row in rows:
             if not is_hit(row):
                 event = event_record(*row)
-            elif read is None or (event := read(row)) is None:  # type: ignore[arg-type]
+            elif read is None or (event := read(as_hit(row))) is None:
                 self._refused.append(self._submitted)
                 self.refused += 1
                 continue
