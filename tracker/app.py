@@ -3,9 +3,9 @@
 Handlers are thin: write down the request's facts as a hit and hand it to the
 event sink (which never blocks), answer. Reading a hit as an event (the token's
 signature, the verdict, the address) is the event pipeline's, done in batches
-by the writer's process (tracker/events/). The request's IP address is read to classify it and
-is not stored, unless `store_ip="truncated"`: then its /24 or /48 network is
-(DESIGN.md).
+by the writer's process (tracker/events/). The request's IP address is read to
+classify it and is not stored, unless `store_ip="truncated"`: then its /24 or
+/48 network is (DESIGN.md).
 
 A click redirects only to a link a token we signed carries (never an open
 redirect). The first click on a link checks its token here; the link is then
