@@ -148,6 +148,9 @@ class Service:
             app = make_app(
                 keyring=keyring,
                 events=self.writer,
+                config_health=lambda: (
+                    status.as_dict() if (status := self._reload_status()) else None
+                ),
                 banner_file=self._banner_file,
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(
@@ -273,6 +276,10 @@ class Service:
 
     def _reload_status(self) -> ReloadStatus | None:
         return self.config_watcher.status if self.config_watcher is not None else None
+
+    def _config_health(self) -> dict[str, object] | None:
+        status = self._reload_status()
+        return status.as_dict() if status is not None else None
 
     def reload(self) -> None:
         """SIGHUP: load the configuration now (a rejected one changes nothing)."""

@@ -25,7 +25,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -139,8 +139,10 @@ class _Handlers:
         now: Callable[[], float],
         trusted_proxies: bool,
         landing_domains: Callable[[], tuple[str, ...]],
+        config_health: Callable[[], Mapping[str, object] | None],
     ) -> None:
         self.keyring = keyring
+        self.config_health = config_health
         self.events = events
         self.hit = events.submit_hit  # looked up once: called on every request
         self.banner_file = banner_file
@@ -242,12 +244,18 @@ class _Handlers:
             except Exception as exc:
                 log.warning("health check: store unreachable: %s", exc)
                 store = "unreachable"
-        body = {
-            "status": "ok" if store != "unreachable" else "degraded",
+        # A rejected configuration change: the running one goes on, but the
+        # admin must hear of it (until a good load), not read "ok".
+        config = self.config_health()
+        config_ok = config is None or config.get("status") == "ok"
+        body: dict[str, object] = {
+            "status": "ok" if store != "unreachable" and config_ok else "degraded",
             "store": store,
             "pending_events": self.events.pending,
             "journaled_events": self.events.journaled,
         }
+        if config is not None:
+            body["config"] = dict(config)
         return web.json_response(body, headers=NO_STORE)
 
 
@@ -261,12 +269,14 @@ def make_app(
     optout: OptOutSettings | None = None,
     dashboard: DashboardSettings | None = None,
     landing: LandingSettings | None = None,
+    config_health: Callable[[], Mapping[str, object] | None] = lambda: None,
 ) -> web.Application:
     """The tracker application. Events go to `events` (tracker/events/: how
     hits are read, the classifier, the client's address, is its reader's);
     `banner_file(campaign, variant)` names a variant's image (or None);
     `store_ping` raises when the store is unreachable (default: the ping of
-    the events' store)."""
+    the events' store); `config_health()`: how the running configuration's
+    last reload went, for /healthz (None: not watched)."""
     reader = events.reader
     handlers = _Handlers(
         keyring,
@@ -276,6 +286,7 @@ def make_app(
         time.time if clock is _utc_now else lambda: clock().timestamp(),
         reader is not None and bool(reader.addresses.trusted),
         landing.domains if landing is not None else _no_landing_domains,
+        config_health,
     )
     app = web.Application()
     # Those the event pipeline finds (hits it reads) and those found here.

@@ -6,6 +6,7 @@ running configuration goes on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import urllib.request
@@ -20,9 +21,13 @@ ANNA = "anna.schmidt@example.com"
 EDIT_REACHES_MAIL_WITHIN = 5.0
 
 
-def metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+def fetch(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
         return response.read().decode()
+
+
+def metrics(port: int) -> str:
+    return fetch(port, "/metrics")
 
 
 async def _delivered_with(sink: SmtpSink, port: int, text: bytes, count: int) -> int:
@@ -82,6 +87,9 @@ async def test_sighup_reloads_and_a_rejected_change_keeps_the_running_config(
         scraped = await asyncio.to_thread(metrics, tracker_port)
         assert "sigrelay_config_reload_failures_total 1.0" in scraped
         assert "sigrelay_config_reload_ok 0.0" in scraped
+        health = json.loads(await asyncio.to_thread(fetch, tracker_port, "/healthz"))
+        assert health["status"] == "degraded" and health["config"]["status"] == "rejected"
+        assert any("sigrelay.toml" in error for error in health["config"]["errors"])
         # The running config still signs: the broken file changed nothing.
         assert await _delivered_with(sink, relay_port, b"Hear the news first", 2) == 2
     finally:
