@@ -231,7 +231,8 @@ class Service:
             listeners.append(self.webhooks)
         if any(group.notify_sender for group in cfg.groups):
             self.notifier = SenderNotifier(
-                describe_from_store(self.store),
+                # With the pseudonym key: no notice about a recipient who opted out.
+                describe_from_store(self.store, pseudonym_key),
                 open_upstream(
                     cfg.upstream_endpoint,
                     data_dir=cfg.data.dir,

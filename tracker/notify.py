@@ -29,6 +29,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol
 
 from tracker.store import EventRecord
+from tracker.webhooks import as_withdrawn
 
 log = logging.getLogger("sigrelay.tracker.notify")
 
@@ -121,6 +122,9 @@ class SenderNotifier:
         if key in self._sent:
             return False
         copy = (await self.describe([event.copy_id])).get(event.copy_id)
+        # A recipient who opted out (either choice) is never named to the sender
+        # for what they did afterwards: as_withdrawn removes or anonymises it.
+        copy = as_withdrawn(event, copy) if copy is not None else None
         if copy is None or copy.get("privacy") != "personal" or not copy.get("recipient"):
             return False
         if not self.notify_group(copy["group"]):

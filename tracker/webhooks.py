@@ -78,7 +78,7 @@ def describe_from_store(store: Any, pseudonym_key: bytes | None = None) -> Descr
     return describe
 
 
-def _as_withdrawn(event: EventRecord, copy: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def as_withdrawn(event: EventRecord, copy: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The copy's fields as an opt-out lets them be sent: None for an event not
     to be sent at all ("do not track me"), without recipient, domain and copy
     id ("count me only anonymously"), from the moment of the opt-out on."""
@@ -175,7 +175,7 @@ class WebhookDispatcher:
                 log.warning("webhook: copies not described (store: %s)", exc)
         items = []
         for event in batch:
-            copy = _as_withdrawn(event, described.get(event.copy_id, {}))
+            copy = as_withdrawn(event, described.get(event.copy_id, {}))
             if copy is None:
                 continue
             items.append(

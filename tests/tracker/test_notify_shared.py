@@ -52,3 +52,36 @@ async def test_two_nodes_seeing_clicks_of_one_copy_send_one_notice(open_store: C
     ]
     assert sent == [True, False]
     assert outbox.sent == [("", ("anna@example.com",))]
+
+
+async def test_no_notice_about_a_recipient_who_opted_out_either_way(open_store: Callable):
+    """A recipient who chose "do not track me" or "count me only anonymously"
+    is never named to the sender for what they did after choosing."""
+    from datetime import timedelta
+
+    from tracker.store.optout import OptOutChoice
+    from tracker.store.withdrawal import Withdrawn
+    from tracker.webhooks import WITHDRAWN
+
+    store = await open_store()
+    await store.upgrade()
+    now = datetime.now(UTC)
+    for choice in (OptOutChoice.UNTRACKED, OptOutChoice.ANONYMOUS):
+        withdrawn = {**COPY["c1"], WITHDRAWN: Withdrawn(choice, now - timedelta(hours=1))}
+
+        async def describe(ids: list[str], copy=withdrawn):
+            return {i: copy for i in ids}
+
+        outbox = Outbox()
+
+        async def claim(key: str) -> bool:
+            return True
+
+        notifier = SenderNotifier(
+            describe, outbox, notify_group=lambda _: True, hostname="relay.test", claim=claim
+        )
+        click = EventRecord("c1", "click", now, "human", "https://example.com/")
+        assert await notifier.handle(click) is False, choice
+        assert outbox.sent == []
+        before = EventRecord("c1", "click", now - timedelta(hours=2), "human", "https://x/")
+        assert await notifier.handle(before) is True  # before the choice: as it was
