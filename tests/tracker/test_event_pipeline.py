@@ -9,7 +9,14 @@ from pathlib import Path
 from tracker.events.pipeline import PIPELINE, READING
 from tracker.events.reading import READ_STEPS
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "events-pipeline.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "internals.md"
+
+
+def _section(title: str) -> str:
+    text = DOC.read_text()
+    start = text.index(title)
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
 
 
 def test_the_reading_steps_are_the_pipeline_s_first_and_run_in_its_order():
@@ -19,5 +26,15 @@ def test_the_reading_steps_are_the_pipeline_s_first_and_run_in_its_order():
 
 
 def test_the_documentation_lists_the_steps_in_the_pipeline_s_order():
-    documented = re.findall(r"^\| \d \| ([a-z-]+):", DOC.read_text(), re.M)
+    section = _section("## The event pipeline")
+    documented = re.findall(r"^\| \d \| ([a-z-]+):", section, re.M)
     assert documented == [step.name for step in PIPELINE]
+
+
+def test_the_documentation_names_the_rewriter_s_steps_in_its_order():
+    from rewriter.rewrite import PIPELINE as REWRITER_PIPELINE
+
+    section = _section("## The message pipeline")
+    names = [step.name for step in REWRITER_PIPELINE]
+    positions = [section.find(name) for name in names]
+    assert -1 not in positions and positions == sorted(positions), names

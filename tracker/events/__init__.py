@@ -1,7 +1,7 @@
 """One path for events: from a request (or a page's report) to the store.
 
 The pipeline, in order (`PIPELINE` in tracker/events/pipeline.py; each step's
-file in docs/events-pipeline.md):
+file in docs/internals.md, "The event pipeline"):
 
 1. read-token    tracker/events/reading.py  which copy and link the token names
 2. classify      tracker/events/reading.py  the verdict and its reason, decided once

@@ -5,7 +5,7 @@ one place: reading runs per hit where hits are read, the listeners in the
 tracker's process, batching in the writer, and the last three in each
 batch's transaction (they need the store's history). `HitReader.event` runs
 the first three (READ_STEPS, tracker/events/reading.py); the others are named
-here so that one list tells where each behaviour lives (docs/events-pipeline.md).
+here so that one list tells where each behaviour lives (docs/internals.md, "The event pipeline").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading a hit as an event: the first steps of the event pipeline.
 
-read-token, classify, cut-address (docs/events-pipeline.md): each a function
+read-token, classify, cut-address (docs/internals.md, "The event pipeline"): each a function
 of the reader's settings and the hit being read, run in this order by
 `HitReader.event`, wherever hits are read (the event writer's process,
 tracker/events/rows.py, or the tracker's own, tracker/events/local.py). This
