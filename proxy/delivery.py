@@ -372,6 +372,13 @@ class DeliveryWorker:
             updated.attempts,
             f" error={updated.last_error!r}" if updated.last_error else "",
         )
+        if rewritten.reason == "marker":  # our processed header came back: a loop?
+            metrics.LOOPS.inc()
+            log.warning(
+                "loop? queue_id=%s already carries our X-Sigrelay-Processed header: passed "
+                "on unchanged (check that the provider's rule excepts it)",
+                entry.queue_id,
+            )
         for callback in self.on_attempt:
             callback(entry.queue_id, updated)
 

@@ -51,6 +51,18 @@ BOUNCED = Counter(
     "Recipients failed for good (permanent reply or maximum age).",
     registry=REGISTRY,
 )
+LOOPS = Counter(
+    "sigrelay_loops",
+    "Copies that arrived already carrying our processed header (a mail loop through "
+    "the provider), passed on unchanged.",
+    registry=REGISTRY,
+)
+SENT_ITEMS = Counter(
+    "sigrelay_sent_items",
+    "Copies for senders' Sent folders, by outcome (appended, replaced, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 POISONED = Counter(
     "sigrelay_poisoned",
     "Messages (kind=message, copy) and sent facts (kind=facts) set aside because "

@@ -29,6 +29,7 @@ from email.utils import getaddresses
 
 from config import Config
 from config.schema_sent import ClientCopy, ImapTls, SentItemsSection
+from proxy import metrics
 from proxy.errors import ProxyError
 from proxy.planning import Planner
 from proxy.spool import SpoolEntry
@@ -54,6 +55,7 @@ class SentCopy:
     user: str  # the mailbox: the sender's address in the directory
     message: bytes  # as sent, CRLF line ends
     message_id: str | None
+    queue_id: str = ""  # for the log: which message this is
 
 
 def _connect(section: SentItemsSection) -> imaplib.IMAP4:
@@ -176,19 +178,22 @@ class SentItems:
             except FAILURES as exc:
                 last = attempt + 1 == section.attempts
                 log.warning(
-                    "sent copy for %s not appended (attempt %d of %d%s): %s",
-                    copy.user, attempt + 1, section.attempts, ", giving up" if last else "",
-                    f"{type(exc).__name__}: {exc}",
+                    "sent copy queue_id=%s for %s not appended (attempt %d of %d%s): %s",
+                    copy.queue_id, copy.user, attempt + 1, section.attempts,
+                    ", giving up" if last else "", f"{type(exc).__name__}: {exc}",
                 )  # fmt: skip
                 if last:
+                    metrics.SENT_ITEMS.labels("failed").inc()
                     self.on_outcome(copy, "failed")
                     return
                 await asyncio.sleep(self._retry_delays[min(attempt, len(self._retry_delays) - 1)])
-        log.info("sent copy appended for %s to %s", copy.user, folder)
+        log.info("sent copy queue_id=%s appended for %s to %s", copy.queue_id, copy.user, folder)
         if section.client_copy is ClientCopy.REPLACE:
             removed = await self._replace(section, password, copy)
+            metrics.SENT_ITEMS.labels("replaced" if removed else "appended").inc()
             self.on_outcome(copy, f"replaced {removed}")
         else:
+            metrics.SENT_ITEMS.labels("appended").inc()
             self.on_outcome(copy, "appended")
 
     async def _replace(self, section: SentItemsSection, password: str, copy: SentCopy) -> int:
@@ -240,7 +245,7 @@ def sent_copy(
     hidden = [r for r in entry.envelope.rcpts if r.lower() not in shown]
     if hidden and headers.get("Bcc") is None:
         message = b"Bcc: " + ", ".join(hidden).encode("utf-8") + b"\r\n" + message
-    return SentCopy(employee.email, message, headers.get("Message-ID"))
+    return SentCopy(employee.email, message, headers.get("Message-ID"), entry.queue_id)
 
 
 def sent_items_password(cfg: Config, env: Mapping[str, str]) -> str | None:

@@ -13,6 +13,7 @@ from dovecotpeer import Dovecot
 from relayclient import smtp_send
 
 from config.schema_sent import ClientCopy, SentItemsSection
+from proxy.metrics import REGISTRY
 from proxy.sent_items import SentCopy, SentItems
 
 USER, USER_PASSWORD = "anna.schmidt@example.com", "anna-secret"
@@ -140,8 +141,11 @@ async def test_a_failure_is_logged_given_up_and_keeps_no_secret(dovecot, breakag
         **FAST,
     )
     message_id = f"<fail-{breakage}-{dovecot.sent}@example.com>"
-    assert await store(sent, SentCopy(USER, MESSAGE, message_id), outcomes) == "failed"
+    copy = SentCopy(USER, MESSAGE, message_id, queue_id=f"q-{breakage}")
+    assert await store(sent, copy, outcomes) == "failed"
     assert "attempt 2 of 2, giving up" in caplog.text
+    assert f"queue_id=q-{breakage}" in caplog.text
+    assert REGISTRY.get_sample_value("sigrelay_sent_items_total", {"outcome": "failed"}) >= 1
     assert MASTER_PASSWORD not in caplog.text
     assert sent_messages(dovecot, message_id) == []
 

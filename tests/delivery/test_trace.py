@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from relayclient import smtp_send
@@ -91,3 +92,30 @@ async def test_every_copy_carries_received_keeps_message_id_and_drops_bcc(
             b"Bcc" not in copy.data
             and b"hidden@partner.test" not in copy.data.split(b"\r\n\r\n")[0]
         )
+
+
+async def test_a_message_that_comes_back_is_passed_on_once_logged_and_counted(
+    start_relay, sink: SmtpSink, caplog
+):
+    """A provider's rule without the exception sends our copy back: it goes on
+    unchanged (never signed twice, never lost), with a warning naming its queue
+    id and `sigrelay_loops_total` counting it."""
+    from proxy.metrics import REGISTRY
+
+    relay = await start_relay()
+    before = REGISTRY.get_sample_value("sigrelay_loops_total") or 0
+    data = (
+        b"From: anna.schmidt@example.com\r\nTo: kim@customer.test\r\nSubject: Offer\r\n"
+        b"X-Sigrelay-Processed: 1\r\nMessage-ID: <loop-1@example.com>\r\n\r\nHello\r\n"
+    )
+    await smtp_send(relay.address[1], "anna.schmidt@example.com", ["kim@customer.test"], data)
+    (copy,) = await sink.handler.wait_for(1)
+    assert copy.data.endswith(data)  # unchanged after our Received:
+    # Counted once the attempt's outcome is on disk (as the message leaves the spool).
+    for _ in range(500):
+        if REGISTRY.get_sample_value("sigrelay_loops_total") != before:
+            break
+        await asyncio.sleep(0.01)
+    assert REGISTRY.get_sample_value("sigrelay_loops_total") == before + 1
+    (warning,) = [r for r in caplog.records if r.getMessage().startswith("loop? queue_id=")]
+    assert "X-Sigrelay-Processed" in warning.getMessage()
