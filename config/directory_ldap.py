@@ -24,6 +24,8 @@ from config.schema_directory import LdapDirectorySection
 
 ACCOUNTDISABLE = 0x2  # userAccountControl flag, [MS-ADTS] 2.2.16
 PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
+# AD's thumbnailPhoto is limited to 100 KB; anything above is not a signature photo.
+MAX_PHOTO_BYTES = 200 * 1024
 Entry = Mapping[str, Sequence[bytes | str]]
 
 
@@ -86,15 +88,24 @@ def aliases_of(entry: Entry, attribute: str, primary: str) -> list[str]:
 
 
 def photo_of(entry: Entry, section: LdapDirectorySection) -> tuple[str, bytes] | None:
-    """(file name by content hash, bytes) of the first JPEG/PNG photo attribute."""
+    """(file name by content hash, bytes) of the first JPEG/PNG photo attribute
+    no larger than MAX_PHOTO_BYTES (a huge one would weigh down every mail)."""
     for attribute in section.photo_attributes:
         for value in _get(entry, attribute) or ():
-            if not isinstance(value, bytes):
+            if not isinstance(value, bytes) or len(value) > MAX_PHOTO_BYTES:
                 continue
             kind = next((ext for magic, ext in PHOTO_TYPES.items() if value.startswith(magic)), "")
             if kind:
                 return f"{hashlib.sha256(value).hexdigest()[:20]}.{kind}", value
     return None
+
+
+def _has_oversized_photo(entry: Entry, section: LdapDirectorySection) -> bool:
+    return any(
+        isinstance(value, bytes) and len(value) > MAX_PHOTO_BYTES
+        for attribute in section.photo_attributes
+        for value in _get(entry, attribute) or ()
+    )
 
 
 def read_entries(
@@ -126,6 +137,8 @@ def read_entries(
             owners[address.lower()] = dn
         row["aliases"] = " ".join(aliases)
         photo = photo_of(entry, section)
+        if photo is None and _has_oversized_photo(entry, section):
+            result.skipped.append((dn, f"photo left out: larger than {MAX_PHOTO_BYTES} bytes"))
         if photo:
             row["photo"] = photo[0]
             result.photos[photo[0]] = photo[1]

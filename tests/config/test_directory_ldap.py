@@ -77,3 +77,11 @@ def test_changes_name_added_removed_and_the_fields_that_changed():
     changes = directory_changes(old, new)
     assert changes.lines() == ["+ c@x.com", "- b@x.com", "~ a@x.com: phone, title"]
     assert directory_changes(new, new).empty
+
+
+def test_a_huge_photo_is_left_out_with_a_reason_and_the_employee_kept():
+    huge = b"\xff\xd8\xff" + b"\0" * (300 * 1024)
+    read = read_entries([("uid=a", {"mail": [b"a@example.com"], "jpegPhoto": [huge]})], SECTION)
+    assert [row["email"] for row in read.rows] == ["a@example.com"]
+    assert "photo" not in read.rows[0] and read.photos == {}
+    assert read.skipped == [("uid=a", "photo left out: larger than 204800 bytes")]
