@@ -50,7 +50,13 @@ async def _handlers() -> optout._OptOutHandlers:
     await store.upgrade()
     clock = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
     return optout._OptOutHandlers(
-        KEYRING, store, b"p" * 32, _Writer(), clock, "https://t.example.com"
+        KEYRING,
+        store,
+        b"p" * 32,
+        _Writer(),
+        clock,
+        "https://t.example.com",
+        lambda: "Example GmbH",
     )
 
 
