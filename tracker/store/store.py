@@ -206,13 +206,13 @@ class Store:
             result: dict[str, Any] = {"totals": stats.figures(total["sent"], total), "rows": []}
             if by == "day":
                 # Copies count as sent on the day they were sent, events on the
-                # day they happened (the per-day rollup), so rows need not sum to
-                # the totals: a copy may have events on several days.
-                sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
-                counts = await conn.execute(rollup.counts_per(by, campaign))
+                # day they happened (both in the per-day rollup), so rows need
+                # not sum to the totals: a copy may have events on several days.
+                per_day = {
+                    row["key"].isoformat(): row
+                    for row in (await conn.execute(rollup.counts_per(by, campaign))).mappings()
+                }
                 result["rows"] = stats.rows(
-                    by,
-                    {row.key: row.sent for row in sent},
-                    {row["key"].isoformat(): row for row in counts.mappings()},
+                    by, {day: row["sent"] for day, row in per_day.items()}, per_day
                 )
         return result
