@@ -226,10 +226,21 @@ def _batch(rng: random.Random, size: int, copies_count: int) -> list[EventRecord
     ]
 
 
+def _new_copy(number: int) -> dict[str, object]:
+    """A copy of the measured campaign the relay records now (Store.record_copies' rows)."""
+    domain = f"d{number % 5000}.test"
+    return dict(
+        copy_id=f"{number:016x}", queue_id=f"q{number}", sent_at=START + timedelta(days=119),
+        sender="s1@example.com", group="sales", privacy="personal", campaign=CAMPAIGN,
+        variant="a", recipient=f"r{number}@{domain}", domain=domain, recipients=1,
+    )  # fmt: skip
+
+
 async def write_cost(store: Store, batches: int = 20, size: int = 1000) -> None:
     """What the rollup costs the writer per batch of events, against the events
-    insert, in the writer's transaction, rolled back (the loaded data stay as
-    they are). Each batch runs twice, the second timed."""
+    insert, in the writer's transaction, and what recording a batch of copies
+    costs (with the trigger adding their "sent"); rolled back (the loaded data
+    stay as they are). Each events batch runs twice, the second timed."""
     rng = random.Random(3)
     insert_events = BulkInsert(queries.insert_events(), ("copy_id", "kind", "at", "verdict"))
     spent: dict[str, list[float]] = {"events insert": [], "rollup and reasons": []}
@@ -247,9 +258,18 @@ async def write_cost(store: Store, batches: int = 20, size: int = 1000) -> None:
             spent["events insert"].append(middle - began)
             spent["rollup and reasons"].append(time.perf_counter() - middle)
             await transaction.rollback()
+    async with store.engine.connect() as conn:
+        spent["copies insert (relay's sent facts)"] = samples = []
+        for number in range(batches * 2):
+            rows = [_new_copy(copies_count + number * size + i) for i in range(size)]
+            transaction = await conn.begin()
+            began = time.perf_counter()
+            await conn.execute(queries.insert_copies_once(store.dialect), rows)
+            samples.append(time.perf_counter() - began)
+            await transaction.rollback()
     took = {step: _ms(statistics.median(samples[batches:])) for step, samples in spent.items()}
     print(
-        f"  write side, per batch of {size} events (median of {batches}): "
+        f"  write side, per batch of {size} events or copies (median of {batches}): "
         + ", ".join(f"{step} {ms:.1f} ms" for step, ms in took.items())
     )
 
