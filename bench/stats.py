@@ -274,7 +274,7 @@ async def write_cost(store: Store, batches: int = 20, size: int = 1000) -> None:
     )
 
 
-def page_statements(dialect: str) -> dict[str, object]:
+def page_statements(dialect: str, walk_events: bool) -> dict[str, object]:
     """The statements behind `page_reads`, for their plans."""
     return {
         "totals (figures_per None)": rollup.figures_per(None, CAMPAIGN),
@@ -285,7 +285,9 @@ def page_statements(dialect: str) -> dict[str, object]:
         },
         "by day: sent (sent_per)": queries.sent_per("day", CAMPAIGN, dialect),
         "by day: events (counts_per)": rollup.counts_per("day", CAMPAIGN),
-        "latest events (events_page)": reads.events_page_query(None, 50, CAMPAIGN),
+        f"latest events (events_page, walk_events={walk_events})": reads.events_page_query(
+            None, 50, CAMPAIGN, walk_events=walk_events
+        ),
         "reasons (reasons_query)": reasons.reasons_query(CAMPAIGN),
     }
 
@@ -294,7 +296,8 @@ async def explain(store: Store) -> None:
     """The plan of every statement the campaign page runs, with its time on PostgreSQL."""
     prefix = "EXPLAIN ANALYZE " if store.dialect == "postgresql" else "EXPLAIN QUERY PLAN "
     async with store.engine.connect() as conn:
-        for label, statement in page_statements(store.dialect).items():
+        walk = await reads.walks_events(conn, CAMPAIGN, 50)
+        for label, statement in page_statements(store.dialect, walk).items():
             compiled = statement.compile(conn.sync_engine, compile_kwargs={"literal_binds": True})
             plan = await conn.exec_driver_sql(prefix + str(compiled))
             print(f"  plan: {label}")
