@@ -21,9 +21,10 @@ the OS file cache stays warm) and warm (median of 3 after that):
 - the write side: what the rollup costs the writer per batch of 1,000 events;
 - the plan of every statement the page runs (EXPLAIN ANALYZE / QUERY PLAN).
 
-PostgreSQL: a scratch database `sigrelay_bench` on 127.0.0.1:5432, created
-for the run and dropped at its end (`--keep` keeps it, and the SQLite file,
-for `--reuse`: measure again, upgraded first, without loading again).
+PostgreSQL: a scratch database `sigrelay_bench_<pid>` on 127.0.0.1:5432,
+created for the run and dropped at its end (`--keep` loads `sigrelay_bench`
+instead and keeps it, and the SQLite file, for `--reuse`: measure again,
+upgraded first, without loading again; drop it with `dropdb sigrelay_bench`).
 Goals: the page in at most 1 s on SQLite and 0.5 s on PostgreSQL.
 
 Last measured: see the end of this docstring (filled in by hand per run).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import statistics
@@ -74,7 +76,7 @@ from tracker.tokens import Keyring  # noqa: E402
 from tracker.writer import EventWriter  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH = "sigrelay_bench"
+PG_KEPT = "sigrelay_bench"  # the database --keep keeps and --reuse measures again
 GOAL_MS = {"sqlite": 1000.0, "postgresql": 500.0}
 BATCH_KINDS = ("impression",) * 6 + ("open",) * 3 + ("click",)
 BATCH_VERDICTS = ("human",) * 7 + ("proxy", "prefetch", "scanner")
@@ -105,7 +107,7 @@ async def vacuum_analyze(url: str) -> None:
     if url.startswith("postgresql"):
         import asyncpg
 
-        conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_BENCH}")
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         await conn.execute("VACUUM ANALYZE")
         await conn.close()
     else:
@@ -322,21 +324,23 @@ def main() -> None:
         f"{args.copies} copies"
     )
     if args.backend in ("postgresql", "both"):
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_BENCH}"
+        # A database of this run's own unless kept: runs never drop each other's.
+        database = PG_KEPT if args.keep or args.reuse else f"sigrelay_bench_{os.getpid()}"
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
         try:
             if args.reuse:
                 print(f"postgresql: upgraded and analysed in {asyncio.run(upgrade(url)):.1f} s")
             else:
                 began = time.perf_counter()
                 asyncio.run(
-                    load_postgresql(PG_ADMIN, PG_BENCH, args.events, args.other_events, args.copies)
+                    load_postgresql(PG_ADMIN, database, args.events, args.other_events, args.copies)
                 )
                 print(f"postgresql: loaded in {time.perf_counter() - began:.0f} s", end="; ")
                 print(f"rollup built in {asyncio.run(build_rollup(url)):.1f} s")
             asyncio.run(measure(url))
         finally:
             if not args.keep:
-                asyncio.run(drop_postgresql(PG_ADMIN, PG_BENCH))
+                asyncio.run(drop_postgresql(PG_ADMIN, database))
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             path = args.sqlite_file or Path(tmp) / "bench.db"
