@@ -89,10 +89,16 @@ def _summed(parts: Sequence[Select], grouped: bool) -> Select:
     return select(union.c.key, *figures).group_by(union.c.key)
 
 
-def _early_per_copy() -> FromClause:
-    copy_id = early_day_counts.c.copy_id
+def _early(*, per_day: bool) -> FromClause:
+    """The early events per copy (and day), summed before they meet `copies`: the
+    database reads the few early rows and looks their copies up one by one. (Joined
+    as they are, SQLite, which keeps no statistics of an empty table, may instead
+    look for early rows of each of the campaign's copies: 0.9 s at 250 k copies.)"""
+    keys = [early_day_counts.c.copy_id]
+    if per_day:
+        keys.append(early_day_counts.c.day)
     counters = [func.sum(early_day_counts.c[name]).label(name) for name in COUNTERS]
-    return select(copy_id, *counters).group_by(copy_id).subquery()
+    return select(*keys, *counters).group_by(*keys).subquery()
 
 
 def _named(columns: Sequence[ColumnElement], names: Sequence[str]) -> dict[str, ColumnElement]:
@@ -109,7 +115,7 @@ def figures_per(by: str | None, campaign: str | None) -> Select:
         figures = sent | _named(copy_figures(copy_counts), CAMPAIGN_COUNTERS)
         return _part(copies.c[by], figures, joined, _in_campaign(copies.c.campaign, campaign))
     rollup = CAMPAIGN_ROLLUPS[by]
-    early = _early_per_copy()
+    early = _early(per_day=False)
     # The rollups keep '' for "none": back to NULL, as in `copies`.
     parts = [
         _part(
@@ -136,13 +142,13 @@ def counts_per(by: str, campaign: str | None) -> Select:
         raise ValueError(f"counts_per: by day only, not {by!r}: figures_per has the others")
     days = campaign_day_counts
     summed = {name: _sum(days.c[name]) for name in _FIGURES}
-    early = early_day_counts.join(copies, copies.c.copy_id == early_day_counts.c.copy_id)
+    early = _early(per_day=True)
     parts = [
         _part(days.c.day, summed, days, _in_campaign(days.c.campaign, campaign)),
         _part(
-            early_day_counts.c.day,
-            _named(copy_figures(early_day_counts), CAMPAIGN_COUNTERS),
-            early,
+            early.c.day,
+            _named(copy_figures(early), CAMPAIGN_COUNTERS),
+            early.join(copies, copies.c.copy_id == early.c.copy_id),
             _in_campaign(copies.c.campaign, campaign),
         ),
     ]
