@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     FromClause,
     Select,
     case,
+    cast,
     func,
     literal_column,
     select,
@@ -51,7 +53,9 @@ _FIGURES = ("sent", *CAMPAIGN_COUNTERS)
 
 
 def _sum(column: ColumnElement) -> ColumnElement[int]:
-    return func.coalesce(func.sum(column), 0)
+    # As a bigint: PostgreSQL sums bigints as numeric, which the driver hands
+    # over as Decimal (5,000 domains of 19 figures: 0.1 s of converting back).
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
 
 
 def copy_figures(rollup: FromClause) -> list[ColumnElement[int]]:
