@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, select, text
 
-from tracker.dashboard.reads import events_page_query, walks_events
+from tracker.dashboard.reads import copies_per_variant, events_page_query, walks_events
 from tracker.store import CopyRecord, EventRecord, Store
 from tracker.store.models import copies
 from tracker.store.queries import sent_per
@@ -67,6 +67,16 @@ async def test_sent_is_each_copy_once_however_often_and_however_it_is_recorded(s
             if by == "day":
                 expected = {day: sent for day, sent in expected.items() if sent}
             assert _sent_in_stats(result, by) == expected, (by, campaign)
+    for campaign in ("spring", "summer", "none-such"):
+        counted = (
+            select(copies.c.variant, func.count(), func.sum(copies.c.recipients))
+            .where(copies.c.campaign == campaign)
+            .group_by(copies.c.variant)
+        )
+        async with store.engine.connect() as conn:
+            expected = {variant: (n, r) for variant, n, r in await conn.execute(counted)}
+        found = await copies_per_variant(store, campaign)
+        assert {v.variant: (v.copies, v.recipients) for v in found} == expected
 
 
 async def test_the_reasons_rollup_is_what_counting_the_events_gives(store: Store):

@@ -127,15 +127,18 @@ class VariantCopies:
 
 async def copies_per_variant(store: Store, campaign: str) -> list[VariantCopies]:
     """How many copies (and recipients) each variant of a campaign got: the A/B
-    assignment as it happened (ix_copies_campaign_sent covers it)."""
+    assignment as it happened (campaign_counts, which a trigger on `copies` keeps)."""
+    counts = campaign_counts.c
+    variant = func.nullif(counts.variant, "")  # '' there: no variant
     query = (
-        select(copies.c.variant, func.count(), func.coalesce(func.sum(copies.c.recipients), 0))
-        .where(copies.c.campaign == campaign)
-        .group_by(copies.c.variant)
-        .order_by(copies.c.variant)
+        select(variant, func.sum(counts.copies), func.sum(counts.sent))
+        .where(counts.campaign == campaign)
+        .group_by(variant)
+        .having(func.sum(counts.copies) > 0)
+        .order_by(variant)
     )
     async with store.engine.connect() as conn:
-        return [VariantCopies(*row) for row in await conn.execute(query)]
+        return [VariantCopies(v, int(n), int(r)) for v, n, r in await conn.execute(query)]
 
 
 async def campaign_start(store: Store, campaign: str) -> datetime | None:

@@ -131,6 +131,7 @@ copies = Table(
     # Covers what stats read of a campaign's copies ("sent" per variant, group
     # and day): an index-only scan instead of a visit to every copy's row.
     Index("ix_copies_campaign_sent", "campaign", "variant", "group", "sent_at", "recipients"),
+    Index("ix_copies_campaign_sent_at", "campaign", "sent_at"),  # a campaign's first copy
 )
 
 events = Table(
@@ -256,8 +257,8 @@ copy_day_counts = Table(
 CAMPAIGN_COUNTERS = (*COUNTERS, *(f"unique_{name}" for name in UNIQUE_COUNTERS))
 
 
-def _sent() -> Column:
-    return Column("sent", Integer, nullable=False, server_default="0")
+def _sent(name: str = "sent") -> Column:
+    return Column(name, Integer, nullable=False, server_default="0")
 
 
 campaign_counts = Table(
@@ -268,6 +269,7 @@ campaign_counts = Table(
     Column("group", Text, primary_key=True),
     *_counters(CAMPAIGN_COUNTERS),
     _sent(),
+    _sent("copies"),  # how many copies (sent counts their recipients)
 )
 
 campaign_day_counts = Table(

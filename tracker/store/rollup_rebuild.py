@@ -79,9 +79,10 @@ def _rebuild_campaigns(conn: Connection) -> None:
         (campaign_domain_counts, (campaign, func.coalesce(copies.c.domain, ""))),
     ):
         joined = copies.outerjoin(copy_counts, copy_counts.c.copy_id == copies.c.copy_id)
-        per_key = select(*keys, *copy_figures(copy_counts), sent).select_from(joined)
+        added = {"sent": sent} | ({"copies": func.count()} if "copies" in table.c else {})
+        per_key = select(*keys, *copy_figures(copy_counts), *added.values()).select_from(joined)
         conn.execute(delete(table))
-        names = [*_key_names(table), *CAMPAIGN_COUNTERS, "sent"]
+        names = [*_key_names(table), *CAMPAIGN_COUNTERS, *added]
         conn.execute(insert(table).from_select(names, per_key.group_by(*keys)))
     # Per day: the events' days, then the sending days' recipients added.
     joined = copy_day_counts.join(copies, copies.c.copy_id == copy_day_counts.c.copy_id)

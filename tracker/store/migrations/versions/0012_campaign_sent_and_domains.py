@@ -1,5 +1,6 @@
-"""campaign rollups carry "sent" (kept by a trigger on copies); counters per
-campaign and recipient domain
+"""campaign rollups carry "sent" and (per variant and group) "copies", kept by
+a trigger on copies; counters per campaign and recipient domain; copies
+indexed by campaign and time sent
 
 The campaign page read the campaign's copies five times (sent in total, per
 variant, group, day, and per domain joined to every copy's counters): at a
@@ -41,30 +42,45 @@ KEYS = {
                                "COALESCE(c.campaign, ''), COALESCE(c.domain, '')"),
 }  # fmt: skip
 TRIGGER = "copies_add_sent"
+# campaign_counts also counts the copies (the A/B panel's "copies per variant").
+COPIES = {"campaign_counts": ("copies", "COUNT(*)", "1")}
+
+
+def _added(table: str, sent: str, copies: str) -> tuple[str, str, str]:
+    """The columns an upsert adds to, their values, and its SET clause."""
+    names, values, added = ["sent"], [sent], ["sent"]
+    if table in COPIES:
+        names.append(COPIES[table][0])
+        values.append(copies)
+        added.append(COPIES[table][0])
+    sets = ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in added)
+    return ", ".join(names), ", ".join(values), sets
 
 
 def _sent_from(source: str, dialect: str) -> dict[str, str]:
-    """Per rollup: an upsert adding the recipients of the copies in `source` (as `c`)."""
+    """Per rollup: an upsert adding the copies in `source` (as `c`)."""
     found = {}
     for table, (keys, values) in KEYS.items():
         values = values.format(day=DAY[dialect])
+        names, sums, sets = _added(table, "SUM(c.recipients)", "COUNT(*)")
         found[table] = (
-            f"INSERT INTO {table} ({keys}, sent) SELECT {values}, SUM(c.recipients) "
+            f"INSERT INTO {table} ({keys}, {names}) SELECT {values}, {sums} "
             # WHERE true: SQLite's parser wants one before an upsert's ON CONFLICT.
             f"FROM {source} c WHERE true GROUP BY {values} ORDER BY {values} "
-            f"ON CONFLICT ({keys}) DO UPDATE SET sent = {table}.sent + excluded.sent"
+            f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
         )
     return found
 
 
 def _upserts_of_new_copy(dialect: str) -> str:
-    """A row trigger's statements: `NEW`'s recipients added to each rollup."""
+    """A row trigger's statements: `NEW` (its recipients) added to each rollup."""
     statements = []
     for table, (keys, values) in KEYS.items():
         values = values.format(day=DAY[dialect]).replace("c.", "NEW.")
+        names, added, sets = _added(table, "NEW.recipients", "1")
         statements.append(
-            f"INSERT INTO {table} ({keys}, sent) VALUES ({values}, NEW.recipients) "
-            f"ON CONFLICT ({keys}) DO UPDATE SET sent = {table}.sent + excluded.sent;"
+            f"INSERT INTO {table} ({keys}, {names}) VALUES ({values}, {added}) "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {sets};"
         )
     return " ".join(statements)
 
@@ -88,8 +104,8 @@ def _counter_columns() -> list[sa.Column]:
     return [sa.Column(n, sa.Integer, nullable=False, server_default="0") for n in CAMPAIGN_COUNTERS]
 
 
-def _sent_column() -> sa.Column:
-    return sa.Column("sent", sa.Integer, nullable=False, server_default="0")
+def _sent_column(name: str = "sent") -> sa.Column:
+    return sa.Column(name, sa.Integer, nullable=False, server_default="0")
 
 
 def upgrade() -> None:
@@ -101,6 +117,10 @@ def upgrade() -> None:
         op.execute("LOCK TABLE copies, copy_counts IN SHARE MODE")
     for table in ("campaign_counts", "campaign_day_counts"):
         op.add_column(table, _sent_column())
+    op.add_column("campaign_counts", _sent_column("copies"))
+    # A campaign's first copy (the dashboard's timeline) at once, not by
+    # reading all its copies' entries of ix_copies_campaign_sent.
+    op.create_index("ix_copies_campaign_sent_at", "copies", ["campaign", "sent_at"])
     op.create_table(
         "campaign_domain_counts",
         sa.Column("campaign", sa.Text, primary_key=True),
@@ -132,6 +152,9 @@ def downgrade() -> None:
     else:
         op.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}")
     op.drop_table("campaign_domain_counts")
+    op.drop_index("ix_copies_campaign_sent_at", table_name="copies")
     for table in ("campaign_day_counts", "campaign_counts"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("sent")
+            if table == "campaign_counts":
+                batch.drop_column("copies")
