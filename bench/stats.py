@@ -142,6 +142,8 @@ def page_reads(store: Store) -> dict[str, Callable[[], Awaitable[object]]]:
         store, campaign=CAMPAIGN, limit=50
     )
     found["reasons.reason_counts"] = lambda: reasons.reason_counts(store, CAMPAIGN)
+    found["reads.campaign_start"] = lambda: reads.campaign_start(store, CAMPAIGN)
+    found["reads.copies_per_variant"] = lambda: reads.copies_per_variant(store, CAMPAIGN)
     return found
 
 
