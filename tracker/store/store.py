@@ -214,19 +214,21 @@ class Store:
             if by not in (None, "day"):
                 # One pass over the rollup; every copy is in one row, so rows sum to totals.
                 figures = await conn.execute(rollup.figures_per(by, campaign))
-                rows = {row["key"]: row for row in figures.mappings()}
+                # Plain dicts: thousands of rows (domains) read a field at a time.
+                names = list(figures.keys())
+                rows = {row[0]: dict(zip(names, row, strict=True)) for row in figures}
                 return stats.from_rows(by, rows)
             total = (await conn.execute(rollup.figures_per(None, campaign))).mappings().one()
             result: dict[str, Any] = {"totals": stats.figures(total["sent"], total), "rows": []}
             if by == "day":
                 # Copies count as sent on the day they were sent, events on the
-                # day they happened (the per-day rollup), so rows need not sum to
-                # the totals: a copy may have events on several days.
-                sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
-                counts = await conn.execute(rollup.counts_per(by, campaign))
+                # day they happened (both in the per-day rollup), so rows need
+                # not sum to the totals: a copy may have events on several days.
+                per_day = {
+                    row["key"].isoformat(): row
+                    for row in (await conn.execute(rollup.counts_per(by, campaign))).mappings()
+                }
                 result["rows"] = stats.rows(
-                    by,
-                    {row.key: row.sent for row in sent},
-                    {row["key"].isoformat(): row for row in counts.mappings()},
+                    by, {day: row["sent"] for day, row in per_day.items()}, per_day
                 )
         return result
