@@ -202,6 +202,19 @@ consent_receipts = Table(
     Index("ix_consent_receipts_recipient_key", "recipient_key"),
 )
 
+# Interest profiles (tracker/store/interests.py): per recipient key and topic,
+# the recipient's human clicks on that topic's links and the last one's time.
+# Only for personal copies of recipients with recorded consent; erased with
+# the consent, by an opt-out and by `forget`. No address: the recipient key.
+interest_profiles = Table(
+    "interest_profiles",
+    metadata,
+    Column("recipient_key", String(32), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("clicks", Integer, nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+)
+
 
 # The rollup's event counters (tracker/store/rollup.py): people's impressions,
 # opens and clicks, opt-outs, machines' opens and clicks, and what the landing

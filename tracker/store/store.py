@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tracker.errors import TrackerError
 from tracker.store import batches, queries, reasons, rollup, stats
 from tracker.store.bulk import BulkInsert
+from tracker.store.interests import Interests
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
 from tracker.store.withdrawal import Withdrawal
@@ -119,7 +120,9 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
 class Store:
     """`timing`: judge clicks by their timing as events are written
     (timing.py); `withdrawal`: opt-outs reach the copies sent before
-    (withdrawal.py). The tracker's store has both; a relay's needs neither."""
+    (withdrawal.py); `interests`: consented recipients' clicks build their
+    interest profiles (interests.py). The tracker's store has them; a relay's
+    needs none."""
 
     def __init__(
         self,
@@ -127,11 +130,13 @@ class Store:
         *,
         timing: TimingRules | None = None,
         withdrawal: Withdrawal | None = None,
+        interests: Interests | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.timing = timing
         self.withdrawal = withdrawal
+        self.interests = interests
         self._campaigns = reasons.CampaignOf()  # for the reason counts
 
     @classmethod
@@ -141,9 +146,10 @@ class Store:
         *,
         timing: TimingRules | None = None,
         withdrawal: Withdrawal | None = None,
+        interests: Interests | None = None,
     ) -> Store:
         """`sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`; does not connect yet."""
-        return cls(_engine(url), timing=timing, withdrawal=withdrawal)
+        return cls(_engine(url), timing=timing, withdrawal=withdrawal, interests=interests)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -193,6 +199,9 @@ class Store:
                 # After the timing rules, which judge a copy by its own clicks.
                 records = await self.withdrawal.apply(conn, records)
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
+            if self.interests is not None:
+                # After the withdrawal: what is stored is what may build a profile.
+                await self.interests.add(conn, records, remarked)
             # Re-marked stored clicks move from the person's counters to the machine's.
             now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
             batch = [*records, *now_scanner]
