@@ -24,6 +24,7 @@ from tracker.store.interests import (
 from tracker.store.models import interest_profiles
 from tracker.store.optout import add_consent, opt_out, remove_consent
 from tracker.store.retention import forget
+from tracker.store.timing import TimingRules
 
 KEY = b"interest-tests-pseudonym-key-001"
 KIM, LEE = "kim@customer.test", "lee@customer.test"
@@ -31,6 +32,7 @@ KIM_KEY, LEE_KEY = recipient_key(KIM, KEY), recipient_key(LEE, KEY)
 CONSENTED = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 PUMPS = "https://www.example.com/pumps/p100"
+BURST_GAP = timedelta(milliseconds=500)
 RULES = InterestRules(
     links=(("https://www.example.com/pumps", "pumps"),),
     domains=(("service.example.com", "service"),),
@@ -189,3 +191,15 @@ async def test_consent_export_carries_the_profiles(store: Store, database_url: s
         "recipient_key,topic,clicks,last_at",
         f"{KIM_KEY},pumps,1,{NOW.isoformat()}",
     ]
+
+
+async def test_a_stored_click_re_marked_as_a_scanners_burst_leaves_the_profile(store: Store):
+    await _store(store)
+    burst = TimingRules(click_after_send=timedelta(0), burst=timedelta(seconds=1))
+    writing = Store(store.engine, timing=burst, interests=Interests(RULES, KEY))
+    await writing.record_events([click("00000000000000p1")])
+    assert await profiles(store) == {(KIM_KEY, "pumps"): (1, NOW)}
+    # Another link of the same copy half a second later: both were a scanner's.
+    other = click("00000000000000p1", "https://www.example.com/contact", at=NOW + BURST_GAP)
+    await writing.record_events([other])
+    assert await profiles(store) == {}
