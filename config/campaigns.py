@@ -9,8 +9,10 @@ The order of choice: among the scheduled campaigns active now that target the
 sender's group and every recipient of the copy, the highest priority wins
 (ties: the one listed first). A follow-up campaign (`follow_up_of = "x"`) is
 only a candidate for a recipient known to have clicked campaign x, which the
-caller knows in personal mode only. When no scheduled campaign fits, the
-first fitting fallback campaign runs.
+caller knows in personal mode only. Likewise a campaign with `target_topics`
+is only a candidate for a recipient whose interest profile holds one of them,
+which the caller knows in personal mode with recorded consent only. When no
+scheduled campaign fits, the first fitting fallback campaign runs.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ class Audience:
 
     `clicked` holds the campaigns the (single, personal-mode) recipient clicked
     before; it stays empty in every other mode, so behaviour never targets
-    anyone whose address the store does not keep."""
+    anyone whose address the store does not keep. `topics` holds the topics of
+    that recipient's interest profile, which exists only with their consent."""
 
     recipients: tuple[str, ...] = ()
     clicked: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
 
 
 def _domain(address: str) -> str:
@@ -74,6 +78,8 @@ def targets(
     """True if the campaign may be shown to every recipient of the copy."""
     if campaign.follow_up_of is not None and campaign.follow_up_of not in audience.clicked:
         return False
+    if campaign.target_topics and audience.topics.isdisjoint(campaign.target_topics):
+        return False
     return all(matches_recipient(campaign, r, is_internal) for r in audience.recipients)
 
 
@@ -104,6 +110,11 @@ def campaign_for(
 def follow_up_sources(campaigns: Collection[CampaignSection]) -> frozenset[str]:
     """The campaigns whose clickers some follow-up campaign targets."""
     return frozenset(c.follow_up_of for c in campaigns if c.follow_up_of is not None)
+
+
+def targeted_topics(campaigns: Collection[CampaignSection]) -> frozenset[str]:
+    """The topics some campaign targets: the only profiles the relay needs to know."""
+    return frozenset(topic for c in campaigns for topic in c.target_topics)
 
 
 def variant_for(campaign: CampaignSection, recipient_key: str) -> VariantSection:

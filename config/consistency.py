@@ -42,6 +42,9 @@ def cross_section_problems(
         )
 
     seen_campaigns: set[str] = set()
+    known_topics = {t.name for t in cfg.topics} | {
+        topic for c in cfg.campaigns for v in c.variants for topic in v.topics
+    }
     for index, campaign in enumerate(cfg.campaigns):
         if campaign.id in seen_campaigns:
             yield ("campaigns", index, "id"), f"campaign {campaign.id!r} is defined twice", None
@@ -61,6 +64,13 @@ def cross_section_problems(
                 f"no campaign named {campaign.follow_up_of!r}",
                 "name the campaign whose clickers should see this one",
             )
+        for position, topic in enumerate(campaign.target_topics):
+            if topic not in known_topics:
+                yield (
+                    ("campaigns", index, "target_topics", position),
+                    f"no topic named {topic!r}: no recipient could ever be targeted",
+                    "name a [[topics]] entry or a topic some banner variant lists",
+                )
         for position, variant in enumerate(campaign.variants):
             if not (banners_dir / variant.image).is_file():
                 yield (

@@ -43,6 +43,7 @@ from config.schema import (
 from config.schema_directory import DirectorySection, employee_file
 from config.schema_recipients import LanguagesSection, RecipientRuleSection
 from config.schema_sent import SentItemsSection
+from config.schema_topics import TopicSection
 from config.templates import SignatureTemplate
 from rewriter import Signature
 
@@ -61,6 +62,7 @@ class Config(BaseModel):
     privacy: PrivacySection = PrivacySection()
     groups: tuple[GroupSection, ...] = Field(min_length=1)
     campaigns: tuple[CampaignSection, ...] = ()
+    topics: tuple[TopicSection, ...] = ()  # interest topics of links (with consent only)
     directory: DirectorySection = DirectorySection()
     webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()

@@ -48,6 +48,7 @@ RESTART_KEYS = MappingProxyType(
         "dkim": "the DKIM signing key",
         "webhooks": "the webhook dispatcher",
         "privacy.store_ip": "the tracker's hit reader",
+        "topics": "the event writer's interest profiles",
         "privacy.require_consent": "the tracker's opt-out pages",
         "privacy.without_consent": "the tracker's opt-out pages",
         "privacy.retention_days": "the daily purge",

@@ -20,6 +20,8 @@ class VariantSection(Section):
     weight: int = Field(default=1, gt=0)  # share of recipients, relative to the others
     width: int | None = Field(default=None, gt=0)  # px; keeps the layout before loading
     height: int | None = Field(default=None, gt=0)  # px
+    # Interest topics a click on this banner counts for (with consent only; [[topics]]).
+    topics: tuple[Slug, ...] = ()
 
 
 class RecipientScope(StrEnum):
@@ -51,6 +53,9 @@ class CampaignSection(Section):
     recipient_addresses: tuple[AddressGlob, ...] = ()  # or matching these globs
     # Personal mode only: shown to recipients who clicked campaign `follow_up_of`.
     follow_up_of: Annotated[str, Field(pattern=SLUG)] | None = None
+    # Personal mode with recorded consent only: shown to recipients whose interest
+    # profile holds one of these topics ([[topics]], variants' `topics`).
+    target_topics: tuple[Slug, ...] = ()
     delivery: BannerDelivery = BannerDelivery.HOSTED  # hosted (counted) or embedded
     # UTM parameters on tracked links of this campaign's mail, over the group's.
     utm: Utm = Field(default_factory=dict)

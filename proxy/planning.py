@@ -65,13 +65,16 @@ class Planner:
         *,
         choices: ChoiceSource | None = None,
         clicked: Callable[[str], frozenset[str]] | None = None,
+        interests: Callable[[str], frozenset[str]] | None = None,
         dkim: bool = False,
         banner_keyring: Keyring | None = None,
         counted: bool = True,
     ) -> None:
         """`choices`: the opt-out and consent lists (None: nobody is looked up and
         no copy gets an opt-out link); `clicked`: recipient address -> campaigns
-        they clicked (personal mode follow-ups); `dkim`: the relay signs what it
+        they clicked (personal mode follow-ups); `interests`: recipient address ->
+        the topics of their interest profile (personal mode, consent only: the
+        store builds none without it, tracker/store/interests.py); `dkim`: the relay signs what it
         sends (proxy/dkim.py).
 
         For a preview (proxy/preview.py) `keyring` signs with a throw-away key;
@@ -82,6 +85,7 @@ class Planner:
         self.keyring = keyring
         self.choices = choices
         self.clicked = clicked
+        self.interests = interests
         self.dkim = dkim
         self.banner_keyring = banner_keyring
         self.counted = counted
@@ -155,10 +159,13 @@ class Planner:
     def _audience(self, spec: CopySpec) -> Audience:
         # Past behaviour only where the store keeps the address (personal mode):
         # a domain or anonymous copy is never targeted by what someone did.
-        clicked: frozenset[str] = frozenset()
-        if spec.privacy is PrivacyMode.PERSONAL and spec.recipient and self.clicked is not None:
-            clicked = self.clicked(spec.recipient)
-        return Audience(spec.recipients, clicked)
+        # With `privacy.require_consent`, a personal copy goes only to a recipient
+        # who consented (proxy/recipient_choices.py); profiles need that consent too.
+        if spec.privacy is not PrivacyMode.PERSONAL or not spec.recipient:
+            return Audience(spec.recipients)
+        clicked = self.clicked(spec.recipient) if self.clicked is not None else frozenset()
+        topics = self.interests(spec.recipient) if self.interests is not None else frozenset()
+        return Audience(spec.recipients, clicked, topics)
 
     async def recipient_caps(self, entry: SpoolEntry) -> Caps:
         """What each recipient allows (opt-out, consent), looked up before plan()."""

@@ -46,6 +46,7 @@ class Relay:
         *,
         choices: RecipientChoices | None = None,
         clicked: Callable[[str], frozenset[str]] | None = None,
+        interests: Callable[[str], frozenset[str]] | None = None,
         retry: RetryPolicy | None = None,
         upstream: Upstream | None = None,
         concurrency: int = 8,
@@ -54,7 +55,7 @@ class Relay:
         inherited: Sequence[Sequence[int]] | None = None,
     ) -> None:
         """`running`: the running configuration, read per session and per message;
-        `choices`, `clicked`: the planner's look-ups (proxy/planning.py);
+        `choices`, `clicked`, `interests`: the planner's look-ups (proxy/planning.py);
         `share`: the queue ids this process owns when several relay processes
         share the spool; `inherited`: their listening sockets (proxy/workers.py)."""
         cfg = running.current  # the start-up snapshot: what is opened once
@@ -71,7 +72,14 @@ class Relay:
         )
         self.worker = DeliveryWorker(
             self.spool,
-            Planner(running, keyring, choices=choices, clicked=clicked, dkim=signer is not None),
+            Planner(
+                running,
+                keyring,
+                choices=choices,
+                clicked=clicked,
+                interests=interests,
+                dkim=signer is not None,
+            ),
             self.upstream,
             self.recorder,
             retry or RetryPolicy(max_age=cfg.relay.max_age_days * 86400),

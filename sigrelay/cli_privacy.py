@@ -217,6 +217,15 @@ def consent_import(config_dir: Path | None, file: Path, as_json: bool) -> None:
 
 
 RECEIPT_FIELDS = ("recipient_key", "at", "action", "how", "text_version")
+PROFILE_FIELDS = ("recipient_key", "topic", "clicks", "last_at")
+
+
+def _csv(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 @consent.command("export")
@@ -225,24 +234,32 @@ RECEIPT_FIELDS = ("recipient_key", "at", "action", "how", "text_version")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Else stdout.")
 def consent_export(config_dir: Path | None, fmt: str, out: Path | None) -> None:
     """The consent receipts (GDPR Art. 7(1)): when, how and which text version,
-    per recipient key; JSON also carries the words of every text version."""
+    per recipient key; JSON also carries the words of every text version. The
+    interest profiles built on those consents follow (JSON: "interests"; CSV:
+    a second table after an empty line, if there are any)."""
     from tracker.consent import VERSIONS
+    from tracker.store.interests import list_profiles
     from tracker.store.optout import list_consent_receipts
 
-    receipts = _run(config_dir, lambda store, _key: list_consent_receipts(store))
+    async def read(store: Any, _key: bytes) -> tuple[list, list]:
+        return await list_consent_receipts(store), await list_profiles(store)
+
+    receipts, profiles = _run(config_dir, read)
     rows = [{name: getattr(r, name) for name in RECEIPT_FIELDS} for r in receipts]
+    interests = [{name: getattr(p, name) for name in PROFILE_FIELDS} for p in profiles]
     for row in rows:
         row["at"] = row["at"].isoformat()
+    for row in interests:
+        row["last_at"] = row["last_at"].isoformat()
     if fmt == "json":
         used = {row["text_version"] for row in rows}
         texts = {version: text for version, text in VERSIONS.items() if version in used}
-        text = json.dumps({"receipts": rows, "texts": texts}, indent=2, ensure_ascii=False) + "\n"
+        exported = {"receipts": rows, "texts": texts, "interests": interests}
+        text = json.dumps(exported, indent=2, ensure_ascii=False) + "\n"
     else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, RECEIPT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        text = buffer.getvalue()
+        text = _csv(RECEIPT_FIELDS, rows)
+        if interests:
+            text += "\n" + _csv(PROFILE_FIELDS, interests)
     if out is None:
         click.echo(text, nl=False)
     else:

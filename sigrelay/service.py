@@ -24,7 +24,7 @@ from aiohttp import web
 from config import Config
 from config import watch as config_watch
 from config.applied import record_applied
-from config.campaigns import follow_up_sources
+from config.campaigns import follow_up_sources, targeted_topics
 from config.running import RunningConfig
 from config.watch import ReloadStatus
 from proxy import metrics as relay_metrics
@@ -49,6 +49,7 @@ from tracker.pseudonym import load_pseudonym_key
 from tracker.spray import SprayWatch
 from tracker.store import Store
 from tracker.store.behaviour import ClickHistory
+from tracker.store.interests import InterestProfiles, Interests, interest_rules
 from tracker.store.retention import FIRST_RUN_DELAY, purge_daily
 from tracker.store.throttle import claim_once
 from tracker.store.timing import TimingRules
@@ -91,6 +92,7 @@ class Service:
         self.webhooks: WebhookDispatcher | None = None
         self.notifier: SenderNotifier | None = None
         self._click_history: asyncio.Task[None] | None = None
+        self._interest_profiles: asyncio.Task[None] | None = None
         self.config_watcher: config_watch.ConfigWatcher | None = None
         self._config_watch: asyncio.Task[None] | None = None
         self._directory_sync: asyncio.Task[None] | None = None
@@ -115,6 +117,7 @@ class Service:
         tracker_cfg = cfg.tracker
         # Names recipients in the opt-out and consent lists (tracker/recipients.py).
         pseudonym_key = load_pseudonym_key(cfg.data.dir, os.environ)
+        rules = interest_rules(cfg)  # None unless consent is required and topics exist
         self.store = await Store.open(
             cfg.store.url,
             # Clicks no person makes, judged as events are written (tracker/store/timing.py).
@@ -123,6 +126,8 @@ class Service:
             ),
             # Opt-outs reach the copies sent before them (tracker/store/withdrawal.py).
             withdrawal=Withdrawal(pseudonym_key),
+            # Consented recipients' clicks build interest profiles (tracker/store/interests.py).
+            interests=Interests(rules, pseudonym_key) if rules is not None else None,
         )
         await self.store.upgrade()
         if self.role is None or self.role.first:  # one purge per node is enough
@@ -189,17 +194,28 @@ class Service:
             history = ClickHistory(
                 self.store, lambda: follow_up_sources(self.running.current.campaigns)
             )
+            profiles = InterestProfiles(
+                self.store,
+                pseudonym_key,
+                lambda: targeted_topics(self.running.current.campaigns),
+                lambda: self.running.current.privacy.require_consent,
+            )
             self.relay = Relay(
                 self.running,
                 self.store,
                 keyring,
                 choices=RecipientChoices(self.store, pseudonym_key),
                 clicked=history.clicked,
+                interests=profiles.topics_of,
                 share=role.share,
                 inherited=role.inherited,
             )
             # Who clicked which campaign (personal mode), for follow-up campaigns.
             self._click_history = asyncio.create_task(history.run(), name="sigrelay-click-history")
+            # Who is interested in which topic (consent only), for `target_topics`.
+            self._interest_profiles = asyncio.create_task(
+                profiles.run(), name="sigrelay-interest-profiles"
+            )
             await self.relay.start()
             upstream = _safe_url(cfg.upstream.url)
             # Where the relay really listens: `listen` is only the default
@@ -322,12 +338,14 @@ class Service:
 
     async def stop(self) -> None:
         """Reverse order: stop accepting mail first, flush events last."""
-        for task in (self._config_watch, self._click_history, self._directory_sync):
+        tasks = (self._config_watch, self._click_history, self._interest_profiles)
+        for task in (*tasks, self._directory_sync):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._config_watch = self._click_history = self._directory_sync = None
+        self._interest_profiles = None
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -102,7 +102,10 @@ async def _child_main() -> None:
     root.handlers[:] = [_ToParent(out)]
     root.setLevel(config["log_level"])
     store = await Store.open(
-        config["url"], timing=config["timing"], withdrawal=config["withdrawal"]
+        config["url"],
+        timing=config["timing"],
+        withdrawal=config["withdrawal"],
+        interests=config.get("interests"),
     )
     writer = EventWriter(
         store,

@@ -313,6 +313,7 @@ class ProcessEventWriter:
             "url": self.store.engine.url.render_as_string(hide_password=False),
             "timing": self.store.timing,
             "withdrawal": self.store.withdrawal,
+            "interests": self.store.interests,
             "hits": self.reader,
             "tell": listened_kinds(self.listeners),
             "journal": str(self.journal_path),

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.store import Store
-from tracker.store.models import copies, events, metadata
+from tracker.store.models import COUNTERS, campaign_counts, copies, events, metadata
 from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.reasons import reason_column
 
@@ -44,8 +45,13 @@ class EventsPage:
     next_before: int | None  # pass as `before` for the next (older) page
 
 
-def events_page_query(before: int | None, limit: int, campaign: str | None) -> Select:
-    """`limit` + 1 events (one more tells whether there is a next page), newest first."""
+def events_page_query(
+    before: int | None, limit: int, campaign: str | None, *, walk_events: bool = False
+) -> Select:
+    """`limit` + 1 events (one more tells whether there is a next page), newest first.
+    With a campaign, the database reads either its copies' events, all of them
+    (then sorts them), or, with `walk_events`, every event newest first until it
+    has enough of the campaign's (`walks_events` chooses)."""
     joined = events.outerjoin(copies, events.c.copy_id == copies.c.copy_id)
     query = select(
         events.c.id,
@@ -61,9 +67,26 @@ def events_page_query(before: int | None, limit: int, campaign: str | None) -> S
     ).select_from(joined)
     if before is not None:
         query = query.where(events.c.id < before)
-    if campaign is not None:
+    if campaign is not None and walk_events:
+        # Not a condition on the copy's campaign itself (COALESCE is not null
+        # rejecting): the outer join stays one, so the events lead the join.
+        query = query.where(func.coalesce(copies.c.campaign, "") == campaign)
+    elif campaign is not None:
         query = query.where(copies.c.campaign == campaign)
     return query.order_by(events.c.id.desc()).limit(limit + 1)
+
+
+async def walks_events(conn: AsyncConnection, campaign: str, limit: int) -> bool:
+    """Whether walking the events newest first finds `limit` of the campaign's
+    sooner than reading all the campaign's events: about limit * all / campaign's
+    events against the campaign's, as the rollup counts them. SQLite's planner
+    reads them all even for a campaign with 10 M events (seconds); PostgreSQL's
+    then also walks, and for a small campaign both read its few events."""
+    counted = sum((campaign_counts.c[name] for name in COUNTERS), start=0)
+    mine = func.sum(case((campaign_counts.c.campaign == campaign, counted), else_=0))
+    row = (await conn.execute(select(mine, func.sum(counted)))).one()
+    campaign_events, all_events = int(row[0] or 0), int(row[1] or 0)
+    return campaign_events * campaign_events > limit * all_events
 
 
 async def events_page(
@@ -71,8 +94,9 @@ async def events_page(
 ) -> EventsPage:
     """Newest first, keyset-paginated by event id (stable while events arrive)."""
     limit = max(1, min(limit, EVENTS_PAGE_MAX))
-    query = events_page_query(before, limit, campaign)
     async with store.engine.connect() as conn:
+        walk = campaign is not None and await walks_events(conn, campaign, limit)
+        query = events_page_query(before, limit, campaign, walk_events=walk)
         rows = [EventRow(**row) for row in (await conn.execute(query)).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -103,15 +127,18 @@ class VariantCopies:
 
 async def copies_per_variant(store: Store, campaign: str) -> list[VariantCopies]:
     """How many copies (and recipients) each variant of a campaign got: the A/B
-    assignment as it happened (ix_copies_campaign_sent covers it)."""
+    assignment as it happened (campaign_counts, which a trigger on `copies` keeps)."""
+    counts = campaign_counts.c
+    variant = func.nullif(counts.variant, "")  # '' there: no variant
     query = (
-        select(copies.c.variant, func.count(), func.coalesce(func.sum(copies.c.recipients), 0))
-        .where(copies.c.campaign == campaign)
-        .group_by(copies.c.variant)
-        .order_by(copies.c.variant)
+        select(variant, func.sum(counts.copies), func.sum(counts.sent))
+        .where(counts.campaign == campaign)
+        .group_by(variant)
+        .having(func.sum(counts.copies) > 0)
+        .order_by(variant)
     )
     async with store.engine.connect() as conn:
-        return [VariantCopies(*row) for row in await conn.execute(query)]
+        return [VariantCopies(v, int(n), int(r)) for v, n, r in await conn.execute(query)]
 
 
 async def campaign_start(store: Store, campaign: str) -> datetime | None:

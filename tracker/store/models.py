@@ -131,6 +131,7 @@ copies = Table(
     # Covers what stats read of a campaign's copies ("sent" per variant, group
     # and day): an index-only scan instead of a visit to every copy's row.
     Index("ix_copies_campaign_sent", "campaign", "variant", "group", "sent_at", "recipients"),
+    Index("ix_copies_campaign_sent_at", "campaign", "sent_at"),  # a campaign's first copy
 )
 
 events = Table(
@@ -201,6 +202,19 @@ consent_receipts = Table(
     Index("ix_consent_receipts_recipient_key", "recipient_key"),
 )
 
+# Interest profiles (tracker/store/interests.py): per recipient key and topic,
+# the recipient's human clicks on that topic's links and the last one's time.
+# Only for personal copies of recipients with recorded consent; erased with
+# the consent, by an opt-out and by `forget`. No address: the recipient key.
+interest_profiles = Table(
+    "interest_profiles",
+    metadata,
+    Column("recipient_key", String(32), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("clicks", Integer, nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+)
+
 
 # The rollup's event counters (tracker/store/rollup.py): people's impressions,
 # opens and clicks, opt-outs, machines' opens and clicks, and what the landing
@@ -248,11 +262,18 @@ copy_day_counts = Table(
 # The per-copy rollups summed over the copies of a campaign, with the unique
 # counts kept as counters too (a copy adds one to `unique_opens` when its own
 # `opens` goes from 0 to more). A campaign's stats then read a few rows per
-# variant and group, and per day, instead of a row per copy (and day). Not per
-# domain: there may be nearly as many domains as copies, and every batch of
-# events would then update about as many rows here as in copy_counts.
-# Keys are never NULL here: '' stands for "no campaign/variant".
+# variant and group, per day and per recipient domain, instead of a row per
+# copy (and day). `sent` (recipients of the copies sent; per day: sent that
+# UTC day) is added by a trigger on `copies` (migration 0012) in the
+# transaction recording the copies, so no read counts the copies themselves.
+# Keys are never NULL here: '' stands for "no campaign/variant/domain".
 CAMPAIGN_COUNTERS = (*COUNTERS, *(f"unique_{name}" for name in UNIQUE_COUNTERS))
+
+
+def _sent(name: str = "sent") -> Column:
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
 campaign_counts = Table(
     "campaign_counts",
     metadata,
@@ -260,6 +281,8 @@ campaign_counts = Table(
     Column("variant", Text, primary_key=True),
     Column("group", Text, primary_key=True),
     *_counters(CAMPAIGN_COUNTERS),
+    _sent(),
+    _sent("copies"),  # how many copies (sent counts their recipients)
 )
 
 campaign_day_counts = Table(
@@ -268,6 +291,18 @@ campaign_day_counts = Table(
     Column("campaign", Text, primary_key=True),
     Column("day", Date, primary_key=True),
     *_counters(CAMPAIGN_COUNTERS),
+    _sent(),
+)
+
+# Per campaign and recipient domain: thousands of rows for a campaign (fewer
+# than its copies), which each batch of events adds to like the rows above.
+campaign_domain_counts = Table(
+    "campaign_domain_counts",
+    metadata,
+    Column("campaign", Text, primary_key=True),
+    Column("domain", Text, primary_key=True),
+    *_counters(CAMPAIGN_COUNTERS),
+    _sent(),
 )
 
 # Events per campaign, kind and reason (tracker/store/reasons.py): the campaign

@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from config.schema import PrivacyMode
+from tracker.store import interests
 from tracker.store.models import consent_receipts, consents, copies, optouts
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ async def opt_out(store: Store, recipient_key: str, choice: str, at: datetime) -
     row = {"recipient_key": recipient_key, "choice": choice, "at": at}
     async with store.engine.begin() as conn:
         await conn.execute(_upsert(store, optouts, row))
+        # An objection ends profiling too (GDPR Art. 21(2)): the profile goes.
+        await interests.erase(conn, recipient_key)
 
 
 async def opt_in(store: Store, recipient_key: str) -> bool:
@@ -165,6 +168,8 @@ async def remove_consent(
             delete(consents).where(consents.c.recipient_key == recipient_key)
         )
         if result.rowcount:
+            # Built only on this consent (tracker/store/interests.py): it goes with it.
+            await interests.erase(conn, recipient_key)
             if then is not None:
                 row = {"recipient_key": recipient_key, "choice": then, "at": at}
                 await conn.execute(_upsert(store, optouts, row))

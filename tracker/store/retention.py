@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.pseudonym import PREFIX, normalise, pseudonym
 from tracker.recipients import recipient_key
-from tracker.store import batches
+from tracker.store import batches, interests
 from tracker.store.models import audit_log, copies, events, optouts
 from tracker.store.optout import OptOutChoice
 
@@ -83,6 +83,8 @@ async def forget(store: Store, address: str, key: bytes, now: datetime | None = 
             .values(**row, choice=OptOutChoice.ANONYMOUS)
             .on_conflict_do_nothing(index_elements=["recipient_key"])
         )
+        # The interest profile is erased, not pseudonymised: it is about the person.
+        changed += await interests.erase(conn, row["recipient_key"])
         await _audit(conn, now, "forget", subject, changed, f"tables={_table_names()}")
     return Forgotten(subject, changed)
 

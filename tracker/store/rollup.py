@@ -1,9 +1,11 @@
 """The stats rollup: event counters maintained with every batch of events.
 
 - `copy_counts` per copy and `copy_day_counts` per copy and UTC day;
-- `campaign_counts` per campaign, variant and group, and `campaign_day_counts`
-  per campaign and UTC day: the copies' counters summed, with unique counts
-  (copies with one or more) kept as counters of their own;
+- `campaign_counts` per campaign, variant and group, `campaign_day_counts`
+  per campaign and UTC day and `campaign_domain_counts` per campaign and
+  recipient domain: the copies' counters summed, with unique counts (copies
+  with one or more) kept as counters of their own (their `sent` is a trigger's
+  on `copies`, migration 0012);
 - `early_day_counts`: events of copies whose sent fact was not recorded yet.
 
 `add_events` runs inside the transaction that inserts the events, so the
@@ -34,19 +36,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
-    ColumnElement,
-    Connection,
     Row,
     String,
     Table,
-    and_,
     any_,
     bindparam,
-    case,
-    delete,
-    exists,
     func,
-    insert,
     literal_column,
     select,
     type_coerce,
@@ -62,16 +57,16 @@ from tracker.store.models import (
     UNIQUE_COUNTERS,
     campaign_counts,
     campaign_day_counts,
+    campaign_domain_counts,
     copies,
     copy_counts,
     copy_day_counts,
     early_day_counts,
-    events,
 )
-from tracker.store.queries import COUNTED_VERDICTS, LANDING_COUNTERS, utc_day
-from tracker.store.reasons import rebuild_reasons
+from tracker.store.queries import COUNTED_VERDICTS, LANDING_COUNTERS
 from tracker.store.records import EVENT_KINDS, VERDICTS, EventRecord
-from tracker.store.rollup_queries import copy_figures, counts_per, figures_per
+from tracker.store.rollup_queries import counts_per, figures_per
+from tracker.store.rollup_rebuild import rebuild
 
 # counts_per and figures_per are the stats' reads (Store.stats calls them from here).
 __all__ = [
@@ -81,6 +76,7 @@ __all__ = [
     "add_to_campaigns",
     "add_to_copies",
     "attribute",
+    "attribute_domains",
     "counts_per",
     "figures_per",
     "increments",
@@ -95,8 +91,9 @@ _FIRST_UNIQUE = len(COUNTERS)
 _UNIQUE_AT = tuple(
     UNIQUE_COUNTERS.index(name) if name in UNIQUE_COUNTERS else None for name in COUNTERS
 )
-# The copy's key in campaign_counts; '' stands for a missing campaign or variant.
-CampaignKey = tuple[str, str, str]
+# A copy's campaign, variant, group and domain ('' for none): its keys in
+# campaign_counts (the first three) and campaign_domain_counts (first and last).
+CopyKey = tuple[str, ...]
 Increments = dict[tuple[Hashable, ...], list[int]]
 
 
@@ -205,7 +202,7 @@ def _add(into: Increments, key: tuple[Hashable, ...], added: Sequence[int], afte
 def attribute(
     per_copy: Increments,
     per_day: Increments,
-    keys: Mapping[str, CampaignKey],
+    keys: Mapping[str, CopyKey],
     after: After,
 ) -> tuple[Increments, Increments, Increments]:
     """The increments of campaign_counts, campaign_day_counts and early_day_counts
@@ -217,7 +214,7 @@ def attribute(
     for (copy_id,), added in per_copy.items():
         key = keys.get(copy_id)
         if key is not None and any(added):
-            _add(campaigns, key, added, after.per_copy[copy_id])
+            _add(campaigns, key[:3], added, after.per_copy[copy_id])
     for (copy_id, day), added in per_day.items():
         key = keys.get(copy_id)
         if not any(added):
@@ -229,6 +226,18 @@ def attribute(
         else:
             _add(campaign_days, (key[0], day), added, after.per_day[(copy_id, day)])
     return campaigns, campaign_days, early
+
+
+def attribute_domains(
+    per_copy: Increments, keys: Mapping[str, CopyKey], after: After
+) -> Increments:
+    """The increments of campaign_domain_counts, as `attribute` gives campaign_counts'."""
+    domains: Increments = {}
+    for (copy_id,), added in per_copy.items():
+        key = keys.get(copy_id)
+        if key is not None and any(added):
+            _add(domains, (key[0], key[3]), added, after.per_copy[copy_id])
+    return domains
 
 
 def _rows(per_key: Increments) -> list[tuple[object, ...]]:
@@ -282,6 +291,7 @@ _COPY = _upserts(copy_counts, COUNTERS)
 _COPY_DAY = _upserts(copy_day_counts, COUNTERS)
 _CAMPAIGN = _upserts(campaign_counts, CAMPAIGN_COUNTERS)
 _CAMPAIGN_DAY = _upserts(campaign_day_counts, CAMPAIGN_COUNTERS)
+_CAMPAIGN_DOMAIN = _upserts(campaign_domain_counts, CAMPAIGN_COUNTERS)
 _EARLY = _upserts(early_day_counts, COUNTERS)
 _COPY_RETURNING = _returning_upsert(copy_counts)
 _COPY_DAY_RETURNING = _returning_upsert(copy_day_counts)
@@ -298,6 +308,7 @@ _KEYS = select(
     func.coalesce(copies.c.campaign, ""),
     func.coalesce(copies.c.variant, ""),
     copies.c.group,
+    func.coalesce(copies.c.domain, ""),
 ).where(copies.c.copy_id == any_(_IDS))
 # SQLite has no RETURNING for executemany: the same keys, and the copies'
 # UNIQUE_COUNTERS per day and in all, read back after the upserts.
@@ -311,6 +322,7 @@ _AFTER = (
         func.coalesce(copies.c.campaign, ""),
         func.coalesce(copies.c.variant, ""),
         copies.c.group,
+        func.coalesce(copies.c.domain, ""),
         *(copy_counts.c[name] for name in UNIQUE_COUNTERS),
         *(copy_day_counts.c[name] for name in UNIQUE_COUNTERS),
     )
@@ -328,7 +340,7 @@ _AFTER = (
 
 async def add_events(
     conn: AsyncConnection, records: Iterable[EventRecord], withdrawn: Iterable[EventRecord] = ()
-) -> dict[str, CampaignKey]:
+) -> dict[str, CopyKey]:
     """Add a batch to the rollup, in the events' transaction; `withdrawn`: stored events as
     counted before their verdict changed (now among `records`). The copies' campaign keys."""
     per_copy, per_day = tally(list(records), list(withdrawn))
@@ -367,11 +379,11 @@ async def add_to_copies(
 
 async def add_to_campaigns(
     conn: AsyncConnection, per_copy: Increments, per_day: Increments, after: After | None
-) -> dict[str, CampaignKey]:
+) -> dict[str, CopyKey]:
     """The second step of `add_events` (after `add_to_copies`, whose upserts
-    hold the copies' rows): campaign_counts, campaign_day_counts, early_day_counts."""
+    hold the copies' rows): the campaign rollups and early_day_counts."""
     ids = sorted(copy_id for (copy_id,) in per_copy)
-    keys: dict[str, CampaignKey] = {}
+    keys: dict[str, CopyKey] = {}
     if after is not None:
         for copy_id, *key in (await conn.execute(_KEYS, {"ids": ids})).all():
             keys[copy_id] = tuple(key)
@@ -382,68 +394,19 @@ async def add_to_campaigns(
         for row in (await conn.execute(_AFTER, {"ids": ids, "days": days})).all():
             copy_id = row[0]
             if row[2] is not None:
-                keys[copy_id] = tuple(row[3:6])
-            after.per_copy[copy_id] = tuple(row[6 : 6 + _UNIQUES])
-            after.per_day[(copy_id, day_of[row[1]])] = tuple(row[6 + _UNIQUES :])
+                keys[copy_id] = tuple(row[3:7])
+            after.per_copy[copy_id] = tuple(row[7 : 7 + _UNIQUES])
+            after.per_day[(copy_id, day_of[row[1]])] = tuple(row[7 + _UNIQUES :])
     campaigns, campaign_days, early = attribute(per_copy, per_day, keys, after)
+    domains = attribute_domains(per_copy, keys, after)
     dialect = conn.dialect.name
-    for upserts, rows in ((_CAMPAIGN, campaigns), (_CAMPAIGN_DAY, campaign_days), (_EARLY, early)):
+    # In the order of the trigger adding "sent" to them (migration 0012): no deadlocks.
+    for upserts, rows in (
+        (_CAMPAIGN, campaigns),
+        (_CAMPAIGN_DAY, campaign_days),
+        (_CAMPAIGN_DOMAIN, domains),
+        (_EARLY, early),
+    ):
         if rows:
             await upserts[dialect].execute(conn, _rows(rows))
     return keys
-
-
-def _event_counters() -> list[ColumnElement[int]]:
-    """COUNTERS computed from the events, the way `counter_of` counts each one."""
-    counted = events.c.verdict.in_(COUNTED_VERDICTS)
-    machine = events.c.verdict.not_in(COUNTED_VERDICTS)
-    kind = events.c.kind
-
-    def count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.sum(case((and_(*conditions), 1), else_=0))
-
-    return [
-        count(kind == "impression", counted),
-        count(kind == "open", counted),
-        count(kind == "click", counted),
-        count(kind == "optout"),
-        count(kind == "open", machine),
-        count(kind == "click", machine),
-        *(count(kind == event_kind) for event_kind in LANDING_COUNTERS),
-    ]
-
-
-def rebuild(conn: Connection) -> None:
-    """Recompute the rollup from the events (after a bulk load that bypassed the writer)."""
-    day = utc_day(events.c.at, conn.dialect.name)
-    for table, keys in (
-        (copy_counts, (events.c.copy_id,)),
-        (copy_day_counts, (events.c.copy_id, day)),
-    ):
-        per_key = select(*keys, *_event_counters()).group_by(*keys)
-        conn.execute(delete(table))
-        names = [column.name for column in table.primary_key.columns]
-        conn.execute(insert(table).from_select([*names, *COUNTERS], per_key))
-    campaign, variant = func.coalesce(copies.c.campaign, ""), func.coalesce(copies.c.variant, "")
-    key = (campaign, variant, copies.c.group)
-    for table, source, keys in (
-        (campaign_counts, copy_counts, key),
-        (campaign_day_counts, copy_day_counts, (key[0], copy_day_counts.c.day)),
-    ):
-        per_key = (
-            select(*keys, *copy_figures(source))
-            .select_from(source.join(copies, copies.c.copy_id == source.c.copy_id))
-            .group_by(*keys)
-        )
-        conn.execute(delete(table))
-        names = [column.name for column in table.primary_key.columns]
-        conn.execute(insert(table).from_select([*names, *CAMPAIGN_COUNTERS], per_key))
-    rebuild_reasons(conn)
-    recorded = exists().where(copies.c.copy_id == copy_day_counts.c.copy_id)
-    conn.execute(delete(early_day_counts))
-    conn.execute(
-        insert(early_day_counts).from_select(
-            ["copy_id", "day", *COUNTERS],
-            select(copy_day_counts).where(~recorded),
-        )
-    )

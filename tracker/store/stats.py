@@ -26,21 +26,24 @@ EVENT_COUNTS = (
 _MACHINE = ("machine_opens", "machine_clicks")
 
 
+_NUMBERS = (*EVENT_COUNTS, *_MACHINE)
+_SUMMED = ("sent", *_NUMBERS)
+
+
 def figures(sent: int, counts: Mapping[str, Any] | None) -> dict[str, Any]:
     """One row (or the totals): sent, the event counts, ctr and the human/machine
     splits. `counts` carries EVENT_COUNTS and machine_opens/machine_clicks."""
-    counts = counts or {}
-    number = {name: int(counts.get(name) or 0) for name in (*EVENT_COUNTS, *_MACHINE)}
+    get = counts.get if counts else {}.get
+    number = {name: int(get(name) or 0) for name in _NUMBERS}
     unique_impressions = number["unique_impressions"]
     ctr = number["unique_clicks"] / unique_impressions if unique_impressions else 0.0
-    return {
-        "sent": int(sent or 0),
-        **{name: number[name] for name in EVENT_COUNTS},
-        "ctr": ctr,
-        # A proxy fetch is a person opening through their provider: `opens` are human.
-        "human": {"opens": number["opens"], "clicks": number["clicks"]},
-        "machine": {"opens": number["machine_opens"], "clicks": number["machine_clicks"]},
-    }
+    row = {"sent": int(sent or 0)}
+    row.update(number)
+    # A proxy fetch is a person opening through their provider: `opens` are human.
+    human = {"opens": number["opens"], "clicks": number["clicks"]}
+    machine = {"opens": row.pop("machine_opens"), "clicks": row.pop("machine_clicks")}
+    row.update(ctr=ctr, human=human, machine=machine)
+    return row
 
 
 def rows(
@@ -53,8 +56,7 @@ def rows(
 
 def from_rows(by: str, per_key: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
     """Totals and rows from per-key figures that add up (each copy in one row)."""
-    names = ("sent", *EVENT_COUNTS, *_MACHINE)
-    summed = {name: sum(int(row.get(name) or 0) for row in per_key.values()) for name in names}
+    summed = {name: sum(int(row.get(name) or 0) for row in per_key.values()) for name in _SUMMED}
     return {
         "totals": figures(summed["sent"], summed),
         "rows": rows(by, {k: v.get("sent") or 0 for k, v in per_key.items()}, per_key),

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tracker.errors import TrackerError
 from tracker.store import batches, queries, reasons, rollup, stats
 from tracker.store.bulk import BulkInsert
+from tracker.store.interests import Interests
 from tracker.store.records import CopyRecord, EventRecord, with_verdict
 from tracker.store.timing import BURST, SCANNER, TimingRules, reclassify
 from tracker.store.withdrawal import Withdrawal
@@ -119,7 +120,9 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
 class Store:
     """`timing`: judge clicks by their timing as events are written
     (timing.py); `withdrawal`: opt-outs reach the copies sent before
-    (withdrawal.py). The tracker's store has both; a relay's needs neither."""
+    (withdrawal.py); `interests`: consented recipients' clicks build their
+    interest profiles (interests.py). The tracker's store has them; a relay's
+    needs none."""
 
     def __init__(
         self,
@@ -127,11 +130,13 @@ class Store:
         *,
         timing: TimingRules | None = None,
         withdrawal: Withdrawal | None = None,
+        interests: Interests | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.timing = timing
         self.withdrawal = withdrawal
+        self.interests = interests
         self._campaigns = reasons.CampaignOf()  # for the reason counts
 
     @classmethod
@@ -141,9 +146,10 @@ class Store:
         *,
         timing: TimingRules | None = None,
         withdrawal: Withdrawal | None = None,
+        interests: Interests | None = None,
     ) -> Store:
         """`sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`; does not connect yet."""
-        return cls(_engine(url), timing=timing, withdrawal=withdrawal)
+        return cls(_engine(url), timing=timing, withdrawal=withdrawal, interests=interests)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -193,6 +199,9 @@ class Store:
                 # After the timing rules, which judge a copy by its own clicks.
                 records = await self.withdrawal.apply(conn, records)
             await _INSERT_EVENTS.execute(conn, map(_event_values, records))
+            if self.interests is not None:
+                # After the withdrawal: what is stored is what may build a profile.
+                await self.interests.add(conn, records, remarked)
             # Re-marked stored clicks move from the person's counters to the machine's.
             now_scanner = [with_verdict(r, SCANNER, BURST) for r in remarked]
             batch = [*records, *now_scanner]
@@ -214,19 +223,21 @@ class Store:
             if by not in (None, "day"):
                 # One pass over the rollup; every copy is in one row, so rows sum to totals.
                 figures = await conn.execute(rollup.figures_per(by, campaign))
-                rows = {row["key"]: row for row in figures.mappings()}
+                # Plain dicts: thousands of rows (domains) read a field at a time.
+                names = list(figures.keys())
+                rows = {row[0]: dict(zip(names, row, strict=True)) for row in figures}
                 return stats.from_rows(by, rows)
             total = (await conn.execute(rollup.figures_per(None, campaign))).mappings().one()
             result: dict[str, Any] = {"totals": stats.figures(total["sent"], total), "rows": []}
             if by == "day":
                 # Copies count as sent on the day they were sent, events on the
-                # day they happened (the per-day rollup), so rows need not sum to
-                # the totals: a copy may have events on several days.
-                sent = await conn.execute(queries.sent_per(by, campaign, self.dialect))
-                counts = await conn.execute(rollup.counts_per(by, campaign))
+                # day they happened (both in the per-day rollup), so rows need
+                # not sum to the totals: a copy may have events on several days.
+                per_day = {
+                    row["key"].isoformat(): row
+                    for row in (await conn.execute(rollup.counts_per(by, campaign))).mappings()
+                }
                 result["rows"] = stats.rows(
-                    by,
-                    {row.key: row.sent for row in sent},
-                    {row["key"].isoformat(): row for row in counts.mappings()},
+                    by, {day: row["sent"] for day, row in per_day.items()}, per_day
                 )
         return result
