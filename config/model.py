@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from config import campaigns as campaign_choice
 from config.campaigns import Audience
 from config.directory import Directory
+from config.images import ImageFolders, ImageReferences
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
     AdminSection,
@@ -38,7 +39,7 @@ from config.schema import (
     WebhookSection,
     parse_upstream,
 )
-from config.schema_directory import DirectorySection, employee_file
+from config.schema_directory import DirectorySection, employee_file, synced_directory_file
 from config.schema_sent import SentItemsSection
 from config.templates import SignatureTemplate
 from rewriter import Signature
@@ -113,6 +114,22 @@ class Config(BaseModel):
         return self._config_dir / "banners"
 
     @property
+    def images_dir(self) -> Path:
+        return self._config_dir / "images"
+
+    @property
+    def image_folders(self) -> ImageFolders:
+        """images/ first, then the photos `directory sync` wrote (config/images.py)."""
+        photos = synced_directory_file(self.data.dir).parent / "photos"
+        return ImageFolders(self.images_dir, photos)
+
+    def image_references(self, group: GroupSection) -> ImageReferences:
+        """A fresh `image()` for one rendering: CID parts for groups that embed."""
+        return ImageReferences(
+            self.image_folders, self.tracker.public_url, embed=group.embed_images
+        )
+
+    @property
     def templates_dir(self) -> Path:
         return self._config_dir / "templates"
 
@@ -165,18 +182,30 @@ class Config(BaseModel):
             "group": sender.group.name,
         }
 
-    def _render(self, sender: Sender, html_name: str, text_name: str) -> Signature:
+    def _render(
+        self,
+        sender: Sender,
+        html_name: str,
+        text_name: str,
+        images: ImageReferences | None = None,
+    ) -> Signature:
+        # `image("logo.png")` and `photo_url`: hosted URLs unless the caller
+        # (build_plan) passes references that embed and collect the images.
+        images = images or self.image_references(sender.group)
         fields = self.template_fields(sender)
+        fields |= {"image": images, "photo_url": images(fields.get("photo") or None)}
         return Signature(
             html=self._templates[html_name].render(fields),
             text=self._templates[text_name].render(fields),
         )
 
-    def signature_for(self, sender: Sender) -> Signature:
+    def signature_for(self, sender: Sender, *, images: ImageReferences | None = None) -> Signature:
         group = sender.group
-        return self._render(sender, group.signature_html, group.signature_text)
+        return self._render(sender, group.signature_html, group.signature_text, images)
 
-    def reply_signature_for(self, sender: Sender) -> Signature | None:
+    def reply_signature_for(
+        self, sender: Sender, *, images: ImageReferences | None = None
+    ) -> Signature | None:
         """The shorter signature for replies and forwards, if the group has one.
         A group with only one of reply_html/reply_text uses the full one for the other."""
         group = sender.group
@@ -186,6 +215,7 @@ class Config(BaseModel):
             sender,
             group.reply_html or group.signature_html,
             group.reply_text or group.signature_text,
+            images,
         )
 
     # --- campaigns ------------------------------------------------------------

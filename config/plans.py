@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.images import ImageFile, content_id
 from config.model import Config
 from config.optout_footer import with_optout_link
 from config.rules import Sender
@@ -98,7 +99,8 @@ def build_plan(
     # overrule whatever the caller passed (a group with privacy "off" never
     # carries a tag), and an untracked copy has no opt-out link either.
     tracked = cfg.tracking_allowed(group) and tracking.tracked
-    banner, inline = None, ()
+    banner: Banner | None = None
+    inline: tuple[InlineImage, ...] = ()
     if campaign is not None and variant is not None:
         if campaign.delivery is BannerDelivery.EMBEDDED:
             inline = (_inline_banner(cfg, campaign, variant),)
@@ -113,7 +115,12 @@ def build_plan(
                 width=variant.width,
                 height=variant.height,
             )
-    signature, reply = cfg.signature_for(sender), cfg.reply_signature_for(sender)
+    # One image() for both renderings: what they refer to goes along as CID
+    # parts when the group embeds (the rewriter keeps those the HTML names).
+    images = cfg.image_references(group)
+    signature = cfg.signature_for(sender, images=images)
+    reply = cfg.reply_signature_for(sender, images=images)
+    inline += tuple(_inline_image(image) for image in images.used.values())
     if tracked and optout_url is not None:
         signature = with_optout_link(signature, optout_url, group.language)
         reply = with_optout_link(reply, optout_url, group.language)
@@ -164,6 +171,10 @@ def _with_utm(
     if tag_link is None or not params:
         return tag_link
     return lambda url: tag_link(with_utm(url, params))
+
+
+def _inline_image(image: ImageFile) -> InlineImage:
+    return InlineImage(content_id(image), image.content_type, image.data, image.name)
 
 
 def _inline_banner(cfg: Config, campaign: CampaignSection, variant: VariantSection) -> InlineImage:

@@ -297,7 +297,7 @@ class GroupSection(Section):
     reply_text: FileName | None = None  # its plain-text part
     link_mode: LinkMode = LinkMode.SIGNATURE  # links tracked: none, signature's, all
     excluded_domains: tuple[Domain, ...] = ()  # links to these are never tracked
-    embed_images: bool = False  # banners as CID parts (show with images blocked)
+    embed_images: bool = False  # banners and image() as CID parts (shown with images blocked)
     track_text_links: bool = False  # a tracker URL in text/plain reads like phishing
     language: Literal["en", "de"] = "en"  # of the opt-out link under the signature
     # Personal mode only: mail the sender when a recipient clicks or visits.

@@ -136,6 +136,7 @@ class Service:
                 keyring=keyring,
                 writer=await self._start_webhooks(cfg, self.writer),
                 banner_file=self._banner_file,
+                images=lambda name: self.running.current.image_folders.find(name),
                 classifier=load_classifier(cfg.config_dir, cfg.data.dir),
                 addresses=ClientAddresses(tracker_cfg.trusted_proxies),
                 store_ip=cfg.privacy.store_ip,

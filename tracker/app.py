@@ -38,6 +38,8 @@ from tracker.clientip import ClientAddresses
 from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
 from tracker.hits import Hit, HitReader, Read
+from tracker.images import ImageLookup
+from tracker.images import add_routes as add_image_routes
 from tracker.landing import LandingSettings, landing_location
 from tracker.landing import add_routes as add_landing_routes
 from tracker.optout import OptOutSettings
@@ -287,6 +289,7 @@ def make_app(
     dashboard: DashboardSettings | None = None,
     landing: LandingSettings | None = None,
     spray: SprayWatch | None = None,
+    images: ImageLookup | None = None,
 ) -> web.Application:
     """The tracker application. `banner_file(campaign, variant)` names a variant's
     image (or None); `store_ping` raises when the store is unreachable (default:
@@ -325,4 +328,6 @@ def make_app(
         add_dashboard_routes(app, dashboard)
     if landing is not None:  # /t.js, /t/e and sr_vid on clicks (tracker/landing.py)
         add_landing_routes(app, landing, keyring=keyring, writer=writer, clock=clock)
+    if images is not None:  # /i/<name>: signature images, never counted (tracker/images.py)
+        add_image_routes(app, images)
     return app
