@@ -84,9 +84,9 @@ def _parsed_templates(cfg: Config) -> Iterator[tuple[str, str | None, nodes.Temp
 
 def _template_names(cfg: Config) -> list[str]:
     names: list[str] = []
-    for group in cfg.groups:
+    for owner in (*cfg.groups, *cfg.signature_variants):
         for key in ("signature_html", "signature_text", "reply_html", "reply_text"):
-            name = getattr(group, key)
+            name = getattr(owner, key)
             if name and name not in names:
                 names.append(name)
     return names

@@ -213,9 +213,11 @@ def _compile_templates(
     environment = make_environment(config_dir / "templates")
     templates: dict[str, SignatureTemplate] = {}
     errors: list[ConfigError] = []
-    for index, group in enumerate(cfg.groups):
+    sections = [("groups", i, g) for i, g in enumerate(cfg.groups)]
+    sections += [("signature_variants", i, v) for i, v in enumerate(cfg.signature_variants)]
+    for section, index, owner in sections:
         for key in TEMPLATE_KEYS:
-            name = getattr(group, key)
+            name = getattr(owner, key)
             if name is None or name in templates:
                 continue
             try:
@@ -223,7 +225,7 @@ def _compile_templates(
             except TemplateNotFound:
                 errors.append(
                     error_at(
-                        ("groups", index, key),
+                        (section, index, key),
                         f"template {name!r} not found in {config_dir / 'templates'}",
                         "create the file or fix the name",
                     )

@@ -41,6 +41,7 @@ from config.schema import (
 )
 from config.schema_directory import DirectorySection, employee_file, synced_directory_file
 from config.schema_sent import SentItemsSection
+from config.schema_variants import SignatureVariantSection
 from config.templates import SignatureTemplate
 from rewriter import Signature
 
@@ -59,6 +60,7 @@ class Config(BaseModel):
     privacy: PrivacySection = PrivacySection()
     groups: tuple[GroupSection, ...] = Field(min_length=1)
     campaigns: tuple[CampaignSection, ...] = ()
+    signature_variants: tuple[SignatureVariantSection, ...] = ()
     directory: DirectorySection = DirectorySection()
     webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()
@@ -199,22 +201,47 @@ class Config(BaseModel):
             text=self._templates[text_name].render(fields),
         )
 
-    def signature_for(self, sender: Sender, *, images: ImageReferences | None = None) -> Signature:
+    def signature_variant_for(
+        self, group_name: str, now: datetime | None
+    ) -> SignatureVariantSection | None:
+        """The scheduled variant whose templates replace the group's at `now`
+        (the message's received time); None without a time (preview, check)."""
+        if now is None:
+            return None
+        return campaign_choice.scheduled_winner(self.signature_variants, group_name, now)
+
+    def signature_for(
+        self,
+        sender: Sender,
+        *,
+        images: ImageReferences | None = None,
+        now: datetime | None = None,
+    ) -> Signature:
         group = sender.group
-        return self._render(sender, group.signature_html, group.signature_text, images)
+        chosen = self.signature_variant_for(group.name, now) or group
+        return self._render(sender, chosen.signature_html, chosen.signature_text, images)
 
     def reply_signature_for(
-        self, sender: Sender, *, images: ImageReferences | None = None
+        self,
+        sender: Sender,
+        *,
+        images: ImageReferences | None = None,
+        now: datetime | None = None,
     ) -> Signature | None:
-        """The shorter signature for replies and forwards, if the group has one.
-        A group with only one of reply_html/reply_text uses the full one for the other."""
+        """The shorter signature for replies and forwards, if the group (or the
+        active variant) has one. One with only one of reply_html/reply_text uses
+        the full one for the other."""
         group = sender.group
-        if group.reply_html is None and group.reply_text is None:
+        variant = self.signature_variant_for(group.name, now)
+        full = variant or group
+        reply_html = (variant and variant.reply_html) or group.reply_html
+        reply_text = (variant and variant.reply_text) or group.reply_text
+        if reply_html is None and reply_text is None:
             return None
         return self._render(
             sender,
-            group.reply_html or group.signature_html,
-            group.reply_text or group.signature_text,
+            reply_html or full.signature_html,
+            reply_text or full.signature_text,
             images,
         )
 

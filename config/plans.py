@@ -19,6 +19,7 @@ import functools
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from config.images import ImageFile, content_id
@@ -82,6 +83,7 @@ def build_plan(
     allow_8bit: bool = False,
     optout_url: str | None = None,
     resign_dkim: bool = False,
+    received_at: datetime | None = None,
 ) -> Plan:
     """`tracking=None` means no tracker URLs at all: no pixel, no tagged
     links and (having no URL for it) no hosted banner; an embedded banner
@@ -91,7 +93,8 @@ def build_plan(
     text need not turn a whole 7bit part into quoted-printable; `optout_url`:
     the copy's opt-out link, put under the signature of a tracked copy;
     `resign_dkim`: the relay signs what it sends, so a DKIM-signed original may
-    be rewritten."""
+    be rewritten; `received_at`: when the message was received, which picks a
+    scheduled signature variant (config/schema_variants.py)."""
     group = sender.group
     tracking = tracking or Tracking()
     quoted = tracking.quoted
@@ -118,8 +121,8 @@ def build_plan(
     # One image() for both renderings: what they refer to goes along as CID
     # parts when the group embeds (the rewriter keeps those the HTML names).
     images = cfg.image_references(group)
-    signature = cfg.signature_for(sender, images=images)
-    reply = cfg.reply_signature_for(sender, images=images)
+    signature = cfg.signature_for(sender, images=images, now=received_at)
+    reply = cfg.reply_signature_for(sender, images=images, now=received_at)
     inline += tuple(_inline_image(image) for image in images.used.values())
     if tracked and optout_url is not None:
         signature = with_optout_link(signature, optout_url, group.language)

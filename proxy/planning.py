@@ -234,6 +234,7 @@ class Planner:
             allow_8bit=allow_8bit,
             optout_url=optout,
             resign_dkim=self.dkim,  # we sign what we send: a signed original may be rewritten
+            received_at=entry.envelope.received_at,  # picks a scheduled signature variant
         )
 
 
