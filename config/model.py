@@ -19,6 +19,7 @@ from config import campaigns as campaign_choice
 from config.campaigns import Audience
 from config.directory import Directory
 from config.images import ImageFolders, ImageReferences
+from config.mailboxes import SharedMailboxes
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
     AdminSection,
@@ -40,6 +41,7 @@ from config.schema import (
     parse_upstream,
 )
 from config.schema_directory import DirectorySection, employee_file, synced_directory_file
+from config.schema_mailboxes import SharedMailboxSection
 from config.schema_sent import SentItemsSection
 from config.schema_variants import SignatureVariantSection
 from config.templates import SignatureTemplate
@@ -61,6 +63,7 @@ class Config(BaseModel):
     groups: tuple[GroupSection, ...] = Field(min_length=1)
     campaigns: tuple[CampaignSection, ...] = ()
     signature_variants: tuple[SignatureVariantSection, ...] = ()
+    shared_mailboxes: tuple[SharedMailboxSection, ...] = ()  # info@ & co. (mailboxes.py)
     directory: DirectorySection = DirectorySection()
     webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()
@@ -72,6 +75,9 @@ class Config(BaseModel):
     _employees: Directory = PrivateAttr(default_factory=lambda: Directory([]))
     _templates: dict[str, SignatureTemplate] = PrivateAttr(default_factory=dict)
     _upstream_password: str | None = PrivateAttr(default=None)
+    _mailboxes: SharedMailboxes = PrivateAttr(
+        default_factory=lambda: SharedMailboxes(Directory([]), ())
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -104,6 +110,7 @@ class Config(BaseModel):
         self._employees = employees
         self._templates = templates
         self._upstream_password = upstream_password
+        self._mailboxes = SharedMailboxes(employees, self.shared_mailboxes)
 
     # --- where things are -------------------------------------------------
 
@@ -167,6 +174,29 @@ class Config(BaseModel):
         address = address.strip().strip("<>")
         employee = self._employees.find(address)
         return Sender(address, employee, match_group(self.groups, address, employee))
+
+    @property
+    def mailboxes(self) -> SharedMailboxes:
+        """Shared mailboxes and who may send as them (config/mailboxes.py)."""
+        return self._mailboxes
+
+    def message_sender(
+        self, mail_from: str, from_address: str | None = None, sender_address: str | None = None
+    ) -> Sender:
+        """Whose signature a message gets. The envelope sender's, except for
+        mail From: a shared mailbox sent by a person (the Sender: header, else
+        the envelope): then the mailbox's group chooses, by
+        `shared_mailbox_signature`, the mailbox's signature or the person's."""
+        envelope = self.sender(mail_from)
+        if not from_address or not self._mailboxes.is_shared(from_address):
+            return envelope
+        mailbox = self.sender(from_address)
+        person = (sender_address or mail_from).strip().strip("<>")
+        if not person or person.lower() in self._mailboxes.addresses_of(from_address):
+            return mailbox  # the mailbox itself
+        if mailbox.group.shared_mailbox_signature == "sender":
+            return self.sender(person)
+        return mailbox
 
     def tracking_allowed(self, group: GroupSection) -> bool:
         return self.privacy.tracking_enabled and group.privacy is not PrivacyMode.OFF

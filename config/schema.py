@@ -306,6 +306,9 @@ class GroupSection(Section):
     utm: Utm = Field(default_factory=dict)
     # Who belongs to the group; the first group whose rules fit the sender wins.
     match: tuple[MatchRule, ...] = ()
+    # Mail from a shared mailbox of this group sent by a person (Sender:, or the
+    # envelope): "mailbox" signs with the mailbox's template, "sender" the person's.
+    shared_mailbox_signature: Literal["mailbox", "sender"] = "mailbox"
 
 
 class WebhookSection(Section):

@@ -30,6 +30,7 @@ from config.campaigns import Audience
 from config.running import RunningConfig
 from config.schema import PrivacyMode
 from proxy import metrics
+from proxy.address_headers import header_senders
 from proxy.copyids import copy_id_for
 from proxy.fanout import CopySpec, split
 from proxy.notrack import strip_notrack, wants_no_tracking
@@ -88,7 +89,7 @@ class Planner:
 
     def _plan(self, cfg: Config, entry: SpoolEntry, caps: Caps) -> MessageState:
         envelope = entry.envelope
-        sender = cfg.sender(envelope.mail_from)
+        sender = cfg.message_sender(envelope.mail_from, *header_senders(entry.data))
         group = sender.group
         # A null sender is a bounce or other machine mail (RFC 5321 4.5.5): never tracked.
         tracked = bool(envelope.mail_from) and cfg.tracking_allowed(group)
@@ -196,7 +197,7 @@ class Planner:
     def _rewriter_plan(
         self, cfg: Config, entry: SpoolEntry, copy: CopyState, allow_8bit: bool
     ) -> Plan:
-        sender = cfg.sender(entry.envelope.mail_from)
+        sender = cfg.message_sender(entry.envelope.mail_from, *header_senders(entry.data))
         campaign = cfg.campaign(copy.campaign) if copy.campaign else None
         variant = campaign.variant(copy.variant) if campaign and copy.variant else None
         if variant is None:
