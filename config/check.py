@@ -130,9 +130,12 @@ def _render_problems(cfg: Config) -> list[ConfigError]:
     senders += [Sender(f"not-in-directory@{domain}", None, group) for group in cfg.groups]
     errors: list[ConfigError] = []
     for sender in senders:
+        # Each scheduled variant of the sender's group too, at its start.
+        times = [None, *(v.start for v in cfg.signature_variants if sender.group.name in v.groups)]
         try:
-            cfg.signature_for(sender)
-            cfg.reply_signature_for(sender)
+            for now in times:
+                cfg.signature_for(sender, now=now)
+                cfg.reply_signature_for(sender, now=now)
         except Exception as exc:  # noqa: BLE001 - any template failure is a finding, not a crash
             group = sender.group
             errors.append(

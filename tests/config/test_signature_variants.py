@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from config import ConfigErrors, build_plan, load_config
+from config.check import check, is_warning
 
 VARIANTS = """
 [[groups]]
@@ -106,3 +107,10 @@ def test_a_variant_that_ends_before_it_starts_is_refused(make_config, env):
     toml = VARIANTS.replace("end = 2027-01-06T00:00:00+01:00", "end = 2026-12-01T00:00:00+01:00")
     with pytest.raises(ConfigErrors, match="must be after start"):
         load_config(make_config(toml, templates=TEMPLATES), env)
+
+
+def test_check_renders_each_variant_for_every_employee(make_config, env):
+    templates = TEMPLATES | {"xmas.html": "{{ (name|length) / 0 }}"}
+    problems = check(make_config(VARIANTS, templates=templates), env)
+    errors = [str(p) for p in problems if not is_warning(p)]
+    assert any("rendering for anna.schmidt@example.com failed" in e for e in errors), problems
