@@ -24,6 +24,7 @@ from config.lint import (
     campaign_overlaps,
     image_problems,
     link_problems,
+    send_as_problems,
     template_field_problems,
 )
 from config.loader import CONFIG_FILE, config_directory, load_config
@@ -59,6 +60,7 @@ def check(
         + [problem for more in extra for problem in more(cfg)]
         + link_problems(cfg)
         + campaign_overlaps(cfg)
+        + send_as_problems(cfg)
         + _restart_needed(cfg)
     )
     return sorted(problems, key=is_warning)

@@ -99,6 +99,24 @@ def _near(word: str, known: Iterable[str]) -> str:
     return f"add a '{word}' column to the directory, or use one of: {', '.join(sorted(known))}"
 
 
+def send_as_problems(cfg: Config) -> list[ConfigError]:
+    """A `send_as` naming no shared mailbox grants nothing (config/mailboxes.py):
+    the person's mail from that address is refused, so say so before they try."""
+    warnings: list[ConfigError] = []
+    for employee in cfg.employees:
+        for address in re.split(r"[;,\s]+", employee.extra.get("send_as", "").strip()):
+            if address and not cfg.mailboxes.is_shared(address):
+                warnings.append(
+                    ConfigWarning(
+                        cfg.directory_file,
+                        f"send_as of {employee.email}",
+                        f"{address} is not a shared mailbox: sending as it stays refused",
+                        hint="list it in [[shared_mailboxes]] or give its directory entry members",
+                    )
+                )
+    return warnings
+
+
 def campaign_overlaps(cfg: Config) -> list[ConfigError]:
     """Two campaigns that can win for the same copy at the same time with equal
     priority: the one listed first always wins, the other never shows."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from config import load_config
+from config.check import check, is_warning
 from config.mailboxes import SharedMailboxes
 
 EMPLOYEES = """email,name,department,aliases,members,send_as
@@ -89,3 +90,11 @@ def test_the_mailbox_sending_as_itself_and_ordinary_mail_keep_their_senders(load
     assert itself.employee.email == "support@example.com"
     assert cfg.message_sender(ANNA, "clara.weber@example.com", ANNA).address == ANNA
     assert cfg.message_sender(ANNA).address == ANNA
+
+
+def test_check_warns_about_a_send_as_that_grants_nothing(make_config, env):
+    problems = check(make_config(TOML.format(option=""), employees=EMPLOYEES), env)
+    found = [str(p) for p in problems if "send_as of" in str(p)]
+    assert all(is_warning(p) for p in problems if "send_as of" in str(p))
+    assert len(found) == 1 and "ben.mueller@example.com" in found[0]
+    assert "clara.weber@example.com is not a shared mailbox" in found[0]
