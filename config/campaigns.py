@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from config.schema import CampaignSection, RecipientScope, VariantSection
 
@@ -101,10 +101,26 @@ def campaign_for(
         and c.active(now)
         and (audience is None or targets(c, audience, is_internal))
     ]
-    scheduled = [c for c in fitting if not c.fallback]
-    # max() keeps the first of equal keys, which gives "listed first wins".
-    chosen = max(scheduled, key=lambda c: c.priority, default=None)
+    chosen = scheduled_winner([c for c in fitting if not c.fallback], group_name, now)
     return chosen or next((c for c in fitting if c.fallback), None)
+
+
+class Scheduled(Protocol):
+    groups: tuple[str, ...]
+    priority: int
+
+    def active(self, now: datetime) -> bool: ...
+
+
+S = TypeVar("S", bound=Scheduled)
+
+
+def scheduled_winner(items: Sequence[S], group_name: str, now: datetime) -> S | None:
+    """Among the items for the group active at `now`, the highest priority;
+    equal priorities: the one listed first. Campaigns and signature variants."""
+    active = [item for item in items if group_name in item.groups and item.active(now)]
+    # max() keeps the first of equal keys, which gives "listed first wins".
+    return max(active, key=lambda item: item.priority, default=None)
 
 
 def follow_up_sources(campaigns: Collection[CampaignSection]) -> frozenset[str]:

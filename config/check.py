@@ -25,6 +25,7 @@ from config.lint import (
     campaign_overlaps,
     image_problems,
     link_problems,
+    send_as_problems,
     template_field_problems,
 )
 from config.loader import CONFIG_FILE, config_directory, load_config, template_names_of
@@ -61,6 +62,7 @@ def check(
         + [problem for more in extra for problem in more(cfg)]
         + link_problems(cfg)
         + campaign_overlaps(cfg)
+        + send_as_problems(cfg)
         + _restart_needed(cfg)
     )
     return sorted(problems, key=is_warning)
@@ -137,12 +139,15 @@ def _render_problems(cfg: Config) -> list[ConfigError]:
     senders += [Sender(f"not-in-directory@{domain}", None, group) for group in cfg.groups]
     errors: list[ConfigError] = []
     for sender in senders:
+        # Each scheduled variant of the sender's group too, at its start.
+        times = [None, *(v.start for v in cfg.signature_variants if sender.group.name in v.groups)]
         try:
             # Every language and recipient rule of the group: each may name other files.
             for language in offered(sender.group):
                 for rule in (None, *sender.group.recipient_rules):
-                    cfg.signature_for(sender, language, rule)
-                    cfg.reply_signature_for(sender, language, rule)
+                    for now in times:
+                        cfg.signature_for(sender, language, rule, now=now)
+                        cfg.reply_signature_for(sender, language, rule, now=now)
         except Exception as exc:  # noqa: BLE001 - any template failure is a finding, not a crash
             group = sender.group
             errors.append(

@@ -41,6 +41,12 @@ def cross_section_problems(
             'name one group "default" or leave one group without match rules',
         )
 
+    for index, variant in enumerate(cfg.signature_variants):
+        for position, name in enumerate(variant.groups):
+            if name not in seen_groups:
+                where = ("signature_variants", index, "groups", position)
+                yield where, f"no group named {name!r}", f"known: {', '.join(sorted(seen_groups))}"
+
     seen_campaigns: set[str] = set()
     known_topics = {t.name for t in cfg.topics} | {
         topic for c in cfg.campaigns for v in c.variants for topic in v.topics

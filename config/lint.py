@@ -21,6 +21,7 @@ from jinja2 import TemplateError, meta, nodes
 
 from config.directory import KNOWN_COLUMNS
 from config.errors import ConfigError
+from config.images import image_type, valid_name
 from config.model import Config
 from config.schema import CampaignSection, RecipientScope
 from config.templates import make_environment
@@ -28,7 +29,7 @@ from config.templates import make_environment
 # Jinja's own globals, usable in any template without a directory column.
 JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 # What Config.template_fields adds to every employee's columns.
-CONTEXT_FIELDS = frozenset({"address", "company", "group"})
+CONTEXT_FIELDS = frozenset({"address", "company", "group", "image", "photo_url", "photo"})
 # Above this a banner or image makes every copy heavy (Gmail clips mail at 102 KB
 # of HTML, and mobile clients load images over metered links).
 IMAGE_WARN_BYTES = 200 * 1024
@@ -50,14 +51,8 @@ def template_field_problems(cfg: Config) -> list[ConfigError]:
     columns = set(KNOWN_COLUMNS) | CONTEXT_FIELDS
     for employee in cfg.employees:
         columns.update(employee.extra)
-    environment = make_environment(cfg.templates_dir)
     errors: list[ConfigError] = []
-    for name in _template_names(cfg):
-        try:
-            source, filename, _ = environment.loader.get_source(environment, name)  # type: ignore[union-attr]
-            tree = environment.parse(source)
-        except (TemplateError, OSError):
-            continue  # load_config already reported a missing or unparsable template
+    for name, filename, tree in _parsed_templates(cfg):
         unknown = meta.find_undeclared_variables(tree) - columns - JINJA_GLOBALS
         reported: set[str] = set()
         for node in tree.find_all(nodes.Name):
@@ -76,11 +71,22 @@ def template_field_problems(cfg: Config) -> list[ConfigError]:
     return errors
 
 
+def _parsed_templates(cfg: Config) -> Iterator[tuple[str, str | None, nodes.Template]]:
+    """(name, file name, syntax tree) of every template the groups use."""
+    environment = make_environment(cfg.templates_dir)
+    for name in _template_names(cfg):
+        try:
+            source, filename, _ = environment.loader.get_source(environment, name)  # type: ignore[union-attr]
+            yield name, filename, environment.parse(source)
+        except (TemplateError, OSError):
+            continue  # load_config already reported a missing or unparsable template
+
+
 def _template_names(cfg: Config) -> list[str]:
     names: list[str] = []
-    for group in cfg.groups:
+    for owner in (*cfg.groups, *cfg.signature_variants):
         for key in ("signature_html", "signature_text", "reply_html", "reply_text"):
-            name = getattr(group, key)
+            name = getattr(owner, key)
             if name and name not in names:
                 names.append(name)
     return names
@@ -91,6 +97,24 @@ def _near(word: str, known: Iterable[str]) -> str:
     if close:
         return f"did you mean {close[0]!r}?"
     return f"add a '{word}' column to the directory, or use one of: {', '.join(sorted(known))}"
+
+
+def send_as_problems(cfg: Config) -> list[ConfigError]:
+    """A `send_as` naming no shared mailbox grants nothing (config/mailboxes.py):
+    the person's mail from that address is refused, so say so before they try."""
+    warnings: list[ConfigError] = []
+    for employee in cfg.employees:
+        for address in re.split(r"[;,\s]+", employee.extra.get("send_as", "").strip()):
+            if address and not cfg.mailboxes.is_shared(address):
+                warnings.append(
+                    ConfigWarning(
+                        cfg.directory_file,
+                        f"send_as of {employee.email}",
+                        f"{address} is not a shared mailbox: sending as it stays refused",
+                        hint="list it in [[shared_mailboxes]] or give its directory entry members",
+                    )
+                )
+    return warnings
 
 
 def campaign_overlaps(cfg: Config) -> list[ConfigError]:
@@ -219,28 +243,62 @@ def _dicts(value: object) -> list[dict[str, Any]]:
 
 
 def image_problems(cfg: Config) -> list[ConfigError]:
-    """Every banner a real PNG, GIF or JPEG; a warning above 200 KB."""
+    """Every banner a real PNG, GIF or JPEG, every signature image a PNG, GIF,
+    JPEG or WebP (config/images.py); a warning above 200 KB."""
     problems: list[ConfigError] = []
     for index, campaign in enumerate(cfg.campaigns):
         for position, variant in enumerate(campaign.variants):
-            path = cfg.banners_dir / variant.image
             field = f"campaigns[{index}].variants[{position}].image"
-            try:
-                with path.open("rb") as stream:
-                    head = stream.read(8)
-                size = path.stat().st_size
-            except OSError as exc:
-                problems.append(ConfigError(path, field, f"cannot read: {exc.strerror}"))
+            problems += _image_file_problems(cfg.banners_dir / variant.image, field, banner=True)
+    if cfg.images_dir.is_dir():
+        for path in sorted(cfg.images_dir.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                problems += _image_file_problems(path, f"images/{path.name}", banner=False)
+    return problems + _missing_images(cfg)
+
+
+def _image_file_problems(path: Path, field: str, *, banner: bool) -> list[ConfigError]:
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(12)
+        size = path.stat().st_size
+    except OSError as exc:
+        return [ConfigError(path, field, f"cannot read: {exc.strerror}")]
+    if banner and not any(head.startswith(magic) for magic in IMAGE_SIGNATURES):
+        return [ConfigError(path, field, "not a PNG, GIF or JPEG image")]
+    if not banner and not (valid_name(path.name) and image_type(head)):
+        reason = "not served: signature images are PNG, GIF, JPEG or WebP files with a plain name"
+        return [ConfigWarning(path, field, reason, hint="SVG is not shown by most mail programs")]
+    if size > IMAGE_WARN_BYTES:
+        what = "banners" if banner else "images"
+        hint = f"keep {what} under 200 KB (export at the shown size, compress)"
+        return [
+            ConfigWarning(
+                path, field, f"{size // 1024} KB: every copy carries or loads it", hint=hint
+            )
+        ]
+    return []
+
+
+def _missing_images(cfg: Config) -> list[ConfigError]:
+    """`image("logo.png")` naming no servable image renders empty: its line is
+    dropped for everyone. Only literal names can be checked here."""
+    folders = cfg.image_folders
+    errors: list[ConfigError] = []
+    for name, filename, tree in _parsed_templates(cfg):
+        for call in tree.find_all(nodes.Call):
+            if not (isinstance(call.node, nodes.Name) and call.node.name == "image"):
                 continue
-            if not any(head.startswith(magic) for magic in IMAGE_SIGNATURES):
-                problems.append(ConfigError(path, field, "not a PNG, GIF or JPEG image"))
-            elif size > IMAGE_WARN_BYTES:
-                problems.append(
-                    ConfigWarning(
-                        path,
-                        field,
-                        f"{size // 1024} KB: every copy carries or loads it",
-                        hint="keep banners under 200 KB (export at the shown size, compress)",
+            argument = call.args[0] if call.args else None
+            if isinstance(argument, nodes.Const) and folders.find(argument.value) is None:
+                errors.append(
+                    ConfigError(
+                        filename or cfg.templates_dir / name,
+                        f"image({argument.value!r})",
+                        f"no such image in {cfg.images_dir} (PNG, GIF, JPEG or WebP); "
+                        "the line is dropped for every sender",
+                        line=call.lineno,
+                        hint="put the file into images/ or fix the name",
                     )
                 )
-    return problems
+    return errors

@@ -31,7 +31,9 @@ from config.languages import localized_name, offered
 from config.locate import field_path, key_lines, line_of
 from config.model import Config
 from config.recipient_rules import DISCLAIMER_KEYS, TEMPLATE_KEYS
+from config.schema import GroupSection
 from config.schema_directory import employee_file
+from config.schema_variants import SignatureVariantSection
 from config.templates import SignatureTemplate, compile_template, make_environment
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
@@ -211,8 +213,9 @@ def _explain(error: Mapping[str, Any]) -> tuple[str, str | None]:
 def _compile_templates(
     cfg: Config, config_dir: Path, error_at: Any
 ) -> tuple[dict[str, SignatureTemplate], list[ConfigError]]:
-    """The templates the groups and their recipient rules name (missing: an error),
-    and their language files (missing: mail falls back, `check` reports it)."""
+    """The templates the groups, their recipient rules and the signature variants
+    name (missing: an error), and their language files (missing: mail falls
+    back, `check` reports it)."""
     environment = make_environment(config_dir / "templates")
     templates: dict[str, SignatureTemplate] = {}
     errors: list[ConfigError] = []
@@ -243,9 +246,15 @@ def _compile_templates(
             named += [(name, (*location, key)) for key, name in _template_keys(rule)]
         for name, location in named:
             compile_one(name, location)
+        # The group's scheduled signature variants speak its languages too.
+        localizable = [name for name, _ in named]
+        localizable += [name for v in _variants_of(cfg, group) for _, name in _template_keys(v)]
         for language in offered(group):
-            for name, _ in named:
+            for name in localizable:
                 compile_one(localized_name(name, language), None)
+    for index, variant in enumerate(cfg.signature_variants):
+        for key, name in _template_keys(variant):
+            compile_one(name, ("signature_variants", index, key))
     return templates, errors
 
 
@@ -255,17 +264,22 @@ def _template_keys(section: Any) -> list[tuple[str, str]]:
 
 
 def template_names_of(cfg: Config) -> dict[str, tuple[str, ...]]:
-    """Group name -> every template file the group and its rules name."""
+    """Group name -> every template file the group, its rules and its
+    scheduled signature variants name."""
     return {
         group.name: tuple(
             dict.fromkeys(
                 name
-                for section in (group, *group.recipient_rules)
+                for section in (group, *group.recipient_rules, *_variants_of(cfg, group))
                 for _, name in _template_keys(section)
             )
         )
         for group in cfg.groups
     }
+
+
+def _variants_of(cfg: Config, group: GroupSection) -> tuple[SignatureVariantSection, ...]:
+    return tuple(v for v in cfg.signature_variants if group.name in v.groups)
 
 
 def _upstream_password(

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from config import campaigns as campaign_choice
 from config.campaigns import Audience
 from config.directory import Directory
+from config.images import ImageFolders, ImageReferences
 from config.languages import template_name
+from config.mailboxes import SharedMailboxes
 from config.recipient_rules import template_names
 from config.rules import Sender, default_group, domain_of, match_group
 from config.schema import (
@@ -40,10 +42,12 @@ from config.schema import (
     WebhookSection,
     parse_upstream,
 )
-from config.schema_directory import DirectorySection, employee_file
+from config.schema_directory import DirectorySection, employee_file, synced_directory_file
+from config.schema_mailboxes import SharedMailboxSection
 from config.schema_recipients import LanguagesSection, RecipientRuleSection
 from config.schema_sent import SentItemsSection
 from config.schema_topics import TopicSection
+from config.schema_variants import SignatureVariantSection
 from config.templates import SignatureTemplate
 from rewriter import Signature
 
@@ -63,6 +67,8 @@ class Config(BaseModel):
     groups: tuple[GroupSection, ...] = Field(min_length=1)
     campaigns: tuple[CampaignSection, ...] = ()
     topics: tuple[TopicSection, ...] = ()  # interest topics of links (with consent only)
+    signature_variants: tuple[SignatureVariantSection, ...] = ()
+    shared_mailboxes: tuple[SharedMailboxSection, ...] = ()  # info@ & co. (mailboxes.py)
     directory: DirectorySection = DirectorySection()
     webhooks: tuple[WebhookSection, ...] = ()
     dkim: DkimSection = DkimSection()
@@ -75,6 +81,9 @@ class Config(BaseModel):
     _employees: Directory = PrivateAttr(default_factory=lambda: Directory([]))
     _templates: dict[str, SignatureTemplate] = PrivateAttr(default_factory=dict)
     _upstream_password: str | None = PrivateAttr(default=None)
+    _mailboxes: SharedMailboxes = PrivateAttr(
+        default_factory=lambda: SharedMailboxes(Directory([]), ())
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -107,6 +116,7 @@ class Config(BaseModel):
         self._employees = employees
         self._templates = templates
         self._upstream_password = upstream_password
+        self._mailboxes = SharedMailboxes(employees, self.shared_mailboxes)
 
     # --- where things are -------------------------------------------------
 
@@ -117,6 +127,22 @@ class Config(BaseModel):
     @property
     def banners_dir(self) -> Path:
         return self._config_dir / "banners"
+
+    @property
+    def images_dir(self) -> Path:
+        return self._config_dir / "images"
+
+    @property
+    def image_folders(self) -> ImageFolders:
+        """images/ first, then the photos `directory sync` wrote (config/images.py)."""
+        photos = synced_directory_file(self.data.dir).parent / "photos"
+        return ImageFolders(self.images_dir, photos)
+
+    def image_references(self, group: GroupSection) -> ImageReferences:
+        """A fresh `image()` for one rendering: CID parts for groups that embed."""
+        return ImageReferences(
+            self.image_folders, self.tracker.public_url, embed=group.embed_images
+        )
 
     @property
     def templates_dir(self) -> Path:
@@ -160,6 +186,29 @@ class Config(BaseModel):
         employee = self._employees.find(address)
         return Sender(address, employee, match_group(self.groups, address, employee))
 
+    @property
+    def mailboxes(self) -> SharedMailboxes:
+        """Shared mailboxes and who may send as them (config/mailboxes.py)."""
+        return self._mailboxes
+
+    def message_sender(
+        self, mail_from: str, from_address: str | None = None, sender_address: str | None = None
+    ) -> Sender:
+        """Whose signature a message gets. The envelope sender's, except for
+        mail From: a shared mailbox sent by a person (the Sender: header, else
+        the envelope): then the mailbox's group chooses, by
+        `shared_mailbox_signature`, the mailbox's signature or the person's."""
+        envelope = self.sender(mail_from)
+        if not from_address or not self._mailboxes.is_shared(from_address):
+            return envelope
+        mailbox = self.sender(from_address)
+        person = (sender_address or mail_from).strip().strip("<>")
+        if not person or person.lower() in self._mailboxes.addresses_of(from_address):
+            return mailbox  # the mailbox itself
+        if mailbox.group.shared_mailbox_signature == "sender":
+            return self.sender(person)
+        return mailbox
+
     def tracking_allowed(self, group: GroupSection) -> bool:
         return self.privacy.tracking_enabled and group.privacy is not PrivacyMode.OFF
 
@@ -183,8 +232,13 @@ class Config(BaseModel):
         text_name: str,
         language: str | None,
         disclaimer: tuple[str | None, str | None] = (None, None),
+        images: ImageReferences | None = None,
     ) -> Signature:
+        # `image("logo.png")` and `photo_url`: hosted URLs unless the caller
+        # (build_plan) passes references that embed and collect the images.
+        images = images or self.image_references(sender.group)
         fields = self.template_fields(sender)
+        fields |= {"image": images, "photo_url": images(fields.get("photo") or None)}
 
         def render(name: str) -> str:
             return self._templates[template_name(self._templates, name, language)].render(fields)
@@ -195,15 +249,30 @@ class Config(BaseModel):
             html, text = html + render(disclaimer[0]), f"{text}\n\n{render(disclaimer[1])}"
         return Signature(html=html, text=text)
 
+    def signature_variant_for(
+        self, group_name: str, now: datetime | None
+    ) -> SignatureVariantSection | None:
+        """The scheduled variant whose templates replace the group's at `now`
+        (the message's received time); None without a time (preview, check)."""
+        if now is None:
+            return None
+        return campaign_choice.scheduled_winner(self.signature_variants, group_name, now)
+
     def signature_for(
         self,
         sender: Sender,
         language: str | None = None,
         rule: RecipientRuleSection | None = None,
+        *,
+        images: ImageReferences | None = None,
+        now: datetime | None = None,
     ) -> Signature:
         """The signature in `language` (None: the unsuffixed templates) with the
-        templates and disclaimer of the recipient rule, if one applies."""
-        names = template_names(sender.group, rule)
+        templates and disclaimer of the recipient rule, if one applies. The
+        signature variant active at `now` replaces the group's templates; a
+        rule's own templates replace both."""
+        variant = self.signature_variant_for(sender.group.name, now)
+        names = template_names(sender.group, rule, variant)
         disclaimer = (names["disclaimer_html"], names["disclaimer_text"])
         return self._render(
             sender,
@@ -211,6 +280,7 @@ class Config(BaseModel):
             names["signature_text"] or "",
             language,
             disclaimer,
+            images,
         )
 
     def reply_signature_for(
@@ -218,10 +288,15 @@ class Config(BaseModel):
         sender: Sender,
         language: str | None = None,
         rule: RecipientRuleSection | None = None,
+        *,
+        images: ImageReferences | None = None,
+        now: datetime | None = None,
     ) -> Signature | None:
-        """The shorter signature for replies and forwards, if the group (or rule) has one.
-        A group with only one of reply_html/reply_text uses the full one for the other."""
-        names = template_names(sender.group, rule)
+        """The shorter signature for replies and forwards, if the group (or rule,
+        or active variant) has one. One with only one of reply_html/reply_text
+        uses the full one for the other."""
+        variant = self.signature_variant_for(sender.group.name, now)
+        names = template_names(sender.group, rule, variant)
         if names["reply_html"] is None and names["reply_text"] is None:
             return None
         disclaimer = (names["disclaimer_html"], names["disclaimer_text"])
@@ -231,6 +306,7 @@ class Config(BaseModel):
             names["reply_text"] or names["signature_text"] or "",
             language,
             disclaimer,
+            images,
         )
 
     # --- campaigns ------------------------------------------------------------

@@ -19,8 +19,10 @@ import functools
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from config.images import ImageFile, content_id
 from config.model import Config
 from config.optout_footer import with_optout_link
 from config.recipient_rules import shows_banner
@@ -85,6 +87,7 @@ def build_plan(
     resign_dkim: bool = False,
     language: str | None = None,
     rule: RecipientRuleSection | None = None,
+    received_at: datetime | None = None,
 ) -> Plan:
     """`tracking=None` means no tracker URLs at all: no pixel, no tagged
     links and (having no URL for it) no hosted banner; an embedded banner
@@ -98,7 +101,8 @@ def build_plan(
     default), for the templates and the opt-out line; `rule`: the recipient rule
     of the copy's recipients (config/recipient_rules.py): other templates, a
     disclaimer, no banner. A rule that adds nothing never gets here: the
-    planner sends such a copy as it came."""
+    planner sends such a copy as it came; `received_at`: when the message was
+    received, which picks a scheduled signature variant (config/schema_variants.py)."""
     group = sender.group
     tracking = tracking or Tracking()
     quoted = tracking.quoted
@@ -106,7 +110,8 @@ def build_plan(
     # overrule whatever the caller passed (a group with privacy "off" never
     # carries a tag), and an untracked copy has no opt-out link either.
     tracked = cfg.tracking_allowed(group) and tracking.tracked
-    banner, inline = None, ()
+    banner: Banner | None = None
+    inline: tuple[InlineImage, ...] = ()
     if not shows_banner(rule):
         campaign = variant = None
     if campaign is not None and variant is not None:
@@ -123,8 +128,12 @@ def build_plan(
                 width=variant.width,
                 height=variant.height,
             )
-    signature = cfg.signature_for(sender, language, rule)
-    reply = cfg.reply_signature_for(sender, language, rule)
+    # One image() for both renderings: what they refer to goes along as CID
+    # parts when the group embeds (the rewriter keeps those the HTML names).
+    images = cfg.image_references(group)
+    signature = cfg.signature_for(sender, language, rule, images=images, now=received_at)
+    reply = cfg.reply_signature_for(sender, language, rule, images=images, now=received_at)
+    inline += tuple(_inline_image(image) for image in images.used.values())
     if tracked and optout_url is not None:
         signature = with_optout_link(signature, optout_url, language or group.language)
         reply = with_optout_link(reply, optout_url, language or group.language)
@@ -175,6 +184,10 @@ def _with_utm(
     if tag_link is None or not params:
         return tag_link
     return lambda url: tag_link(with_utm(url, params))
+
+
+def _inline_image(image: ImageFile) -> InlineImage:
+    return InlineImage(content_id(image), image.content_type, image.data, image.name)
 
 
 def _inline_banner(cfg: Config, campaign: CampaignSection, variant: VariantSection) -> InlineImage:

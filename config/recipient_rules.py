@@ -12,6 +12,7 @@ from collections.abc import Callable
 from config.campaigns import matches_recipient
 from config.schema import GroupSection
 from config.schema_recipients import RecipientAdds, RecipientRuleSection
+from config.schema_variants import SignatureVariantSection
 
 TEMPLATE_KEYS = ("signature_html", "signature_text", "reply_html", "reply_text")
 DISCLAIMER_KEYS = ("disclaimer_html", "disclaimer_text")
@@ -40,11 +41,19 @@ def shows_banner(rule: RecipientRuleSection | None) -> bool:
     return rule is None or rule.add is RecipientAdds.SIGNATURE_AND_BANNER
 
 
-def template_names(group: GroupSection, rule: RecipientRuleSection | None) -> dict[str, str | None]:
-    """The templates a recipient under `rule` gets: the rule's, else the group's;
-    the disclaimer only from the rule."""
+def template_names(
+    group: GroupSection,
+    rule: RecipientRuleSection | None,
+    variant: SignatureVariantSection | None = None,
+) -> dict[str, str | None]:
+    """The templates a recipient under `rule` gets: the rule's, else the active
+    signature variant's (config/schema_variants.py), else the group's; the
+    disclaimer only from the rule."""
     names: dict[str, str | None] = {
-        key: (getattr(rule, key) if rule else None) or getattr(group, key) for key in TEMPLATE_KEYS
+        key: next(
+            (name for owner in (rule, variant, group) if (name := getattr(owner, key, None))), None
+        )
+        for key in TEMPLATE_KEYS
     }
     for key in DISCLAIMER_KEYS:
         names[key] = getattr(rule, key) if rule else None

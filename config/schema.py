@@ -298,7 +298,7 @@ class GroupSection(Section):
     reply_text: FileName | None = None  # its plain-text part
     link_mode: LinkMode = LinkMode.SIGNATURE  # links tracked: none, signature's, all
     excluded_domains: tuple[Domain, ...] = ()  # links to these are never tracked
-    embed_images: bool = False  # banners as CID parts (show with images blocked)
+    embed_images: bool = False  # banners and image() as CID parts (shown with images blocked)
     track_text_links: bool = False  # a tracker URL in text/plain reads like phishing
     # The default language: the unsuffixed templates, the opt-out line and page.
     language: Language = "en"
@@ -312,6 +312,9 @@ class GroupSection(Section):
     match: tuple[MatchRule, ...] = ()
     # Other templates, a disclaimer, or nothing for some recipients; first fit wins.
     recipient_rules: tuple[RecipientRuleSection, ...] = ()
+    # Mail from a shared mailbox of this group sent by a person (Sender:, or the
+    # envelope): "mailbox" signs with the mailbox's template, "sender" the person's.
+    shared_mailbox_signature: Literal["mailbox", "sender"] = "mailbox"
 
 
 class WebhookSection(Section):

@@ -159,6 +159,18 @@ def originator_fields(data: bytes, *, utf8: bool = False) -> list[AddressField]:
     return result
 
 
+def header_senders(data: bytes) -> tuple[str | None, str | None]:
+    """The From: (first) and Sender: addresses, which choose a shared mailbox's
+    signature (Config.message_sender); (None, None) for headers that cannot be
+    read strictly: the envelope sender's signature then, as for any mail."""
+    try:
+        fields = originator_fields(data, utf8=True)
+    except MalformedHeader:
+        return None, None
+    first = {field.name: field.addresses[0] for field in reversed(fields)}
+    return first.get("From"), first.get("Sender")
+
+
 def _tolerated(defect: Exception, utf8: bool) -> bool:
     if isinstance(defect, errors.NonASCIILocalPartDefect):
         return utf8  # RFC 6532 3.2: UTF-8 local parts only in SMTPUTF8 mail

@@ -29,10 +29,12 @@ from config import Config, QuotedTags, Tracking, build_plan
 from config.campaigns import Audience
 from config.languages import offered, recipient_language
 from config.recipient_rules import adds_nothing, rule_for, rule_index
+from config.rules import Sender
 from config.running import RunningConfig
 from config.schema import GroupSection, PrivacyMode
 from config.schema_recipients import RecipientRuleSection
 from proxy import metrics
+from proxy.address_headers import header_senders
 from proxy.copyids import copy_id_for
 from proxy.fanout import CopySpec, Rendering, split
 from proxy.notrack import strip_notrack, wants_no_tracking
@@ -105,7 +107,7 @@ class Planner:
 
     def _plan(self, cfg: Config, entry: SpoolEntry, caps: Caps) -> MessageState:
         envelope = entry.envelope
-        sender = cfg.sender(envelope.mail_from)
+        sender = cfg.message_sender(envelope.mail_from, *header_senders(entry.data))
         group = sender.group
         # A null sender is a bounce or other machine mail (RFC 5321 4.5.5): never tracked.
         tracked = bool(envelope.mail_from) and cfg.tracking_allowed(group)
@@ -207,12 +209,13 @@ class Planner:
         entry = dataclasses.replace(entry, data=data)
         try:
             # Every recipient of a copy falls under the same rule (the fan-out split them so).
-            group = cfg.sender(entry.envelope.mail_from).group
-            rule = rule_for(group, copy.recipients[0], cfg.is_internal)
+            # The sender whose group planned the copy (a shared mailbox's, maybe).
+            sender = cfg.message_sender(entry.envelope.mail_from, *header_senders(entry.data))
+            rule = rule_for(sender.group, copy.recipients[0], cfg.is_internal)
             if adds_nothing(rule):
                 result = Rewritten(entry.data, Outcome.SKIPPED, "recipient-rule")
             else:
-                plan = self._rewriter_plan(cfg, entry, copy, allow_8bit, rule)
+                plan = self._rewriter_plan(cfg, entry, sender, copy, allow_8bit, rule)
                 result = rewrite(entry.data, plan)
         except Exception as error:
             # rewrite() never raises by contract; build_plan renders templates and might.
@@ -236,11 +239,11 @@ class Planner:
         self,
         cfg: Config,
         entry: SpoolEntry,
+        sender: Sender,
         copy: CopyState,
         allow_8bit: bool,
         rule: RecipientRuleSection | None,
     ) -> Plan:
-        sender = cfg.sender(entry.envelope.mail_from)
         campaign = cfg.campaign(copy.campaign) if copy.campaign else None
         variant = campaign.variant(copy.variant) if campaign and copy.variant else None
         if variant is None:
@@ -284,6 +287,7 @@ class Planner:
             resign_dkim=self.dkim,  # we sign what we send: a signed original may be rewritten
             language=copy.language,
             rule=rule,
+            received_at=entry.envelope.received_at,  # picks a scheduled signature variant
         )
 
 

@@ -1,7 +1,8 @@
 """Who may send as whom: the envelope sender and every originator header.
 
-- An authenticated client may use its own address and the addresses of the
-  same employee in the directory (main address and aliases), in MAIL FROM and
+- An authenticated client may use its own address, the addresses of the
+  same employee in the directory (main address and aliases) and the shared
+  mailboxes it is granted (config/mailboxes.py), in MAIL FROM and
   in From:, Sender:, Resent-From: and Resent-Sender: alike (a mail program
   shows any of them as "sent by").
 - An unauthenticated client from a trusted network (an MTA in front of us)
@@ -59,11 +60,13 @@ class SenderAuthorization:
         self.cfg = cfg
 
     def allowed_for(self, identity: Identity) -> frozenset[str]:
+        """The user's own addresses (directory aliases too) and the shared
+        mailboxes the directory or `[[shared_mailboxes]]` grant them."""
         employee = self.cfg.employees.find(identity.address)
         own = {identity.address.lower()}
         if employee is not None:
             own |= {a.lower() for a in (employee.email, *employee.aliases)}
-        return frozenset(own)
+        return frozenset(own) | self.cfg.mailboxes.granted_to(frozenset(own), employee)
 
     def check_envelope(self, identity: Identity | None, sender: str) -> Refusal | None:
         if not sender:

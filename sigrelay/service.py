@@ -157,6 +157,7 @@ class Service:
                     status.as_dict() if (status := self._reload_status()) else None
                 ),
                 banner_file=self._banner_file,
+                images=lambda name: self.running.current.image_folders.find(name),
                 dashboard=self._dashboard(keyring),
                 landing=LandingSettings(
                     lambda: self.running.current.company.landing_domains,

@@ -37,6 +37,8 @@ from tracker.dashboard import DashboardSettings
 from tracker.dashboard import add_routes as add_dashboard_routes
 from tracker.events import EventSink, Hit, Read
 from tracker.events.hit import new_tuple
+from tracker.images import ImageLookup
+from tracker.images import add_routes as add_image_routes
 from tracker.landing import LandingSettings, landing_location
 from tracker.landing import add_routes as add_landing_routes
 from tracker.optout import OptOutSettings
@@ -270,13 +272,15 @@ def make_app(
     dashboard: DashboardSettings | None = None,
     landing: LandingSettings | None = None,
     config_health: Callable[[], Mapping[str, object] | None] = lambda: None,
+    images: ImageLookup | None = None,
 ) -> web.Application:
     """The tracker application. Events go to `events` (tracker/events/: how
     hits are read, the classifier, the client's address, is its reader's);
     `banner_file(campaign, variant)` names a variant's image (or None);
     `store_ping` raises when the store is unreachable (default: the ping of
     the events' store); `config_health()`: how the running configuration's
-    last reload went, for /healthz (None: not watched)."""
+    last reload went, for /healthz (None: not watched); `images(name)`: the
+    signature image served at /i/<name> (None: no such route)."""
     reader = events.reader
     handlers = _Handlers(
         keyring,
@@ -301,4 +305,6 @@ def make_app(
         add_dashboard_routes(app, dashboard)
     if landing is not None:  # /t.js, /t/e and sr_vid on clicks (tracker/landing.py)
         add_landing_routes(app, landing, keyring=keyring, events=events, clock=clock)
+    if images is not None:  # /i/<name>: signature images, never counted (tracker/images.py)
+        add_image_routes(app, images)
     return app
