@@ -45,6 +45,10 @@ class SharedMailboxes:
         known, had = self._mailboxes.get(key, (own, frozenset()))
         self._mailboxes[key] = (known | own, had | frozenset(members))
 
+    def __bool__(self) -> bool:
+        """Any shared mailbox at all (else no message's headers need reading for one)."""
+        return bool(self._mailboxes)
+
     def is_shared(self, address: str) -> bool:
         return address.strip().lower() in self._by_address
 

@@ -107,7 +107,7 @@ class Planner:
 
     def _plan(self, cfg: Config, entry: SpoolEntry, caps: Caps) -> MessageState:
         envelope = entry.envelope
-        sender = cfg.message_sender(envelope.mail_from, *header_senders(entry.data))
+        sender = _message_sender(cfg, entry)
         group = sender.group
         # A null sender is a bounce or other machine mail (RFC 5321 4.5.5): never tracked.
         tracked = bool(envelope.mail_from) and cfg.tracking_allowed(group)
@@ -210,7 +210,7 @@ class Planner:
         try:
             # Every recipient of a copy falls under the same rule (the fan-out split them so).
             # The sender whose group planned the copy (a shared mailbox's, maybe).
-            sender = cfg.message_sender(entry.envelope.mail_from, *header_senders(entry.data))
+            sender = _message_sender(cfg, entry)
             rule = rule_for(sender.group, copy.recipients[0], cfg.is_internal)
             if adds_nothing(rule):
                 result = Rewritten(entry.data, Outcome.SKIPPED, "recipient-rule")
@@ -289,6 +289,12 @@ class Planner:
             rule=rule,
             received_at=entry.envelope.received_at,  # picks a scheduled signature variant
         )
+
+
+def _message_sender(cfg: Config, entry: SpoolEntry) -> Sender:
+    """Whose signature: From:/Sender: are read only where a shared mailbox exists."""
+    headers = header_senders(entry.data) if cfg.has_shared_mailboxes else (None, None)
+    return cfg.message_sender(entry.envelope.mail_from, *headers)
 
 
 def _renderings(cfg: Config, group: GroupSection, message: bytes) -> Callable[[str], Rendering]:
