@@ -73,13 +73,25 @@ _TAG = re.compile(r"<[^>]*>")
 _SKIPPED = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
 
 
+def _languages_of_words() -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for language, words in STOP_WORDS.items():
+        for word in words:
+            found.setdefault(word, []).append(language)
+    return {word: tuple(languages) for word, languages in found.items()}
+
+
+# One look-up per word instead of one per word and language (planning pays it per message).
+_LANGUAGES_OF = _languages_of_words()
+
+
 def detect_language(text: str) -> str | None:
     """The language whose stop words `text` uses most, if clearly; else None."""
     counts = dict.fromkeys(STOP_WORDS, 0)
+    languages_of = _LANGUAGES_OF
     for word in _WORD.findall(text[:_MAX_CHARS].casefold()):
-        for language, words in STOP_WORDS.items():
-            if word in words:
-                counts[language] += 1
+        for language in languages_of.get(word, ()):
+            counts[language] += 1
     ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
     (best, hits), (_, runner_up) = ranked[0], ranked[1]
     if hits < MIN_HITS or hits < MIN_LEAD * runner_up:
