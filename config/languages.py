@@ -16,7 +16,7 @@ and `sigrelay check` reports it as an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from config.errors import ConfigError
 from config.schema import GroupSection
@@ -53,14 +53,20 @@ def domain_language(domains: Mapping[str, str], address: str) -> str | None:
 
 
 def recipient_language(
-    group: GroupSection, settings: LanguagesSection, address: str, detected: str | None
+    group: GroupSection,
+    settings: LanguagesSection,
+    address: str,
+    detected: str | None | Callable[[], str | None],
 ) -> str:
-    """The language one recipient of the group's mail gets (module docstring)."""
+    """The language one recipient of the group's mail gets (module docstring).
+    `detected` may be a function: then the message is read only when the
+    recipient's domain does not decide (reading it is the costly part)."""
     languages = offered(group)
-    for candidate in (domain_language(settings.recipient_domains, address), detected):
-        if candidate in languages:
-            return candidate
-    return group.language
+    by_domain = domain_language(settings.recipient_domains, address)
+    if by_domain in languages:
+        return by_domain
+    found = detected() if callable(detected) else detected
+    return found if found in languages else group.language
 
 
 def template_name(templates: Mapping[str, object], name: str, language: str | None) -> str:

@@ -301,11 +301,16 @@ def _renderings(cfg: Config, group: GroupSection, message: bytes) -> Callable[[s
     """What each recipient gets (fan-out splits copies by it): their recipient
     rule and language. The newest text is read only when it could decide."""
     languages = offered(group)
-    detected = None
-    if cfg.languages.detect and len(languages) > 1:
-        detected = message_language(message)
     if len(languages) == 1 and not group.recipient_rules:
         return lambda _address: Rendering()  # one rendering for all: the split of old
+    read: list[str | None] = []
+
+    def detected() -> str | None:
+        """Read once, and only for a recipient whose domain does not decide."""
+        if not read:
+            detect = cfg.languages.detect and len(languages) > 1
+            read.append(message_language(message) if detect else None)
+        return read[0]
 
     def rendering(address: str) -> Rendering:
         language = recipient_language(group, cfg.languages, address, detected)

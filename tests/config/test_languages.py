@@ -169,3 +169,16 @@ def test_a_missing_language_file_never_stops_mail_it_falls_back(example_dir, env
     sender = cfg.sender("anna.schmidt@example.com")
     assert "Phone:" in cfg.signature_for(sender, "fr").text
     assert "Téléphone" in cfg.signature_for(sender, "fr").html
+
+
+def test_the_message_is_read_only_when_the_domain_does_not_decide():
+    reads: list[str] = []
+
+    def detected() -> str:
+        reads.append("read")
+        return "fr"
+
+    assert recipient_language(GROUP, DOMAINS, "a@kunde.de", detected) == "de"
+    assert reads == []  # the domain decided: the costly reading was not done
+    assert recipient_language(GROUP, DOMAINS, "a@customer.test", detected) == "fr"
+    assert reads == ["read"]
