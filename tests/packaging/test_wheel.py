@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import site
 import smtplib
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 from peers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_SOURCE = (".venv", ".git", "data", "build", "*.egg-info", "__pycache__", ".*_cache")
 CARRIED = (
     "tracker/store/migrations/env.py",
     "config/example/sigrelay.toml",
@@ -40,11 +42,15 @@ CARRIED = (
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    # Built from a copy: setuptools leaves build/ and *.egg-info where it builds,
+    # and a test writes nothing into the source tree.
+    source = tmp_path_factory.mktemp("src") / "sigrelay"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     # `python -m build` as a packager runs it; --no-isolation: the dev extras hold
     # the build backend, so the test needs no download.
     built = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
-         str(ROOT)],
+         str(source)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
