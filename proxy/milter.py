@@ -227,13 +227,23 @@ def milter_class(
             except Exception:
                 # Never TEMPFAIL or REJECT for our own trouble: the message goes on
                 # (a connection lost while sending edits is the MTA's default action).
-                log.exception("milter end of message failed: message passed on")
+                log.exception(
+                    "milter end of message failed mta_queue_id=%s: message passed on",
+                    quoted(self.getsymval("i") or ""),
+                )
             finally:
                 self._reset()
             return Milter.CONTINUE
 
         @_fail_open
         def abort(self) -> int:
+            # The MTA gave the message up (client gone, connection dropped): it
+            # keeps or refuses the message itself; we changed nothing of it.
+            if self.mail_from or self.rcpts or self.chunks:
+                log.warning(
+                    "milter: the MTA aborted mta_queue_id=%s mid-message; nothing changed",
+                    quoted(self.getsymval("i") or ""),
+                )
             self._reset()
             return Milter.CONTINUE
 
