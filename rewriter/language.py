@@ -18,6 +18,7 @@ import html
 import re
 from email.message import Message
 from types import MappingProxyType
+from typing import NamedTuple
 
 from rewriter.placement import html_quote_start
 from rewriter.text_quotes import text_quote_start
@@ -110,29 +111,82 @@ def newest_text_of_body(body: str, is_html: bool) -> str:
     return text[:quote] if quote is not None else text
 
 
-def newest_text(message: bytes) -> str:
+def newest_text(message: bytes, *, read_whole: bool = False) -> str:
     """The newest text of a whole message: its plain-text body (else its HTML
     body) above the quote; "" when there is none or it cannot be read.
 
     Parsed with the compat32 policy: it builds no header objects, which the
     default policy does for every header it is asked about (several times the
-    cost, and planning pays it for every message of a multilingual group)."""
+    cost, and planning pays it for every message of a multilingual group).
+    Only the message's beginning is parsed when that settles it: the plain-text
+    body comes first, and detection reads only its first characters, while the
+    parse costs in proportion to the whole message (attachments included).
+    `read_whole` parses it all regardless: the same first characters, slower."""
+    start = None if read_whole else _beginning(message)
+    if start is not None:
+        found = _newest_text_of(start)
+        # Settled by a plain-text body read whole (another part follows it), or
+        # whose quote begins inside what was read, or whose newest text is
+        # longer than detection reads anyway. An HTML body is not: a plain-text
+        # one may follow, and it would be preferred.
+        if found is not None and found.kind == "plain":
+            newest = found.newest
+            if found.followed or len(newest) < found.length or len(newest) >= _MAX_CHARS:
+                return newest
+    found = _newest_text_of(message)
+    return found.newest if found is not None else ""
+
+
+# How much of the body is parsed first: the plain-text body's first _MAX_CHARS
+# characters fit even base64-encoded (4/3) or quoted-printable (up to 3x).
+_BEGINNING_BYTES = 16 * 1024
+
+
+def _beginning(message: bytes) -> bytes | None:
+    """The headers and the body's first _BEGINNING_BYTES, cut at a line end
+    (a base64 line stays whole); None when the message is no longer than that."""
+    header_end = message.find(b"\n\n")
+    crlf_end = message.find(b"\r\n\r\n")
+    ends = [end for end in (header_end, crlf_end) if end >= 0]
+    if not ends:
+        return None
+    limit = min(ends) + 4 + _BEGINNING_BYTES
+    if len(message) <= limit:
+        return None
+    cut = message.rfind(b"\n", 0, limit)
+    return message[: cut + 1] if cut > min(ends) else None
+
+
+class _BodyText(NamedTuple):
+    kind: str  # plain | html
+    followed: bool  # another part comes after the body part: it was read whole
+    length: int  # of the body's text, with line ends as the newest text has them
+    newest: str
+
+
+def _newest_text_of(message: bytes) -> _BodyText | None:
+    """The body part's newest text, and what says whether it was read whole."""
     try:
         parsed = email.message_from_bytes(message, policy=email.policy.compat32)
         part = _body_part(parsed)
         if part is None:
-            return ""
+            return None
+        *_, last = parsed.walk()
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
-            return ""
+            return None
         charset = part.get_content_charset() or "utf-8"
         try:
             content = payload.decode(charset, "replace")
         except LookupError:  # an unknown charset name: read it as UTF-8
             content = payload.decode("utf-8", "replace")
     except Exception:  # noqa: BLE001 - a message we cannot read has no language to tell
-        return ""
-    return newest_text_of_body(content, part.get_content_subtype() == "html")
+        return None
+    kind = part.get_content_subtype()
+    if kind != "html":
+        content = content.replace("\r\n", "\n")
+    newest = newest_text_of_body(content, kind == "html")
+    return _BodyText(kind, part is not last, len(content), newest)
 
 
 def _body_part(message: Message) -> Message | None:

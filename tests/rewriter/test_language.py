@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 from rewriter.language import detect_language, message_language, newest_text
+from tests.peers import corpus_messages, require_corpus
 
 
 def _message(body: str, subtype: str = "plain") -> bytes:
@@ -54,3 +57,70 @@ def test_html_newest_text_above_the_gmail_quote():
 
 def test_unreadable_message_has_no_language():
     assert message_language(b"\xff\xfe not a message") is None
+
+
+def _with_attachment(text: str, attachment: bytes, first: str = "text/plain") -> bytes:
+    """multipart/mixed: a body part, then a large base64 attachment (or the other way round)."""
+
+    encoded = base64.encodebytes(attachment).decode().replace("\n", "\r\n")
+    body_part = f"Content-Type: {first}; charset=utf-8\r\n\r\n{text}\r\n"
+    file_part = (
+        "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}"
+    )
+    parts = [body_part, file_part] if first == "text/plain" else [file_part, body_part]
+    return (
+        "From: a@example.com\r\nTo: b@customer.test\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        + "".join(f"--b1\r\n{part}" for part in parts)
+        + "--b1--\r\n"
+    ).encode()
+
+
+def test_a_short_text_before_a_large_attachment_is_read():
+    message = _with_attachment(
+        "Vielen Dank für die Unterlagen, ich melde mich bei Ihnen.", b"x" * 200_000
+    )
+    assert message_language(message) == "de"
+    assert newest_text(message) == newest_text(message, read_whole=True)
+
+
+def test_a_text_after_a_large_attachment_is_still_found():
+    # The beginning holds only the attachment: the whole message is read.
+    message = _with_attachment(
+        "Merci pour votre message, je vous réponds dans la journée.", b"x" * 200_000, first="x"
+    )
+    assert message_language(message) == "fr"
+
+
+def test_a_long_plain_text_reads_the_same_first_characters_as_the_whole():
+    body = "Thanks for the update, we will have a look at it this week.\n" * 2000
+    message = _message(body + "\nOn Mon, 3 Feb 2025, Bob <bob@example.com> wrote:\n> Merci\n")
+    assert len(message) > 100_000
+    assert newest_text(message)[:4000] == newest_text(message, read_whole=True)[:4000]
+    assert message_language(message) == "en"
+
+
+def test_an_html_body_is_read_whole_since_a_plain_one_may_follow():
+    html = "<html><head><style>" + "p{}" * 10_000 + "</style></head><body>Hello</body></html>"
+    message = (
+        "From: a@example.com\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        f"--b1\r\nContent-Type: text/html\r\n\r\n{html}\r\n"
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Vielen Dank für die Unterlagen, ich melde mich bei Ihnen.\r\n--b1--\r\n"
+    ).encode()
+    assert message_language(message) == "de"
+
+
+def test_the_corpus_gets_the_same_newest_text_as_when_read_whole():
+
+    require_corpus()
+    messages = corpus_messages()
+    assert len(messages) > 100
+    cut_short = 0
+    for name, message in messages.items():
+        whole = newest_text(message, read_whole=True)[:4000]
+        assert newest_text(message)[:4000] == whole, name
+        cut_short += len(message) > 20_000
+    assert cut_short > 10  # the corpus holds messages the beginning is cut from
