@@ -16,6 +16,7 @@ import email
 import email.policy
 import html
 import re
+from collections.abc import Callable
 from email.message import Message
 from types import MappingProxyType
 from typing import NamedTuple
@@ -121,10 +122,14 @@ def newest_text(message: bytes, *, read_whole: bool = False) -> str:
     Only the message's beginning is parsed when that settles it: the plain-text
     body comes first, and detection reads only its first characters, while the
     parse costs in proportion to the whole message (attachments included).
-    `read_whole` parses it all regardless: the same first characters, slower."""
-    start = None if read_whole else _beginning(message)
+    `read_whole`: the plain reading, the whole message by the email parser;
+    the same first characters, slower (the tests hold the two together)."""
+    if read_whole:
+        found = _newest_text_of(_parsed_whole, message)
+        return found.newest if found is not None else ""
+    start = _beginning(message)
     if start is not None:
-        found = _newest_text_of(start)
+        found = _newest_text_of(_parsed, start)
         # Settled by a plain-text body read whole (another part follows it), or
         # whose quote begins inside what was read, or whose newest text is
         # longer than detection reads anyway. An HTML body is not: a plain-text
@@ -133,7 +138,7 @@ def newest_text(message: bytes, *, read_whole: bool = False) -> str:
             newest = found.newest
             if found.followed or len(newest) < found.length or len(newest) >= _MAX_CHARS:
                 return newest
-    found = _newest_text_of(message)
+    found = _newest_text_of(_parsed, message)
     return found.newest if found is not None else ""
 
 
@@ -145,16 +150,41 @@ _BEGINNING_BYTES = 16 * 1024
 def _beginning(message: bytes) -> bytes | None:
     """The headers and the body's first _BEGINNING_BYTES, cut at a line end
     (a base64 line stays whole); None when the message is no longer than that."""
-    header_end = message.find(b"\n\n")
-    crlf_end = message.find(b"\r\n\r\n")
-    ends = [end for end in (header_end, crlf_end) if end >= 0]
-    if not ends:
+    body_start = _body_start(message)
+    if body_start is None or len(message) <= body_start + _BEGINNING_BYTES:
         return None
-    limit = min(ends) + 4 + _BEGINNING_BYTES
-    if len(message) <= limit:
-        return None
-    cut = message.rfind(b"\n", 0, limit)
-    return message[: cut + 1] if cut > min(ends) else None
+    cut = message.rfind(b"\n", body_start, body_start + _BEGINNING_BYTES)
+    return message[: cut + 1] if cut >= 0 else None
+
+
+def _body_start(message: bytes) -> int | None:
+    """Where the body begins: after the first empty line (CRLF or LF endings)."""
+    ends = [
+        found + len(separator)
+        for separator in (b"\r\n\r\n", b"\n\n", b"\n\r\n")
+        if (found := message.find(separator)) >= 0
+    ]
+    return min(ends) if ends else None
+
+
+def _parsed_whole(message: bytes) -> Message:
+    return email.message_from_bytes(message, policy=email.policy.compat32)
+
+
+def _parsed(message: bytes) -> Message:
+    """The message (compat32). A single-part one has only its headers parsed
+    and its body set as it is: the parser reads a body line by line in Python,
+    most of its cost, only to join the lines again."""
+    body_start = _body_start(message)
+    if body_start is not None:
+        head = email.message_from_bytes(message[:body_start], policy=email.policy.compat32)
+        # A multipart or message/* body has parts to find; a header block the
+        # parser ended early (a line that is no header) is left to the parser.
+        if head.get_content_maintype() not in ("multipart", "message") and not head.defects:
+            # As the parser keeps a body: bytes as ASCII with surrogate escapes.
+            head.set_payload(message[body_start:].decode("ascii", "surrogateescape"))
+            return head
+    return _parsed_whole(message)
 
 
 class _BodyText(NamedTuple):
@@ -164,10 +194,10 @@ class _BodyText(NamedTuple):
     newest: str
 
 
-def _newest_text_of(message: bytes) -> _BodyText | None:
+def _newest_text_of(parse: Callable[[bytes], Message], message: bytes) -> _BodyText | None:
     """The body part's newest text, and what says whether it was read whole."""
     try:
-        parsed = email.message_from_bytes(message, policy=email.policy.compat32)
+        parsed = parse(message)
         part = _body_part(parsed)
         if part is None:
             return None
@@ -183,10 +213,10 @@ def _newest_text_of(message: bytes) -> _BodyText | None:
     except Exception:  # noqa: BLE001 - a message we cannot read has no language to tell
         return None
     kind = part.get_content_subtype()
-    if kind != "html":
-        content = content.replace("\r\n", "\n")
     newest = newest_text_of_body(content, kind == "html")
-    return _BodyText(kind, part is not last, len(content), newest)
+    # Line ends as the newest text has them (a plain body's CRLFs become LFs).
+    length = len(content) if kind == "html" else len(content.replace("\r\n", "\n"))
+    return _BodyText(kind, part is not last, length, newest)
 
 
 def _body_part(message: Message) -> Message | None:

@@ -124,3 +124,20 @@ def test_the_corpus_gets_the_same_newest_text_as_when_read_whole():
         assert newest_text(message)[:4000] == whole, name
         cut_short += len(message) > 20_000
     assert cut_short > 10  # the corpus holds messages the beginning is cut from
+
+
+def test_a_single_part_body_reads_as_the_email_parser_reads_it():
+    text = "Grüße aus Köln, vielen Dank für die Unterlagen, ich melde mich bei Ihnen.\r\n"
+    encoded = base64.encodebytes((text * 400).encode("utf-8")).decode().replace("\n", "\r\n")
+    for cte, body in (("base64", encoded), ("8bit", text * 400)):
+        message = (
+            "From: a@example.com\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: {cte}\r\n\r\n"
+            + body
+        ).encode()
+        assert (
+            newest_text(message)
+            == newest_text(message, read_whole=True)[: len(newest_text(message))]
+        )
+        assert newest_text(message).startswith("Grüße aus Köln")
+        assert message_language(message) == "de"
