@@ -143,8 +143,9 @@ def newest_text(message: bytes, *, read_whole: bool = False) -> str:
 
 
 # How much of the body is parsed first: the plain-text body's first _MAX_CHARS
-# characters fit even base64-encoded (4/3) or quoted-printable (up to 3x).
-_BEGINNING_BYTES = 16 * 1024
+# characters fit as they are or base64-encoded (4/3); a longer encoding (quoted-
+# printable, up to 3x) may not, and the whole message is read then.
+_BEGINNING_BYTES = 8 * 1024
 
 
 def _beginning(message: bytes) -> bytes | None:
