@@ -21,6 +21,9 @@ removes delivered messages together, relay workers.
 usage (as root, for `smtp-sink -u nobody`):
     .venv/bin/python bench/relay.py [--messages 2000] [--sessions 32] [--size 40960]
                                     [--workers 1,2]
+    .venv/bin/python bench/relay.py --baseline /tmp/base [--rounds 5] [--workers 1]
+        (this tree against another, e.g. `git archive <commit> | tar -x -C /tmp/base`,
+        taking turns; the baseline's own dependencies must be in this venv)
 
 Measured in one run, all on loopback, with Postfix's `smtp-source` (C, the
 standard SMTP load tool) as the client and `smtp-sink` as the upstream:
@@ -190,11 +193,17 @@ def passthrough(listen_port: int, upstream_port: int):
 
 
 def sigrelay(
-    listen_port: int, upstream_port: int, data_dir: Path, workers: int, log_level: str = "INFO"
+    listen_port: int,
+    upstream_port: int,
+    data_dir: Path,
+    workers: int,
+    log_level: str = "INFO",
+    tree: Path = ROOT,
 ):
+    """`tree`: the source tree to run (this one, or a baseline's), with its example config."""
     env = {
         **os.environ,
-        "SIGRELAY_CONFIG": str(ROOT / "config" / "example"),
+        "SIGRELAY_CONFIG": str(tree / "config" / "example"),
         "SIGRELAY_DATA": str(data_dir),
         "SIGRELAY_RELAY__LISTEN": f"127.0.0.1:{listen_port}",
         "SIGRELAY_RELAY__MAX_CONNECTIONS_PER_IP": "256",
@@ -202,6 +211,9 @@ def sigrelay(
         "SIGRELAY_UPSTREAM__URL": f"smtp://127.0.0.1:{upstream_port}",
         "SIGRELAY_TOKEN_KEYS": "b1:" + base64.b64encode(os.urandom(32)).decode(),
     }
+    if tree != ROOT:
+        # Its packages before the ones installed from this tree (an editable install).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
     # The level admins run (one line per message and copy), as Postfix logs each message.
     argv = [sys.executable, "-m", "sigrelay", "--log-level", log_level, "relay"]
     return process(argv, env=env, ready=READY_LINE)
@@ -232,11 +244,17 @@ class RelayRun:
     latency: float  # median ms, one message at a time
 
 
-def run_sigrelay(sink_port: int, load: tuple[int, int, int], workers: int) -> RelayRun:
+def run_sigrelay(
+    sink_port: int,
+    load: tuple[int, int, int],
+    workers: int,
+    tree: Path = ROOT,
+    with_latency: bool = True,
+) -> RelayRun:
     relay_port = free_port()
     with (
         tempfile.TemporaryDirectory(prefix="sigrelay-bench-") as tmp,
-        sigrelay(relay_port, sink_port, Path(tmp), workers) as relay,
+        sigrelay(relay_port, sink_port, Path(tmp), workers, tree=tree) as relay,
     ):
         cpu_before = cpu_seconds(relay.pid)
         started = time.perf_counter()
@@ -244,7 +262,7 @@ def run_sigrelay(sink_port: int, load: tuple[int, int, int], workers: int) -> Re
         wait_spool_empty(Path(tmp))
         end_to_end = load[0] / (time.perf_counter() - started)
         cpu_ms = (cpu_seconds(relay.pid) - cpu_before) / load[0] * 1000
-        latency = latency_ms(relay_port, load[2])
+        latency = latency_ms(relay_port, load[2]) if with_latency else float("nan")
         wait_spool_empty(Path(tmp))
     return RelayRun(workers, accepted, end_to_end, cpu_ms, latency)
 
@@ -286,10 +304,20 @@ def main() -> None:
         default=[1, 2],
         help="sigrelay runs with these [relay] workers, e.g. 1,2 (the machine has 2 cores)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another source tree (e.g. `git archive` of an earlier commit): only sigrelay "
+        "runs, this tree's and the baseline's taking turns, and their medians are compared",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="with --baseline: runs of each")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: smtp-sink needs -u nobody")
     load = (args.messages, args.sessions, args.size)
+    if args.baseline is not None:
+        compare_with_baseline(args.baseline.resolve(), load, args.workers[0], args.rounds)
+        return
 
     sink_port = free_port()
     with smtp_sink(sink_port):
@@ -327,6 +355,36 @@ def main() -> None:
         print(f"median latency: bare {bare_latency:.1f} ms, sigrelay ({run.workers}w)"
               f" {run.latency:.1f} ms, added {run.latency - bare_latency:+.1f} ms"
               " (target <= 20 ms)")  # fmt: skip
+
+
+def compare_with_baseline(baseline: Path, load: tuple[int, int, int], workers: int, rounds: int):
+    """This tree against a baseline tree, in turns, on one machine in one sitting:
+    a single run of either moves by 10-20% with what else the machine does."""
+    if not (baseline / "sigrelay" / "__main__.py").exists():
+        sys.exit(f"{baseline}: not a sigrelay source tree")
+    found: dict[str, list[RelayRun]] = {"this tree": [], "baseline": []}
+    sink_port = free_port()
+    with smtp_sink(sink_port):
+        wait_listening(sink_port)
+        for round_number in range(1, rounds + 1):
+            for name, tree in (("this tree", ROOT), ("baseline", baseline)):
+                run = run_sigrelay(sink_port, load, workers, tree=tree, with_latency=False)
+                found[name].append(run)
+                print(f"round {round_number} {name:10s} end to end {run.end_to_end:4.0f} msg/s,"
+                      f" relay CPU {run.cpu_ms:4.1f} ms/msg", flush=True)  # fmt: skip
+    print(f"\n{load[0]} messages of {load[2]} bytes, {load[1]} sessions, {workers} worker(s),"
+          f" {rounds} rounds; baseline {baseline}")  # fmt: skip
+    medians = {}
+    for name, runs in found.items():
+        e2e = statistics.median(run.end_to_end for run in runs)
+        cpu = statistics.median(run.cpu_ms for run in runs)
+        medians[name] = (e2e, cpu)
+        spread = f"{min(r.end_to_end for r in runs):.0f}-{max(r.end_to_end for r in runs):.0f}"
+        print(f"{name:10s} median end to end {e2e:4.0f} msg/s (runs {spread}),"
+              f" relay CPU {cpu:4.2f} ms/msg")  # fmt: skip
+    (e2e, cpu), (base_e2e, base_cpu) = medians["this tree"], medians["baseline"]
+    print(f"this tree / baseline: end to end {e2e / base_e2e:5.2f}x, CPU per message"
+          f" {cpu / base_cpu:5.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
