@@ -29,6 +29,17 @@ connections, 10 s):
                    (click) + writer process 23-30 (pixel), 31-37 (click)
   stored events == served in every run (+ <= 125 in flight at wrk's stop)
   Targets: pixel and click 70% met; p99 <= 20 ms met but for that one run.
+Measured again on 2026-12-07 (issue 15), on a machine whose core is faster
+(bare aiohttp 34.5-38.8k req/s, nginx 80k), in turns with the tree before the
+issue's work (`git archive a945e79`, PYTHONPATH to it): pixel 70%, 71%, 72%
+of bare, against 72%, 69%, 71% before; server CPU per pixel 30.6-31.1 us +
+writer 24.1-25.2 us, against 30.1-32.4 + 22.8-26.8. The ratio is not 80% here
+for either tree: bare aiohttp is bound by its one process, the tracker by the
+two cores that its serving process, its writer process and wrk share, so a
+faster core lifts bare more. The writer's SQLite statements are about half
+its CPU (per event: the event row, the copy's two counter rows, reading them
+back for the unique counts), read through json_each since that day (an IN
+list of 2,000 placeholders cost SQLAlchemy 5 us an event to render).
 Where it goes: on a busy request loop every Python step costs several times
 what it costs alone (cold caches between the kernel's and aiohttp's work): a
 pixel handler that checked its token, classified the request and built the
