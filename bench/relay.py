@@ -3,7 +3,7 @@
 Compared on 2026-12-07 (issue 15) with `--baseline` on the tree before that
 issue (a945e79), 5 rounds each, 1 worker: end to end 251 msg/s against 251
 (1.00x), relay CPU 4.53 against 4.71 ms/msg (0.96x); single runs ranged
-228-270 msg/s. (Before two fixes to language detection it was 0.88x.)
+228-270 msg/s. (Before two fixes to language detection: 0.90x, 3 runs each.)
 
 Last measured (2026-11-25 00:30, 2 vCPUs, machine otherwise quiet, 2000 messages of
 40 KB, 32 sessions, relay at its default log level INFO):
