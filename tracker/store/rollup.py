@@ -31,7 +31,6 @@ copy's counters, unique counts included.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -52,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from tracker.store.bulk import BulkInsert
+from tracker.store.idlists import json_values
 from tracker.store.models import (
     CAMPAIGN_COUNTERS,
     COUNTERS,
@@ -312,10 +312,9 @@ _KEYS = select(
     func.coalesce(copies.c.domain, ""),
 ).where(copies.c.copy_id == any_(_IDS))
 # SQLite has no RETURNING for executemany: the same keys, and the copies'
-# UNIQUE_COUNTERS per day and in all, read back after the upserts. The ids come
-# as one JSON array (json_each): an IN list of a batch's 2,000 placeholders cost
-# SQLAlchemy more to render than SQLite to run.
-_BATCH_IDS = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+# UNIQUE_COUNTERS per day and in all, read back after the upserts; the ids as
+# one JSON array (tracker/store/idlists.py).
+_BATCH_IDS = json_values("ids")
 _AFTER = (
     select(
         copy_day_counts.c.copy_id,
@@ -392,8 +391,7 @@ async def add_to_campaigns(
         after = After({}, {})
         days = sorted({day for _, day in per_day})
         day_of = {day.isoformat(): day for day in days}
-        batch = {"ids": json.dumps(ids), "days": days}
-        for row in (await conn.execute(_AFTER, batch)).all():
+        for row in (await conn.execute(_AFTER, {"ids": ids, "days": days})).all():
             copy_id = row[0]
             if row[2] is not None:
                 keys[copy_id] = tuple(row[3:7])

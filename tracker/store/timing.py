@@ -27,19 +27,17 @@ from operator import attrgetter
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     String,
-    any_,
     bindparam,
     func,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 
+from tracker.store.idlists import among, not_among
 from tracker.store.models import copies, events
 from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord, with_verdict
@@ -110,15 +108,6 @@ async def reclassify(
     return Reclassified(marked, remarked)
 
 
-def _among(column: ColumnElement, item_type: type[String] | type[BigInteger], dialect: str):
-    """`column IN (:ids)`; on PostgreSQL `= ANY(:ids)`, an array: one statement
-    text whatever the number of ids, prepared once (an IN list of N
-    placeholders is a statement of its own, parsed and planned, per N)."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=postgresql.ARRAY(item_type)))
-    return column.in_(bindparam("ids", expanding=True))
-
-
 def _per_dialect(build: Callable[[str], Executable]) -> dict[str, Executable]:
     return {dialect: build(dialect) for dialect in ("sqlite", "postgresql")}
 
@@ -126,46 +115,59 @@ def _per_dialect(build: Callable[[str], Executable]) -> dict[str, Executable]:
 # Built once: they run with every batch that has clicks.
 _SENT_AT = _per_dialect(
     lambda dialect: select(copies.c.copy_id, copies.c.sent_at).where(
-        _among(copies.c.copy_id, String, dialect)
+        among(copies.c.copy_id, String, dialect)
     )
 )
-# An IN list on both backends here: with an array, PostgreSQL's generic plan
-# (used once a prepared statement has run five times) may scan all events and
-# test each against the whole array (seen: 230 ms a batch instead of 4); an IN
-# list of N placeholders is planned afresh for its values.
+
+
+# On PostgreSQL an IN list: with an array, its generic plan (used once a
+# prepared statement has run five times) may scan all events and test each
+# against the whole array (seen: 230 ms a batch instead of 4); an IN list of N
+# placeholders is planned afresh for its values. On SQLite the lists are JSON
+# arrays (tracker/store/idlists.py): rendering three IN lists of a batch's
+# copies cost more than the query.
 # Only stored clicks that could make a burst with the batch's: a copy whose
 # clicks in the batch all went to one link makes none with a stored click on
 # that link (stored clicks among themselves were judged when they came). Most
 # copies are such, and most clicks in a window are, in a burst of traffic, on
 # the same link: reading them all cost the writer more than the rest of a
 # click batch (bench/tracker.py).
-_STORED_CLICKS = select(
-    events.c.id,
-    events.c.copy_id,
-    events.c.at,
-    events.c.target,
-    events.c.verdict,
-    func.coalesce(events.c.reason, events.c.verdict),
-).where(
-    events.c.copy_id.in_(bindparam("ids", expanding=True)),
-    events.c.kind == "click",
-    events.c.at >= bindparam("earliest", type_=events.c.at.type),
-    events.c.at <= bindparam("latest", type_=events.c.at.type),
-    or_(
-        events.c.copy_id.in_(bindparam("several", expanding=True)),  # several links
+def _stored_clicks(dialect: str) -> Executable:
+    if dialect == "postgresql":
+        ids = events.c.copy_id.in_(bindparam("ids", expanding=True))
+        several = events.c.copy_id.in_(bindparam("several", expanding=True))
         # copy id + link (copy ids have one length): a list of plain values, which
         # SQLite and PostgreSQL look up by index or hash (a NOT IN list of
         # (copy_id, target) pairs was scanned for every row: 20x slower).
-        (events.c.copy_id + events.c.target).not_in(bindparam("one", expanding=True)),
-    ),
-)
+        other = (events.c.copy_id + events.c.target).not_in(bindparam("one", expanding=True))
+    else:
+        ids = among(events.c.copy_id, String, dialect)
+        several = among(events.c.copy_id, String, dialect, "several")
+        other = not_among(events.c.copy_id + events.c.target, "one")
+    return select(
+        events.c.id,
+        events.c.copy_id,
+        events.c.at,
+        events.c.target,
+        events.c.verdict,
+        func.coalesce(events.c.reason, events.c.verdict),
+    ).where(
+        ids,
+        events.c.kind == "click",
+        events.c.at >= bindparam("earliest", type_=events.c.at.type),
+        events.c.at <= bindparam("latest", type_=events.c.at.type),
+        or_(several, other),  # several links, or another link than the batch's one
+    )
+
+
+_STORED_CLICKS = _per_dialect(_stored_clicks)
 # Copies per stored-clicks query: up to three bound values each, and SQLite
 # takes at most 32766 in a statement.
 _COPIES_PER_QUERY = 8000
 _REMARK = _per_dialect(
     lambda dialect: (
         update(events)
-        .where(_among(events.c.id, BigInteger, dialect))
+        .where(among(events.c.id, BigInteger, dialect))
         .values(verdict=SCANNER, reason=BURST)
         .returning(events.c.id, events.c.copy_id, events.c.at, events.c.target)
     )
@@ -229,7 +231,7 @@ async def _bursts(
             else:
                 one.append(copy_id + link)
         values = {"ids": ids, "several": several, "one": one, **bounds}
-        found = await conn.execute(_STORED_CLICKS, values)
+        found = await conn.execute(_STORED_CLICKS[conn.dialect.name], values)
         for stored_id, copy_id, at, target, verdict, reason in found.all():
             counted = verdict in COUNTED_VERDICTS
             click = _Click(at, target, stored_id=stored_id, counted=counted, reason=reason)
