@@ -160,12 +160,16 @@ def _beginning(message: bytes) -> bytes | None:
 
 def _body_start(message: bytes) -> int | None:
     """Where the body begins: after the first empty line (CRLF or LF endings)."""
-    ends = [
-        found + len(separator)
-        for separator in (b"\r\n\r\n", b"\n\n", b"\n\r\n")
-        if (found := message.find(separator)) >= 0
-    ]
-    return min(ends) if ends else None
+    body_start = None
+    limit = len(message)
+    for separator in (b"\r\n\r\n", b"\n\n", b"\n\r\n"):
+        # Each later search stops where an earlier one found the headers' end:
+        # a separator a message lacks is not looked for through its attachments.
+        found = message.find(separator, 0, limit)
+        if found >= 0:
+            body_start = found + len(separator)
+            limit = found + len(separator) - 1
+    return body_start
 
 
 def _parsed_whole(message: bytes) -> Message:

@@ -11,11 +11,12 @@ is compiled once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, String, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeDecorator
 
@@ -50,3 +51,8 @@ def among(
 def not_among(column: ColumnElement, name: str) -> ColumnElement[bool]:
     """SQLite: `column NOT IN (<the list bound as name>)`."""
     return column.not_in(select(json_values(name).c.value))
+
+
+def per_dialect(build: Callable[[str], Executable]) -> dict[str, Executable]:
+    """A statement built once for each database (run as `[conn.dialect.name]`)."""
+    return {dialect: build(dialect) for dialect in ("sqlite", "postgresql")}

@@ -33,13 +33,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import String, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from config.model import Config
 from config.schema import PrivacyMode
 from tracker.recipients import recipient_key, recipient_key_of_stored
+from tracker.store.idlists import among, per_dialect
 from tracker.store.models import consents, copies, interest_profiles, optouts
 from tracker.store.records import EventRecord
 
@@ -53,9 +54,11 @@ HUMAN = "human"
 # Where a link prefix may end inside a longer URL: "/pumps" is not "/pumpsale".
 _BOUNDARIES = ("/", "?", "#", "&")
 
-_COPY_FACTS = select(
-    copies.c.copy_id, copies.c.privacy, copies.c.recipient, copies.c.campaign, copies.c.variant
-).where(copies.c.copy_id.in_(bindparam("ids", expanding=True)))
+_COPY_FACTS = per_dialect(
+    lambda dialect: select(
+        copies.c.copy_id, copies.c.privacy, copies.c.recipient, copies.c.campaign, copies.c.variant
+    ).where(among(copies.c.copy_id, String, dialect))
+)
 
 
 def _starts(url: str, prefix: str) -> bool:
@@ -181,7 +184,7 @@ class Interests:
 
 
 async def _copy_facts(conn: AsyncConnection, copy_ids: set[str]) -> dict[str, CopyFacts]:
-    rows = await conn.execute(_COPY_FACTS, {"ids": sorted(copy_ids)})
+    rows = await conn.execute(_COPY_FACTS[conn.dialect.name], {"ids": sorted(copy_ids)})
     return {copy_id: CopyFacts(*rest) for copy_id, *rest in rows}
 
 

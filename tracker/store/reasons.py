@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, String, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tracker.store.idlists import among, per_dialect
 from tracker.store.models import campaign_reason_counts, copies, events
 from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord, verdict_of_reason
@@ -34,8 +35,10 @@ REASON_KINDS = ("impression", "open", "click")
 CAMPAIGN_CACHE_SIZE = 200_000  # copy id -> campaign; a copy's campaign never changes
 _FIELDS = attrgetter("copy_id", "kind", "reason")
 
-_CAMPAIGNS = select(copies.c.copy_id, copies.c.campaign).where(
-    copies.c.copy_id.in_(bindparam("ids", expanding=True))
+_CAMPAIGNS = per_dialect(
+    lambda dialect: select(copies.c.copy_id, copies.c.campaign).where(
+        among(copies.c.copy_id, String, dialect)
+    )
 )
 
 
@@ -64,7 +67,8 @@ class CampaignOf:
         if missing:
             if len(cache) + len(missing) > CAMPAIGN_CACHE_SIZE:
                 cache.clear()
-            for copy_id, campaign in (await conn.execute(_CAMPAIGNS, {"ids": missing})).all():
+            query = _CAMPAIGNS[conn.dialect.name]
+            for copy_id, campaign in (await conn.execute(query, {"ids": missing})).all():
                 found[copy_id] = cache[copy_id] = campaign or ""
         return found
 

@@ -39,7 +39,6 @@ from sqlalchemy import (
     Row,
     String,
     Table,
-    any_,
     bindparam,
     func,
     literal_column,
@@ -51,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from tracker.store.bulk import BulkInsert
-from tracker.store.idlists import json_values
+from tracker.store.idlists import among, json_values
 from tracker.store.models import (
     CAMPAIGN_COUNTERS,
     COUNTERS,
@@ -298,19 +297,17 @@ _COPY_RETURNING = _returning_upsert(copy_counts)
 _COPY_DAY_RETURNING = _returning_upsert(copy_day_counts)
 _UNIQUES = len(UNIQUE_COUNTERS)
 
-# Arrays on PostgreSQL: one statement text whatever the batch's size, prepared
-# once (an IN list of N placeholders is a new statement, parsed and planned, per N).
-_IDS = bindparam("ids", type_=postgresql.ARRAY(String))
-# The campaign key of the batch's recorded copies. A statement of its own after
-# the per-copy upserts: under read committed it sees every sent fact committed
-# before this batch got the copies' rows (see the module doc).
+# PostgreSQL: the campaign key of the batch's recorded copies (their ids one
+# array, tracker/store/idlists.py). A statement of its own after the per-copy
+# upserts: under read committed it sees every sent fact committed before this
+# batch got the copies' rows (see the module doc).
 _KEYS = select(
     copies.c.copy_id,
     func.coalesce(copies.c.campaign, ""),
     func.coalesce(copies.c.variant, ""),
     copies.c.group,
     func.coalesce(copies.c.domain, ""),
-).where(copies.c.copy_id == any_(_IDS))
+).where(among(copies.c.copy_id, String, "postgresql"))
 # SQLite has no RETURNING for executemany: the same keys, and the copies'
 # UNIQUE_COUNTERS per day and in all, read back after the upserts; the ids as
 # one JSON array (tracker/store/idlists.py).

@@ -20,7 +20,6 @@ never waiting in the handler.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -37,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 
-from tracker.store.idlists import among, not_among
+from tracker.store.idlists import among, not_among, per_dialect
 from tracker.store.models import copies, events
 from tracker.store.queries import COUNTED_VERDICTS
 from tracker.store.records import EventRecord, with_verdict
@@ -108,12 +107,8 @@ async def reclassify(
     return Reclassified(marked, remarked)
 
 
-def _per_dialect(build: Callable[[str], Executable]) -> dict[str, Executable]:
-    return {dialect: build(dialect) for dialect in ("sqlite", "postgresql")}
-
-
 # Built once: they run with every batch that has clicks.
-_SENT_AT = _per_dialect(
+_SENT_AT = per_dialect(
     lambda dialect: select(copies.c.copy_id, copies.c.sent_at).where(
         among(copies.c.copy_id, String, dialect)
     )
@@ -131,14 +126,13 @@ _SENT_AT = _per_dialect(
 # that link (stored clicks among themselves were judged when they came). Most
 # copies are such, and most clicks in a window are, in a burst of traffic, on
 # the same link: reading them all cost the writer more than the rest of a
-# click batch (bench/tracker.py).
+# click batch (bench/tracker.py). "one" holds copy id + link (copy ids have one
+# length): plain values, which SQLite and PostgreSQL look up by index or hash
+# (a NOT IN list of (copy_id, target) pairs was scanned for every row: 20x slower).
 def _stored_clicks(dialect: str) -> Executable:
     if dialect == "postgresql":
         ids = events.c.copy_id.in_(bindparam("ids", expanding=True))
         several = events.c.copy_id.in_(bindparam("several", expanding=True))
-        # copy id + link (copy ids have one length): a list of plain values, which
-        # SQLite and PostgreSQL look up by index or hash (a NOT IN list of
-        # (copy_id, target) pairs was scanned for every row: 20x slower).
         other = (events.c.copy_id + events.c.target).not_in(bindparam("one", expanding=True))
     else:
         ids = among(events.c.copy_id, String, dialect)
@@ -160,11 +154,11 @@ def _stored_clicks(dialect: str) -> Executable:
     )
 
 
-_STORED_CLICKS = _per_dialect(_stored_clicks)
-# Copies per stored-clicks query: up to three bound values each, and SQLite
-# takes at most 32766 in a statement.
+_STORED_CLICKS = per_dialect(_stored_clicks)
+# Copies per stored-clicks query: on PostgreSQL up to three bound values each,
+# and a statement takes at most 32767 (SQLite's take three JSON arrays).
 _COPIES_PER_QUERY = 8000
-_REMARK = _per_dialect(
+_REMARK = per_dialect(
     lambda dialect: (
         update(events)
         .where(among(events.c.id, BigInteger, dialect))

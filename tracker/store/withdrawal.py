@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from config.schema import PrivacyMode
 from tracker.recipients import recipient_key_of_stored
+from tracker.store.idlists import among, per_dialect
 from tracker.store.models import copies, optouts
 from tracker.store.optout import OptOutChoice
 from tracker.store.records import EventRecord, event_record
@@ -60,17 +61,22 @@ STANDIN_QUEUE_ID = "withdrawn"  # the queue id of stand-in copies: no message of
 
 _OPTOUTS = select(optouts.c.recipient_key, optouts.c.choice, optouts.c.at)
 _OPTOUTS_SINCE = _OPTOUTS.where(optouts.c.at >= bindparam("since", type_=optouts.c.at.type))
-_RECIPIENTS = select(copies.c.copy_id, copies.c.recipient).where(
-    copies.c.copy_id.in_(bindparam("ids", expanding=True))
+# The batch's copies as one bound list (tracker/store/idlists.py).
+_RECIPIENTS = per_dialect(
+    lambda dialect: select(copies.c.copy_id, copies.c.recipient).where(
+        among(copies.c.copy_id, String, dialect)
+    )
 )
-_COPY_FACTS = select(
-    copies.c.copy_id,
-    copies.c.sent_at,
-    copies.c.sender,
-    copies.c.group,
-    copies.c.campaign,
-    copies.c.variant,
-).where(copies.c.copy_id.in_(bindparam("ids", expanding=True)))
+_COPY_FACTS = per_dialect(
+    lambda dialect: select(
+        copies.c.copy_id,
+        copies.c.sent_at,
+        copies.c.sender,
+        copies.c.group,
+        copies.c.campaign,
+        copies.c.variant,
+    ).where(among(copies.c.copy_id, String, dialect))
+)
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,8 @@ class Withdrawal:
         if missing:
             if len(cache) + len(missing) > COPY_CACHE_SIZE:
                 cache.clear()  # bounded memory; the keys are read again as needed
-            for copy_id, recipient in (await conn.execute(_RECIPIENTS, {"ids": missing})).all():
+            query = _RECIPIENTS[conn.dialect.name]
+            for copy_id, recipient in (await conn.execute(query, {"ids": missing})).all():
                 # None: a domain or anonymous copy, which names nobody.
                 cache[copy_id] = (
                     recipient_key_of_stored(recipient, self.pseudonym_key) if recipient else None
@@ -174,7 +181,7 @@ class Withdrawal:
         if ids:
             if len(standins) + len(ids) > COPY_CACHE_SIZE:
                 standins.clear()
-            for fact in (await conn.execute(_COPY_FACTS, {"ids": ids})).all():
+            for fact in (await conn.execute(_COPY_FACTS[conn.dialect.name], {"ids": ids})).all():
                 standins[fact[0]] = _standin_row(*fact[1:])
         # Recorded in every batch that uses them (a few rows, nothing if there):
         # a batch that fails after this is retried whole, with its stand-ins.
@@ -239,7 +246,7 @@ async def standin_for(store: Store, copy_id: str) -> str | None:
     the store does not know the copy: for events that must not name their copy
     (a landing page visit with Global Privacy Control, tracker/landing.py)."""
     async with store.engine.begin() as conn:
-        fact = (await conn.execute(_COPY_FACTS, {"ids": [copy_id]})).first()
+        fact = (await conn.execute(_COPY_FACTS[conn.dialect.name], {"ids": [copy_id]})).first()
         if fact is None:
             return None
         row = _standin_row(*fact[1:])
