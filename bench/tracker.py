@@ -2,6 +2,7 @@
 bare aiohttp handler measured in the same run.
 
 usage: .venv/bin/python bench/tracker.py [--seconds 10] [--connections 64] [--copies 10000]
+                                         [--rounds 1] [--warmup 2]
 
 Each target is loaded with wrk (Debian package wrk) at the same connection
 count; a Lua script spreads the requests over many different tokens (one per
@@ -66,6 +67,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -185,6 +187,16 @@ def run_wrk(base: str, paths: list[str], work: Path, args: argparse.Namespace) -
     return Result(**json.loads(line.removeprefix("RESULT ")))
 
 
+def warm_up(base: str, paths: list[str], work: Path, args: argparse.Namespace) -> int:
+    """A short load before the measured runs, as a server in production has had:
+    imports done, caches filled, the tracker's writer process started. Returns
+    the requests served."""
+    if args.warmup <= 0:
+        return 0
+    warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup})
+    return run_wrk(base, paths, work, warm).requests
+
+
 def record_sent_copies(database: Path, copies: list[str]) -> None:
     """The copies' sent facts, as the relay records them before any event: each
     event then goes to its campaign's rollups, as in production."""
@@ -266,8 +278,7 @@ def stored_events(database: Path) -> int:
         return conn.execute("SELECT count(*) FROM events").fetchone()[0]
 
 
-def report(name: str, result: Result, floor: Result | None) -> None:
-    ratio = f"{result.rate / floor.rate:6.0%} of bare" if floor else ""
+def report(name: str, result: Result, ratio: str) -> None:
     print(
         f"{name:<26} {result.rate:>9.0f} req/s   p50 {result.p50_us / 1000:6.2f} ms"
         f"   p99 {result.p99_us / 1000:6.2f} ms   errors {result.errors + result.non2xx3xx}"
@@ -280,6 +291,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--copies", type=int, default=10_000)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="pairs of runs (bare, tracker) per target"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of load on each server before it is measured"
+    )
     args = parser.parse_args()
     args.wrk = shutil.which("wrk")
     nginx = shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:" + os.environ.get("PATH", ""))
@@ -294,8 +311,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="sigrelay-bench-") as tmp:
         work = Path(tmp)
-        results: dict[str, Result] = {}
-        cpu: dict[str, tuple[float, float]] = {}  # server CPU s: (serving process, writer)
+        rounds: list[dict[str, Result]] = []
+        # Server CPU per request, in us: (serving process, writer process).
+        cpus: list[dict[str, tuple[float, float]]] = []
         record_sent_copies(work / "data" / "sigrelay.db", copies)
 
         # Both servers run side by side (an idle one costs nothing) and each tracker
@@ -310,60 +328,90 @@ def main() -> int:
             wait_http(f"http://127.0.0.1:{bare_port}/o/x")
             wait_http(f"http://127.0.0.1:{port}/healthz")
             bare_url, port_url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
-            for name, paths in (("pixel", pixel_paths), ("click", click_paths)):
-                for kind, server, url in (("bare", bare, bare_url), ("tracker", tracker, port_url)):
-                    before = {pid: cpu_seconds(pid) for pid in [server.pid, *children(server.pid)]}
-                    results[f"{kind} {name}"] = run_wrk(url, paths, work, args)
-                    after = {pid: cpu_seconds(pid) for pid in [server.pid, *children(server.pid)]}
-                    used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
-                    cpu[f"{kind} {name}"] = (used.pop(server.pid), sum(used.values()))
+            warm_up(bare_url, pixel_paths + click_paths, work, args)
+            warm_requests = warm_up(port_url, pixel_paths + click_paths, work, args)
+            for _ in range(args.rounds):
+                results, cpu = {}, {}
+                for name, paths in (("pixel", pixel_paths), ("click", click_paths)):
+                    for kind, server, url in (
+                        ("bare", bare, bare_url),
+                        ("tracker", tracker, port_url),
+                    ):
+                        key = f"{kind} {name}"
+                        pids = [server.pid, *children(server.pid)]
+                        before = {pid: cpu_seconds(pid) for pid in pids}
+                        results[key] = run_wrk(url, paths, work, args)
+                        pids = [server.pid, *children(server.pid)]
+                        used = {pid: cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids}
+                        serving = used.pop(server.pid)
+                        per_request = 1e6 / results[key].requests
+                        cpu[key] = (serving * per_request, sum(used.values()) * per_request)
+                rounds.append(results)
+                cpus.append(cpu)
         finally:
             stop(bare)
             stop(tracker)  # SIGTERM: the writer flushes everything before exit
 
+        nginx_result = None
         if nginx:
             nginx_port = free_port()
             server = start_nginx(work, nginx_port, nginx)
             try:
                 wait_http(f"http://127.0.0.1:{nginx_port}/pixel.gif")
                 base = f"http://127.0.0.1:{nginx_port}"
-                results["nginx static gif"] = run_wrk(base, pixel_paths, work, args)
+                nginx_result = run_wrk(base, pixel_paths, work, args)
             finally:
                 stop(server)
         stored = stored_events(work / "data" / "sigrelay.db")
         # The tracker logs at WARNING: journaling, a slow store, dropped events.
         warnings = (work / "tracker.log").read_text(errors="replace").splitlines()
 
-    print(f"\n{args.connections} connections, {args.seconds} s each, {args.copies} tokens\n")
-    report("nginx static gif", results["nginx static gif"], None) if nginx else None
-    report("bare aiohttp pixel", results["bare pixel"], None)
-    report("bare aiohttp click", results["bare click"], None)
-    report("tracker pixel (recorded)", results["tracker pixel"], results["bare pixel"])
-    report("tracker click (recorded)", results["tracker click"], results["bare click"])
+    print(f"\n{args.connections} connections, {args.seconds} s each, {args.copies} tokens", end="")
+    print(f", medians of {args.rounds} rounds" if args.rounds > 1 else "", end="\n\n")
+    results = {key: median_run([r[key] for r in rounds]) for key in rounds[0]}
+    # The ratio of each round (a tracker run and the bare run just before it), then their median.
+    ratios = {
+        name: [r[f"tracker {name}"].rate / r[f"bare {name}"].rate for r in rounds]
+        for name in ("pixel", "click")
+    }
+    ratio = {name: statistics.median(values) for name, values in ratios.items()}
+    if nginx_result:
+        report("nginx static gif", nginx_result, "")
+    report("bare aiohttp pixel", results["bare pixel"], "")
+    report("bare aiohttp click", results["bare click"], "")
+    for name in ("pixel", "click"):
+        rounds_text = " (" + ", ".join(f"{v:.0%}" for v in ratios[name]) + ")"
+        shown = f"{ratio[name]:6.0%} of bare" + (rounds_text if args.rounds > 1 else "")
+        report(f"tracker {name} (recorded)", results[f"tracker {name}"], shown)
     print("\nserver CPU per request (us): serving process + writer process")
     for key in ("bare pixel", "tracker pixel", "bare click", "tracker click"):
-        loop, writer = (1e6 * seconds / results[key].requests for seconds in cpu[key])
+        loop = statistics.median(c[key][0] for c in cpus)
+        writer = statistics.median(c[key][1] for c in cpus)
         print(f"  {key:<14} {loop:6.1f} + {writer:5.1f}")
-    if nginx:
-        gap = results["nginx static gif"].rate / results["tracker pixel"].rate
+    if nginx_result:
+        gap = nginx_result.rate / results["tracker pixel"].rate
         print(f"\nnginx serves the static GIF {gap:.1f}x faster than the tracker's pixel")
 
-    served = results["tracker pixel"].requests + results["tracker click"].requests
+    measured = sum(r[f"tracker {k}"].requests for r in rounds for k in ("pixel", "click"))
+    served = warm_requests + measured
     # wrk counts completed responses; a request in flight when wrk stops was
     # served and recorded, but not counted: at most one per connection and run.
     in_flight = stored - served
+    runs = 2 * args.rounds + (1 if warm_requests else 0)
     print(f"\nstored events {stored}, responses counted by wrk {served} (in flight: {in_flight})")
     if warnings:
         print(f"tracker log ({len(warnings)} lines, the last 10):", *warnings[-10:], sep="\n  ")
-    ok_events = 0 <= in_flight <= 2 * args.connections
-    ok_rate = {
-        k: results[f"tracker {k}"].rate >= 0.7 * results[f"bare {k}"].rate
-        for k in ("pixel", "click")
-    }
+    ok_events = 0 <= in_flight <= runs * args.connections
+    ok_rate = {k: ratio[k] >= 0.7 for k in ("pixel", "click")}
     ok_p99 = all(results[f"tracker {k}"].p99_us <= 20_000 for k in ("pixel", "click"))
     rates = ", ".join(f"{k} {ok}" for k, ok in ok_rate.items())
     print(f"events complete: {ok_events}   >= 70% of bare: {rates}   p99 <= 20 ms: {ok_p99}")
     return 0 if ok_events else 1
+
+
+def median_run(runs: list[Result]) -> Result:
+    """The run of median rate (the lower of the two middle ones): a run as measured."""
+    return sorted(runs, key=lambda run: run.rate)[(len(runs) - 1) // 2]
 
 
 if __name__ == "__main__":
