@@ -112,6 +112,7 @@ async def _child_main() -> None:
         Path(config["journal"]),
         batch_size=config["batch_size"],
         flush_interval=config["flush_interval"],
+        max_batch=config["max_batch"],
         max_pending=config["max_pending"],
     )
     rows = Rows(writer, config["hits"], config["tell"])

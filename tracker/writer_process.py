@@ -56,6 +56,18 @@ log = logging.getLogger("sigrelay.tracker.writer")
 RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 30.0
 SEND_INTERVAL = 0.05  # the child's own writer batches; this only bounds the hand-over delay
+# The child writes a batch once this many events wait, or every WRITE_INTERVAL
+# seconds. A write has a fixed cost (a transaction and its WAL sync, ~27
+# statements, the rollup's read-back) and a copy's counters are one row however
+# many of its events a batch holds: with 10,000 events a write instead of 2,000
+# the writer spent 23-25 us of CPU a pixel instead of 31 (bench/tracker.py),
+# CPU it shares with the request loop. Still one write a second at least.
+WRITE_BATCH = 10_000
+WRITE_INTERVAL = 1.0
+# At most this many events in one transaction (a writer that fell behind, an
+# overflow file's chunk): SQLite holds its write lock for as long, and the
+# relay waits for it to record its copies.
+MAX_WRITE_BATCH = 20_000
 SPILL_AT = 20_000  # events waiting to be sent (~1 s of a busy tracker) before they go to disk
 SPILL_RETRY = 1.0  # seconds before an overflow file is tried again after a disk error
 # The package root, for the child to import `tracker` from wherever the parent did.
@@ -75,8 +87,9 @@ class ProcessEventWriter:
         *,
         reader: HitReader | None = None,
         listeners: Iterable[Listener] = (),
-        batch_size: int = 2000,
-        flush_interval: float = 0.2,
+        batch_size: int = WRITE_BATCH,
+        flush_interval: float = WRITE_INTERVAL,
+        max_batch: int = MAX_WRITE_BATCH,
         max_pending: int = 100_000,
         spill_at: int = SPILL_AT,
         send_interval: float = SEND_INTERVAL,
@@ -86,6 +99,7 @@ class ProcessEventWriter:
         self.journal_path = journal_path
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.max_batch = max(batch_size, max_batch)
         self.max_pending = max_pending
         self.spill_at = spill_at
         self.send_interval = send_interval
@@ -292,7 +306,7 @@ class ProcessEventWriter:
 
     def _overflow_file(self, rows: list[tuple]) -> tuple[Path, list[EventRecord]]:
         events, read = self._events(rows)
-        return write_overflow(self.journal_path, events, self.batch_size * 10), read
+        return write_overflow(self.journal_path, events, self.max_batch), read
 
     # --- the child -------------------------------------------------------------------
 
@@ -319,6 +333,7 @@ class ProcessEventWriter:
             "journal": str(self.journal_path),
             "batch_size": self.batch_size,
             "flush_interval": self.flush_interval,
+            "max_batch": self.max_batch,
             "max_pending": self.max_pending,
             "log_level": logging.getLogger().getEffectiveLevel(),
         }
