@@ -41,6 +41,17 @@ faster core lifts bare more. The writer's SQLite statements are about half
 its CPU (per event: the event row, the copy's two counter rows, reading them
 back for the unique counts), read through json_each since that day (an IN
 list of 2,000 placeholders cost SQLAlchemy 5 us an event to render).
+Measured again that evening on a slower machine (bare aiohttp 22-28k req/s,
+nginx 56-62k), --rounds 3, in turns with a945e79 (this script in both trees):
+pixel 75% and 71% of bare (rounds 68-76%), against 75% and 76% (68-77%);
+click 63%, 66% against 61%, 63%; writer CPU per pixel 26.7 and 29.2 us against
+32.6 and 30.2 (it now writes 10,000 events a transaction, or every second,
+instead of 2,000 or 0.2 s: the writer alone, record_events over 10,000
+copies, 28.9 -> 21.7 us an event; over 200,000 copies, 35.8 -> 32.4). Less
+writer CPU did not lift the ratio: the serving process was busy 86% of the
+time, and serving process + writer + wrk (15 us a request) used 1.7 of the 2
+cores. Before the warm-up (2 s on each server, not measured) the first
+tracker run also paid for the writer process's start-up.
 Where it goes: on a busy request loop every Python step costs several times
 what it costs alone (cold caches between the kernel's and aiohttp's work): a
 pixel handler that checked its token, classified the request and built the
