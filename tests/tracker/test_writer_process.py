@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.tracker.test_writer import numbered, stored_order
-from tracker.journal import overflow_paths
+from tracker.journal import from_line, overflow_paths
 from tracker.store import Store
 from tracker.writer import EventWriter
 from tracker.writer_child import _Out
@@ -138,7 +139,7 @@ async def test_a_writer_process_that_falls_behind_costs_disk_not_events(
     # child stores them all once it runs again.
     store = sqlite_store
     journal = tmp_path / "events.journal"
-    writer = ProcessEventWriter(store, journal, batch_size=50, spill_at=300)
+    writer = ProcessEventWriter(store, journal, batch_size=50, max_batch=120, spill_at=300)
     await writer.start()
     try:
         for event in numbered(0, 10):
@@ -157,6 +158,14 @@ async def test_a_writer_process_that_falls_behind_costs_disk_not_events(
                     await asyncio.sleep(0.01)
             assert overflow_paths(journal), "the overflow waits on disk for the child"
             assert writer.dropped == 0
+            # Replayed a transaction per batch, each at most `max_batch` events.
+            batches = Counter(
+                from_line(line)[1]
+                for path in overflow_paths(journal)
+                for line in path.read_bytes().splitlines()
+            )
+            assert len(batches) > 1
+            assert max(batches.values()) == 120
         finally:
             os.kill(pid, signal.SIGCONT)
     finally:
