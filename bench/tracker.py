@@ -51,7 +51,13 @@ copies, 28.9 -> 21.7 us an event; over 200,000 copies, 35.8 -> 32.4). Less
 writer CPU did not lift the ratio: the serving process was busy 86% of the
 time, and serving process + writer + wrk (15 us a request) used 1.7 of the 2
 cores. Before the warm-up (2 s on each server, not measured) the first
-tracker run also paid for the writer process's start-up.
+tracker run also paid for the writer process's start-up. Where the 25 points
+go, measured that evening with scratch edits (not kept), --rounds 3: pixel
+hits dropped in the tracker, 94% of bare (serving CPU 38.3 us against bare's
+36.0); hits read by the writer process but not stored, 83% (writer 10.8 us a
+pixel); stored, 72-76% (serving 42-49 us + writer 27-36). So the store's work
+(SQLite and the rollups, ~20 us an event) costs about ten points, mostly by
+slowing the serving process it shares the cores with, not by its own share.
 Where it goes: on a busy request loop every Python step costs several times
 what it costs alone (cold caches between the kernel's and aiohttp's work): a
 pixel handler that checked its token, classified the request and built the
