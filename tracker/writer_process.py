@@ -59,9 +59,10 @@ SEND_INTERVAL = 0.05  # the child's own writer batches; this only bounds the han
 # The child writes a batch once this many events wait, or every WRITE_INTERVAL
 # seconds. A write has a fixed cost (a transaction and its WAL sync, ~27
 # statements, the rollup's read-back) and a copy's counters are one row however
-# many of its events a batch holds: with 10,000 events a write instead of 2,000
-# the writer spent 23-25 us of CPU a pixel instead of 31 (bench/tracker.py),
-# CPU it shares with the request loop. Still one write a second at least.
+# many of its events a batch holds: with 10,000 events a write instead of 2,000,
+# Store.record_events took 21.7 us of CPU an open instead of 28.9 (10,000
+# copies; 32.4 instead of 35.8 over 200,000), CPU the writer shares with the
+# request loop (bench/tracker.py). Still one write a second at least.
 WRITE_BATCH = 10_000
 WRITE_INTERVAL = 1.0
 # At most this many events in one transaction (a writer that fell behind, an
